@@ -17,7 +17,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once a TCP connection to host:port succeeds, or rejects after timeoutMs. */
-export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  host = '127.0.0.1'
+): Promise<void> {
   const { connect } = await import('node:net')
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -30,7 +34,8 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
       socket.once('error', () => resolve(false))
     })
     if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`)
+    if (Date.now() > deadline)
+      throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }

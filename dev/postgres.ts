@@ -61,7 +61,19 @@ function initDataDir(binDir: string, dataDir: string, user: string, password: st
   }
   const init = spawnSync(
     path.join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', user, '--pwfile', pwFile, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-sync'],
+    [
+      '-D',
+      dataDir,
+      '-U',
+      user,
+      '--pwfile',
+      pwFile,
+      '-A',
+      'scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-sync'
+    ],
     { ...ids, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } }
   )
   rmSync(pwFile, { force: true })
@@ -80,7 +92,9 @@ function waitForReady(child: ChildProcess): Promise<void> {
       }
     }
     child.stderr?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`postgres exited (${code}) before ready:\n${log}`)))
+    child.once('exit', (code) =>
+      reject(new Error(`postgres exited (${code}) before ready:\n${log}`))
+    )
   })
 }
 

@@ -1,0 +1,52 @@
+// An in-memory ObjectStore with S3's conditional-write semantics.
+import {
+  ConditionalWriteRefused,
+  type ObjectStore,
+  type StoredObject,
+  type WriteCondition
+} from '../src/store/s3.js'
+
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, StoredObject>()
+  private version = 0
+  failGet?: Error
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    if (this.failGet) throw this.failGet
+    return this.objects.get(key)
+  }
+
+  async put(
+    key: string,
+    body: string,
+    condition?: WriteCondition,
+    metadata: Record<string, string> = {}
+  ): Promise<string> {
+    const current = this.objects.get(key)
+    if (condition && 'ifNoneMatch' in condition && current) throw new ConditionalWriteRefused(key)
+    if (condition && 'ifMatch' in condition && current?.etag !== condition.ifMatch)
+      throw new ConditionalWriteRefused(key)
+    const etag = `"v${++this.version}"`
+    this.objects.set(key, { body, etag, metadata })
+    return etag
+  }
+
+  close(): void {}
+}
+
+export function manifestJson(nodes: Record<string, string> = {}): string {
+  return JSON.stringify({
+    metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json' },
+    nodes: Object.fromEntries(
+      Object.entries(nodes).map(([id, checksum]) => [
+        id,
+        {
+          resource_type: id.split('.')[0],
+          name: id.split('.').pop(),
+          original_file_path: `models/${id.split('.').pop()}.sql`,
+          checksum: { checksum }
+        }
+      ])
+    )
+  })
+}

@@ -1,0 +1,139 @@
+import { jest, describe, it, expect, beforeEach, afterAll } from '@jest/globals'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import * as core from '../../__fixtures__/core.js'
+
+jest.unstable_mockModule('@actions/core', () => core)
+const { getInputs, parseStateUri } = await import('../../src/inputs.js')
+const { InputError } = await import('../../src/errors.js')
+
+const workspace = mkdtempSync(path.join(os.tmpdir(), 'inputs-'))
+writeFileSync(path.join(workspace, 'dbt_project.yml'), 'name: p\n')
+mkdirSync(path.join(workspace, 'noprofiles'))
+mkdirSync(path.join(workspace, 'profiles'))
+writeFileSync(path.join(workspace, 'profiles', 'profiles.yml'), 'p: {}\n')
+
+const valid = { mode: 'slim', 'state-uri': 's3://state-bucket/prod' }
+
+function withInputs(values: Record<string, string>): void {
+  core.resetCore()
+  Object.assign(core.inputs, values)
+}
+
+beforeEach(() => {
+  process.env.GITHUB_WORKSPACE = workspace
+  withInputs(valid)
+})
+afterAll(() => rmSync(workspace, { recursive: true, force: true }))
+
+describe('getInputs', () => {
+  it('applies the documented defaults', () => {
+    const parsed = getInputs()
+    expect(parsed).toMatchObject({
+      mode: 'slim',
+      phase: 'build',
+      state: { bucket: 'state-bucket', prefix: 'prod', uri: 's3://state-bucket/prod' },
+      s3: { maxAttempts: 3, timeoutMs: 30_000 },
+      defer: false,
+      favorState: false,
+      skipUnchanged: true,
+      uploadManifest: 'auto',
+      onStateError: 'fail',
+      selection: { select: undefined, selector: undefined, exclude: undefined },
+      dbt: { executable: 'dbt', projectDir: workspace, vars: {}, extraArgs: [] }
+    })
+  })
+
+  it('parses vars, dbt-args and lists', () => {
+    withInputs({
+      ...valid,
+      vars: '{a: 1, b: [x]}',
+      'dbt-args': `--threads 8 --full-refresh --log-format 'json'`,
+      exclude: 'tag:slow  tag:big',
+      'profiles-dir': 'profiles'
+    })
+    const parsed = getInputs()
+    expect(parsed.dbt.vars).toEqual({ a: 1, b: ['x'] })
+    expect(parsed.dbt.extraArgs).toEqual([
+      '--threads',
+      '8',
+      '--full-refresh',
+      '--log-format',
+      'json'
+    ])
+    expect(parsed.phase === 'build' && parsed.selection.exclude).toEqual(['tag:slow', 'tag:big'])
+    expect(parsed.dbt.profilesDir).toBe(path.join(workspace, 'profiles'))
+  })
+
+  it('masks the github token as soon as it is read', () => {
+    withInputs({ ...valid, 'github-token': 'ghs_secret_token' })
+    getInputs()
+    expect(core.setSecret).toHaveBeenCalledWith('ghs_secret_token')
+  })
+
+  it('needs no state-uri for teardown', () => {
+    withInputs({ mode: 'slim', phase: 'teardown' })
+    expect(getInputs()).toMatchObject({ phase: 'teardown' })
+  })
+
+  const badInputs: Array<[string, Record<string, string>]> = [
+    ['mode', { mode: 'turbo' }],
+    ['phase', { phase: 'deploy-everything' }],
+    ['state-uri', { 'state-uri': 'https://bucket/prod' }],
+    ['state-uri', { 'state-uri': 's3://' }],
+    ['state-uri', { 'state-uri': 's3://UPPER_case/prod' }],
+    ['state-uri', { 'state-uri': '' }],
+    ['defer', { defer: 'yes' }],
+    ['favor-state', { 'favor-state': 'maybe' }],
+    ['skip-unchanged', { 'skip-unchanged': '1' }],
+    ['cache-packages', { 'cache-packages': 'on' }],
+    ['pr-comment', { 'pr-comment': 'nope' }],
+    ['project-dir', { 'project-dir': '../outside' }],
+    ['project-dir', { 'project-dir': 'missing-dir' }],
+    ['project-dir', { 'project-dir': 'profiles' }],
+    ['profiles-dir', { 'profiles-dir': '/etc' }],
+    ['profiles-dir', { 'profiles-dir': 'noprofiles' }],
+    ['s3-max-attempts', { 's3-max-attempts': '-1' }],
+    ['s3-max-attempts', { 's3-max-attempts': '11' }],
+    ['s3-timeout', { 's3-timeout': '0' }],
+    ['s3-timeout', { 's3-timeout': '2.5' }],
+    ['s3-endpoint', { 's3-endpoint': 'not a url' }],
+    ['upload-manifest', { 'upload-manifest': 'sometimes' }],
+    ['on-state-error', { 'on-state-error': 'ignore' }],
+    ['vars', { vars: '{unclosed: [' }],
+    ['vars', { vars: '- a list' }],
+    ['vars', { vars: 'just-a-string' }],
+    ['pr-environment', { 'pr-environment': 'bad-name!' }],
+    ['pr-environment', { 'pr-environment': '9lives' }],
+    ['dbt-args', { 'dbt-args': '--target prod' }],
+    ['dbt-args', { 'dbt-args': '--select=foo' }],
+    ['dbt-args', { 'dbt-args': "--threads '4" }],
+    ['selector', { select: 'a', selector: 'b' }]
+  ]
+
+  it.each(badInputs)('rejects a bad "%s" with a message naming it', (name, values) => {
+    withInputs({ ...valid, ...values })
+    let caught: unknown
+    try {
+      getInputs()
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(InputError)
+    expect((caught as Error).message).toContain(`"${name}"`)
+    expect((caught as Error).message).toMatch(
+      /accepted|must|needs|required|cannot|outside|not a directory|holds no|use the/
+    )
+  })
+})
+
+describe('parseStateUri', () => {
+  it.each([
+    ['s3://bucket', { bucket: 'bucket', prefix: '' }],
+    ['s3://bucket/', { bucket: 'bucket', prefix: '' }],
+    ['s3://my.bucket-1/a/b/', { bucket: 'my.bucket-1', prefix: 'a/b' }]
+  ])('%s', (uri, expected) => {
+    expect(parseStateUri(uri)).toMatchObject(expected)
+  })
+})

@@ -1,0 +1,107 @@
+import { jest, describe, it, expect, beforeEach } from '@jest/globals'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import * as core from '../../__fixtures__/core.js'
+import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
+
+jest.unstable_mockModule('@actions/core', () => core)
+const { fetchProductionState } = await import('../../src/slim/state.js')
+const { publishManifest, wantsUpload } = await import('../../src/slim/publish.js')
+
+const location = { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' }
+const dir = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
+const newManifest = path.join(dir, 'manifest.json')
+writeFileSync(newManifest, manifestJson({ 'model.p.a': 'new' }))
+
+beforeEach(() => {
+  core.resetCore()
+  process.env.RUNNER_TEMP = dir
+})
+
+describe('fetchProductionState', () => {
+  it('reports a missing manifest with a notice', async () => {
+    const state = await fetchProductionState(new MemoryStore(), location, 'fail')
+    expect(state.kind).toBe('missing')
+    expect(core.notice).toHaveBeenCalledWith(expect.stringContaining('full build'))
+  })
+
+  it('downloads the manifest, remembers its ETag and git sha, and records the directory for post', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', manifestJson({ 'model.p.a': 'c1' }), undefined, {
+      'git-sha': 'abc1234'
+    })
+    const state = await fetchProductionState(store, location, 'fail')
+    expect(state).toMatchObject({ kind: 'found', etag: '"v1"', gitSha: 'abc1234' })
+    expect(state.kind === 'found' && state.nodes.get('model.p.a')?.checksum).toBe('c1')
+    expect(JSON.parse(core.saved.resources ?? '[]')).toEqual([
+      { kind: 'directory', path: expect.stringContaining('dbt-state-') }
+    ])
+  })
+
+  it('fails on an unparsable manifest unless full-build is allowed', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', '{"not": "a manifest"}')
+    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(
+      /not a dbt manifest[\s\S]*on-state-error/
+    )
+    expect(await fetchProductionState(store, location, 'full-build')).toEqual({
+      kind: 'unusable',
+      etag: '"v1"',
+      reason: expect.any(String)
+    })
+    expect(core.warning).toHaveBeenCalled()
+  })
+
+  it('fails or falls back when S3 itself fails', async () => {
+    const store = new MemoryStore()
+    store.failGet = new Error('S3 answered HTTP 503')
+    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(/503/)
+    expect(await fetchProductionState(store, location, 'full-build')).toMatchObject({
+      kind: 'unusable',
+      etag: undefined
+    })
+  })
+})
+
+describe('publishManifest', () => {
+  it('creates the first manifest only if none exists, and archives it per sha', async () => {
+    const store = new MemoryStore()
+    await publishManifest(store, location, { kind: 'missing' }, newManifest, 'sha1')
+    expect(store.objects.get('prod/manifest.json')?.metadata['git-sha']).toBe('sha1')
+    expect(store.objects.has('prod/manifests/sha1.json')).toBe(true)
+  })
+
+  it('refuses to replace a manifest that changed since the run read it', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'old' })
+    const state = await fetchProductionState(store, location, 'fail')
+    await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'newer' })
+    await expect(publishManifest(store, location, state, newManifest, 'older-run')).rejects.toThrow(
+      /newer production manifest/
+    )
+    expect(store.objects.get('prod/manifest.json')?.metadata['git-sha']).toBe('newer')
+    expect(store.objects.has('prod/manifests/older-run.json')).toBe(false)
+  })
+
+  it('will not publish when the current manifest could not be read', async () => {
+    await expect(
+      publishManifest(
+        new MemoryStore(),
+        location,
+        { kind: 'unusable', reason: 'S3 down' },
+        newManifest,
+        's'
+      )
+    ).rejects.toThrow(/cannot prove/)
+  })
+
+  it.each([
+    ['auto', true, true],
+    ['auto', false, false],
+    ['true', false, true],
+    ['false', true, false]
+  ] as const)('upload-manifest %s on a default-branch push=%s → %s', (policy, push, expected) => {
+    expect(wantsUpload(policy, push)).toBe(expected)
+  })
+})

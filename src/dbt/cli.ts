@@ -1,0 +1,78 @@
+// The dbt command line behind a small interface, so unit tests can fake it.
+import * as exec from '@actions/exec'
+import * as io from '@actions/io'
+import { accessSync, constants } from 'node:fs'
+import path from 'node:path'
+import type { DbtSettings } from '../inputs.js'
+import { ActionError } from '../errors.js'
+
+export interface DbtInvocation {
+  exitCode: number
+  /** The last lines dbt printed, for error messages. */
+  tail: string
+}
+
+export interface Dbt {
+  readonly projectDir: string
+  run(command: string, args: string[]): Promise<DbtInvocation>
+}
+
+const TAIL_LINES = 30
+
+export class DbtCli implements Dbt {
+  private constructor(
+    private readonly executable: string,
+    private readonly settings: DbtSettings,
+    private readonly env: Record<string, string>
+  ) {}
+
+  get projectDir(): string {
+    return this.settings.projectDir
+  }
+
+  static async create(settings: DbtSettings, env: Record<string, string>): Promise<DbtCli> {
+    return new DbtCli(await locate(settings.executable, settings.projectDir), settings, env)
+  }
+
+  async run(command: string, args: string[]): Promise<DbtInvocation> {
+    const result = await exec.getExecOutput(
+      this.executable,
+      [command, ...this.commonArgs(), ...args],
+      {
+        cwd: this.settings.projectDir,
+        env: this.env,
+        ignoreReturnCode: true
+      }
+    )
+    const lines = `${result.stdout}\n${result.stderr}`.trimEnd().split('\n')
+    return { exitCode: result.exitCode, tail: lines.slice(-TAIL_LINES).join('\n') }
+  }
+
+  private commonArgs(): string[] {
+    const { projectDir, profilesDir, target, vars } = this.settings
+    const args = ['--project-dir', projectDir]
+    if (profilesDir) args.push('--profiles-dir', profilesDir)
+    if (target) args.push('--target', target)
+    if (Object.keys(vars).length > 0) args.push('--vars', JSON.stringify(vars))
+    return args
+  }
+}
+
+async function locate(executable: string, cwd: string): Promise<string> {
+  const hint = `Install dbt-core and your adapter in an earlier step (for example "pip install dbt-materialize"), or point "dbt-path" at the executable.`
+  if (executable.includes('/')) {
+    const resolved = path.resolve(cwd, executable)
+    try {
+      accessSync(resolved, constants.X_OK)
+      return resolved
+    } catch {
+      throw new ActionError(`dbt was not found at "${executable}" (input "dbt-path"). ${hint}`)
+    }
+  }
+  const found = await io.which(executable, false)
+  if (!found)
+    throw new ActionError(
+      `dbt was not found on PATH (input "dbt-path" is "${executable}"). ${hint}`
+    )
+  return found
+}

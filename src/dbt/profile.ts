@@ -1,0 +1,115 @@
+// Reads the dbt profile target the way dbt resolves it, so the action can mask its
+// password and open its own connection. Only `env_var(...)` is rendered: anything else
+// in a profile value is Jinja the action cannot evaluate, and it says so.
+import { existsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import yaml from 'js-yaml'
+import { ActionError } from '../errors.js'
+
+export interface ProfileTarget {
+  profile: string
+  target: string
+  type: string
+  host?: string
+  port?: number
+  user?: string
+  password?: string
+  database?: string
+  schema?: string
+  cluster?: string
+  sslmode?: string
+}
+
+const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g
+const ENV_VAR =
+  /^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])(.*?)\3\s*)?\)\s*(?:\|\s*(int|as_number|as_text|string)\s*)?$/
+
+export function profilesFile(
+  projectDir: string,
+  profilesDir?: string,
+  env = process.env
+): string | undefined {
+  const candidates = [
+    profilesDir,
+    env.DBT_PROFILES_DIR,
+    projectDir,
+    path.join(os.homedir(), '.dbt')
+  ]
+  for (const dir of candidates) {
+    if (dir && existsSync(path.join(dir, 'profiles.yml'))) return path.join(dir, 'profiles.yml')
+  }
+  return undefined
+}
+
+export function renderValue(value: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(EXPRESSION, (whole, expression: string) => {
+    const match = ENV_VAR.exec(expression)
+    if (!match)
+      throw new ActionError(
+        `cannot render ${whole}: only env_var('NAME'[, 'default']) is supported`
+      )
+    const rendered = env[match[2]!] ?? match[4]
+    if (rendered === undefined)
+      throw new ActionError(`env var ${match[2]} is not set and has no default`)
+    return rendered
+  })
+}
+
+function renderAll(
+  target: Record<string, unknown>,
+  env: NodeJS.ProcessEnv
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(target).map(([key, value]) => {
+      if (typeof value !== 'string') return [key, value]
+      try {
+        return [key, renderValue(value, env)]
+      } catch (error) {
+        throw new ActionError(
+          `Profile field "${key}": ${error instanceof Error ? error.message : error}`
+        )
+      }
+    })
+  )
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : String(value)
+}
+
+/** The rendered target, or an error that says which profile, target or field is wrong. */
+export function readProfileTarget(
+  file: string,
+  profileName: string,
+  targetName: string | undefined,
+  env: NodeJS.ProcessEnv
+): ProfileTarget {
+  const profiles = (yaml.load(readFileSync(file, 'utf8')) ?? {}) as Record<
+    string,
+    Record<string, unknown>
+  >
+  const profile = profiles[profileName]
+  if (!profile) throw new ActionError(`Profile "${profileName}" is not in ${file}.`)
+  const outputs = (profile.outputs ?? {}) as Record<string, Record<string, unknown>>
+  const target = targetName ?? optionalString(renderValue(String(profile.target ?? ''), env))
+  if (!target || !outputs[target]) {
+    throw new ActionError(
+      `Target "${target ?? ''}" is not in profile "${profileName}" (${file}); it has: ${Object.keys(outputs).join(', ') || 'no targets'}.`
+    )
+  }
+  const fields = renderAll(outputs[target], env)
+  return {
+    profile: profileName,
+    target,
+    type: String(fields.type ?? ''),
+    host: optionalString(fields.host),
+    port: fields.port === undefined ? undefined : Number(fields.port),
+    user: optionalString(fields.user),
+    password: optionalString(fields.password ?? fields.pass),
+    database: optionalString(fields.dbname ?? fields.database),
+    schema: optionalString(fields.schema),
+    cluster: optionalString(fields.cluster),
+    sslmode: optionalString(fields.sslmode)
+  }
+}

@@ -1,0 +1,24 @@
+// What a run reports, independent of where it is shown (summary, PR comment, outputs).
+export interface ReportedNode {
+  uniqueId: string
+  name: string
+  resourceType: string
+  status: string
+  seconds: number
+  /** Why the node was selected: new, modified, downstream of a change, or a full build. */
+  reason: string
+  message?: string
+  file?: string
+}
+
+export interface RunReport {
+  title: string
+  status: string
+  headline: string
+  facts: Array<[string, string]>
+  nodes: ReportedNode[]
+  notes: string[]
+}
+
+export const failed = (node: ReportedNode): boolean =>
+  ['error', 'fail', 'runtime error'].includes(node.status)

@@ -1,0 +1,29 @@
+// The job summary, written once at the end of a run and kept under GitHub's 1 MiB limit.
+import * as core from '@actions/core'
+import type { RunReport } from './model.js'
+import { factsList, failuresSection, nodesTable } from './markdown.js'
+import { redact } from '../secrets.js'
+
+const SUMMARY_LIMIT = 1_000_000
+const NODE_ROWS = 2000
+
+export function renderSummary(report: RunReport): string {
+  const parts = [
+    `## ${report.title}: ${report.status}`,
+    redact(report.headline),
+    factsList(report),
+    ...report.notes.map((note) => `> ${redact(note)}`),
+    `### Nodes (${report.nodes.length})`,
+    nodesTable(report.nodes, NODE_ROWS),
+    failuresSection(report.nodes, 50)
+  ]
+  const markdown = parts.filter((part) => part !== '').join('\n\n') + '\n'
+  return markdown.length > SUMMARY_LIMIT
+    ? `${markdown.slice(0, SUMMARY_LIMIT - 100)}\n\n…(truncated)\n`
+    : markdown
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(renderSummary(report)).write()
+}

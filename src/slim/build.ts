@@ -1,0 +1,278 @@
+// Slim mode, phase build: state:modified+ against the production manifest.
+import * as core from '@actions/core'
+import path from 'node:path'
+import type { SlimBuildInputs } from '../inputs.js'
+import { isDefaultBranchPush, type RunContext } from '../context.js'
+import { DbtCli, type Dbt, type DbtInvocation } from '../dbt/cli.js'
+import {
+  readManifestIndex,
+  readRunResults,
+  type NodeIndex,
+  type NodeResult
+} from '../dbt/artifacts.js'
+import { isDbtFile, readProject, type DbtProject } from '../dbt/project.js'
+import { dbtEnvironment, prEnvironment, withEnvironmentVar } from '../environment.js'
+import { ActionError, errorMessage } from '../errors.js'
+import { maskProfileSecrets } from '../dbt/masking.js'
+import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
+import { changedFilesSince, headSha } from '../util/git.js'
+import { installPackages } from './packages.js'
+import { publishManifest, wantsUpload } from './publish.js'
+import { planSelection, type SelectionPlan } from './selection.js'
+import { fetchProductionState, type ProductionState } from './state.js'
+import { reportRun } from '../report/index.js'
+import type { ReportedNode, RunReport } from '../report/model.js'
+import { failed } from '../report/model.js'
+
+export type SlimStatus = 'success' | 'nothing-selected' | 'skipped-unchanged' | 'failed'
+
+export interface SlimDependencies {
+  store: (inputs: SlimBuildInputs) => ObjectStore & { close(): void }
+  dbt: (inputs: SlimBuildInputs, environment?: string) => Promise<Dbt>
+}
+
+const realDependencies: SlimDependencies = {
+  store: (inputs) => S3ObjectStore.create(inputs.s3, inputs.state.bucket),
+  dbt: (inputs, environment) =>
+    DbtCli.create(
+      { ...inputs.dbt, vars: withEnvironmentVar(inputs.dbt.vars, environment) },
+      dbtEnvironment(environment)
+    )
+}
+
+export async function slimBuild(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  deps: SlimDependencies = realDependencies
+): Promise<void> {
+  const environment = prEnvironment(inputs, context)
+  if (environment) core.setOutput('pr-environment', environment)
+  const project = readProject(inputs.dbt.projectDir)
+  maskProfileSecrets(inputs.dbt, project, environment)
+  const store = deps.store(inputs)
+  try {
+    await buildWithState(inputs, context, deps, project, store, environment)
+  } finally {
+    store.close()
+  }
+}
+
+async function buildWithState(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  deps: SlimDependencies,
+  project: DbtProject,
+  store: ObjectStore,
+  environment: string | undefined
+): Promise<void> {
+  const started = Date.now()
+  const state = await core.group('Production state', () =>
+    fetchProductionState(store, inputs.state, inputs.onStateError)
+  )
+  core.setOutput('state-available', String(state.kind === 'found'))
+  const plan = planSelection(inputs.selection, project, {
+    stateDir: state.kind === 'found' ? state.dir : undefined,
+    defer: inputs.defer,
+    favorState: inputs.favorState
+  })
+  const facts = baseFacts(context, environment, state, plan)
+  if (await unchangedSinceState(inputs, project, state, plan)) {
+    setSelectionOutputs([], undefined)
+    core.setOutput('manifest-uploaded', 'false')
+    await finish(
+      inputs,
+      context,
+      report(
+        'skipped-unchanged',
+        'No dbt file changed since the production manifest was built, so dbt was not run.',
+        facts,
+        []
+      )
+    )
+    return
+  }
+  const dbt = await deps.dbt(inputs, environment)
+  await installPackages(dbt, project, inputs.cachePackages)
+  const invocation = await core.group('dbt build', () =>
+    dbt.run('build', [...plan.args, ...inputs.dbt.extraArgs])
+  )
+  const targetDir = path.join(project.dir, project.targetPath)
+  const results = readRunResults(path.join(targetDir, 'run_results.json'))
+  const nodes = describeNodes(
+    results,
+    readManifestIndex(path.join(targetDir, 'manifest.json')),
+    state,
+    plan,
+    project
+  )
+  setSelectionOutputs(results, path.join(targetDir, 'run_results.json'))
+  facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
+
+  const buildError = dbtFailure(invocation, nodes)
+  const notes: string[] = []
+  let publishError: unknown
+  if (!buildError && wantsUpload(inputs.uploadManifest, isDefaultBranchPush(context))) {
+    publishError = await core.group('Publish manifest', () =>
+      publish(store, inputs, state, path.join(targetDir, 'manifest.json'), context).then(
+        () => undefined,
+        (error: unknown) => error
+      )
+    )
+    notes.push(
+      publishError
+        ? `Manifest not published: ${errorMessage(publishError)}`
+        : `Manifest published to ${inputs.state.uri}/manifest.json.`
+    )
+  }
+  core.setOutput('manifest-uploaded', String(notes.length > 0 && !publishError))
+  const status: SlimStatus =
+    buildError || publishError ? 'failed' : results.length === 0 ? 'nothing-selected' : 'success'
+  await finish(inputs, context, report(status, headline(status, nodes), facts, nodes, notes))
+  if (buildError) throw buildError
+  if (publishError) throw publishError
+}
+
+async function publish(
+  store: ObjectStore,
+  inputs: SlimBuildInputs,
+  state: ProductionState,
+  manifest: string,
+  context: RunContext
+): Promise<void> {
+  const sha = (await headSha(inputs.dbt.projectDir)) ?? context.sha
+  await publishManifest(store, inputs.state, state, manifest, sha)
+}
+
+async function unchangedSinceState(
+  inputs: SlimBuildInputs,
+  project: DbtProject,
+  state: ProductionState,
+  plan: SelectionPlan
+): Promise<boolean> {
+  if (!inputs.skipUnchanged || !plan.stateBased || state.kind !== 'found' || !state.gitSha)
+    return false
+  const changed = await changedFilesSince(project.dir, state.gitSha)
+  if (changed === undefined) {
+    core.info(
+      `git cannot compare with ${state.gitSha} (a shallow clone? use fetch-depth: 0), so dbt decides what changed.`
+    )
+    return false
+  }
+  const relevant = changed.filter((file) => isDbtFile(project, file))
+  core.info(
+    `${changed.length} file(s) changed since ${state.gitSha.slice(0, 12)}, ${relevant.length} of them dbt files.`
+  )
+  return relevant.length === 0
+}
+
+function reasonFor(
+  uniqueId: string,
+  current: NodeIndex,
+  state: ProductionState,
+  plan: SelectionPlan
+): string {
+  if (state.kind !== 'found') return 'full build'
+  if (!plan.stateBased) return 'selected'
+  const before = state.nodes.get(uniqueId)
+  if (!before) return 'new'
+  return before.checksum !== current.get(uniqueId)?.checksum ? 'modified' : 'downstream of a change'
+}
+
+function describeNodes(
+  results: NodeResult[],
+  current: NodeIndex,
+  state: ProductionState,
+  plan: SelectionPlan,
+  project: DbtProject
+): ReportedNode[] {
+  return results.map((result) => {
+    const info = current.get(result.uniqueId)
+    const file = info?.originalFilePath
+      ? path.relative(
+          process.env.GITHUB_WORKSPACE || process.cwd(),
+          path.join(project.dir, info.originalFilePath)
+        )
+      : undefined
+    return {
+      uniqueId: result.uniqueId,
+      name: info?.name ?? result.uniqueId,
+      resourceType: info?.resourceType ?? result.uniqueId.split('.')[0] ?? '',
+      status: result.status,
+      seconds: result.seconds,
+      reason: reasonFor(result.uniqueId, current, state, plan),
+      message: result.message,
+      file
+    }
+  })
+}
+
+function dbtFailure(invocation: DbtInvocation, nodes: ReportedNode[]): ActionError | undefined {
+  if (invocation.exitCode === 0) return undefined
+  const failures = nodes.filter(failed)
+  if (invocation.exitCode === 1 && failures.length > 0) {
+    const names = failures
+      .slice(0, 10)
+      .map((node) => node.uniqueId)
+      .join(', ')
+    return new ActionError(
+      `dbt build failed: ${failures.length} node(s) failed (${names}). See the annotations and the job summary.`
+    )
+  }
+  return new ActionError(
+    `dbt could not complete the build (exit ${invocation.exitCode}). dbt said:\n${invocation.tail}`
+  )
+}
+
+function headline(status: SlimStatus, nodes: ReportedNode[]): string {
+  const failures = nodes.filter(failed).length
+  if (status === 'nothing-selected') return 'The selection matched no nodes, so nothing was built.'
+  if (failures > 0) return `${nodes.length} node(s) ran, ${failures} failed.`
+  return `${nodes.length} node(s) ran${status === 'failed' ? '' : ' successfully'}.`
+}
+
+function baseFacts(
+  context: RunContext,
+  environment: string | undefined,
+  state: ProductionState,
+  plan: SelectionPlan
+): Array<[string, string]> {
+  const facts: Array<[string, string]> = [
+    [
+      'Event',
+      `${context.eventName} at \`${(context.pullRequest?.headSha || context.sha).slice(0, 7)}\``
+    ]
+  ]
+  if (environment) facts.push(['PR environment', `\`${environment}\``])
+  const stateText = {
+    found: 'production manifest found',
+    missing: 'no production manifest yet (first run)',
+    unusable: 'production manifest unusable'
+  }[state.kind]
+  facts.push(['State', stateText], ['Selection', plan.description])
+  return facts
+}
+
+function report(
+  status: SlimStatus,
+  headlineText: string,
+  facts: Array<[string, string]>,
+  nodes: ReportedNode[],
+  notes: string[] = []
+): RunReport {
+  return { title: 'dbt slim build', status, headline: headlineText, facts, nodes, notes }
+}
+
+function setSelectionOutputs(results: NodeResult[], runResults: string | undefined): void {
+  core.setOutput('selected-count', String(results.length))
+  core.setOutput('selected', JSON.stringify(results.map((result) => result.uniqueId)))
+  if (runResults) core.setOutput('run-results', runResults)
+}
+
+async function finish(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  runReport: RunReport
+): Promise<void> {
+  core.setOutput('status', runReport.status)
+  await reportRun(runReport, inputs.report, context, 'slim')
+}

@@ -1,0 +1,78 @@
+// Production state: the manifest of the last successful deploy, downloaded from the store.
+import * as core from '@actions/core'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { StateErrorPolicy, StateLocation } from '../inputs.js'
+import type { ObjectStore, WriteCondition } from '../store/s3.js'
+import { indexManifest, type NodeIndex } from '../dbt/artifacts.js'
+import { ActionError, errorMessage } from '../errors.js'
+import { recordCreated } from '../state.js'
+
+export type ProductionState =
+  | { kind: 'found'; dir: string; etag: string; gitSha?: string; nodes: NodeIndex }
+  | { kind: 'missing' }
+  /** Present but unusable; etag is known only when the object itself was read. */
+  | { kind: 'unusable'; etag?: string; reason: string }
+
+export const manifestKey = (location: StateLocation): string => objectKey(location, 'manifest.json')
+export const archiveKey = (location: StateLocation, sha: string): string =>
+  objectKey(location, `manifests/${sha}.json`)
+
+export function objectKey(location: StateLocation, name: string): string {
+  return location.prefix ? `${location.prefix}/${name}` : name
+}
+
+/** The write condition that keeps an older run from replacing a newer manifest. */
+export function publishCondition(state: ProductionState): WriteCondition | undefined {
+  if (state.kind === 'found') return { ifMatch: state.etag }
+  if (state.kind === 'missing') return { ifNoneMatch: '*' }
+  return state.etag ? { ifMatch: state.etag } : undefined
+}
+
+function stateDirectory(): string {
+  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'dbt-state-'))
+  recordCreated({ kind: 'directory', path: dir })
+  return dir
+}
+
+export async function fetchProductionState(
+  store: ObjectStore,
+  location: StateLocation,
+  onError: StateErrorPolicy
+): Promise<ProductionState> {
+  const uri = `s3://${location.bucket}/${manifestKey(location)}`
+  let object
+  try {
+    object = await store.get(manifestKey(location))
+  } catch (error) {
+    return unusable(onError, errorMessage(error))
+  }
+  if (!object) {
+    core.notice(`No production manifest at ${uri} yet: this run builds everything (a full build).`)
+    return { kind: 'missing' }
+  }
+  try {
+    const nodes = indexManifest(object.body, uri)
+    const dir = stateDirectory()
+    writeFileSync(path.join(dir, 'manifest.json'), object.body)
+    core.info(
+      `Production manifest ${uri} (${nodes.size} nodes, built from ${object.metadata['git-sha'] ?? 'an unknown commit'}).`
+    )
+    return { kind: 'found', dir, etag: object.etag, gitSha: object.metadata['git-sha'], nodes }
+  } catch (error) {
+    return unusable(onError, errorMessage(error), object.etag)
+  }
+}
+
+function unusable(onError: StateErrorPolicy, reason: string, etag?: string): ProductionState {
+  if (onError === 'fail') {
+    throw new ActionError(
+      `${reason}\nSet "on-state-error: full-build" to build everything instead when the state cannot be used.`
+    )
+  }
+  core.warning(
+    `Production state is unusable, so this run builds everything ("on-state-error: full-build"): ${reason}`
+  )
+  return { kind: 'unusable', etag, reason }
+}

@@ -1,0 +1,158 @@
+// The state store: small JSON objects in S3 or an S3-compatible server, read with their ETag
+// and written with conditional headers so that concurrent runs cannot clobber each other.
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException
+} from '@aws-sdk/client-s3'
+import type { S3Settings } from '../inputs.js'
+import { ActionError } from '../errors.js'
+
+export interface StoredObject {
+  body: string
+  etag: string
+  metadata: Record<string, string>
+}
+
+export type WriteCondition = { ifMatch: string } | { ifNoneMatch: '*' } | undefined
+
+export interface ObjectStore {
+  /** The object, or undefined when the key does not exist. */
+  get(key: string): Promise<StoredObject | undefined>
+  /** Writes in one request; a failed condition throws ConditionalWriteRefused. */
+  put(
+    key: string,
+    body: string,
+    condition?: WriteCondition,
+    metadata?: Record<string, string>
+  ): Promise<string>
+}
+
+/** Another writer got there first: the precondition (ETag or absence) no longer holds. */
+export class ConditionalWriteRefused extends ActionError {
+  constructor(readonly location: string) {
+    super(
+      `S3 refused the conditional write to ${location}: the object changed since this run read it.`
+    )
+    this.name = 'ConditionalWriteRefused'
+  }
+}
+
+export class S3ObjectStore implements ObjectStore {
+  private constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly settings: S3Settings
+  ) {}
+
+  static create(settings: S3Settings, bucket: string): S3ObjectStore {
+    const client = new S3Client({
+      region: settings.region,
+      endpoint: settings.endpoint,
+      forcePathStyle: settings.endpoint !== undefined,
+      // S3-compatible stores reject or corrupt the SDK's default aws-chunked CRC32 uploads.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: settings.maxAttempts,
+      requestHandler: { connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs }
+    })
+    return new S3ObjectStore(client, bucket, settings)
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key })
+      )
+      const body = (await response.Body?.transformToString('utf8')) ?? ''
+      return { body, etag: response.ETag ?? '', metadata: response.Metadata ?? {} }
+    } catch (error) {
+      if (errorCode(error) === 'NoSuchKey') return undefined
+      throw this.explain(error, 'read', key)
+    }
+  }
+
+  async put(
+    key: string,
+    body: string,
+    condition?: WriteCondition,
+    metadata: Record<string, string> = {}
+  ): Promise<string> {
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          Metadata: metadata,
+          IfMatch: condition && 'ifMatch' in condition ? condition.ifMatch : undefined,
+          IfNoneMatch: condition && 'ifNoneMatch' in condition ? condition.ifNoneMatch : undefined
+        })
+      )
+      return response.ETag ?? ''
+    } catch (error) {
+      const code = errorCode(error)
+      // 409 is a concurrent conditional write; 404 is If-Match on a key deleted meanwhile.
+      if (
+        condition &&
+        ['PreconditionFailed', 'ConditionalRequestConflict', 'NoSuchKey'].includes(code)
+      ) {
+        throw new ConditionalWriteRefused(this.location(key))
+      }
+      throw this.explain(error, 'write', key)
+    }
+  }
+
+  close(): void {
+    this.client.destroy()
+  }
+
+  private location(key: string): string {
+    return `s3://${this.bucket}/${key}`
+  }
+
+  private explain(error: unknown, verb: 'read' | 'write', key: string): ActionError {
+    const where = this.location(key)
+    const attempts = `after ${this.settings.maxAttempts} attempt(s)`
+    const endpoint = this.settings.endpoint ? ` at ${this.settings.endpoint}` : ''
+    const code = errorCode(error)
+    const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined
+    const detail = (() => {
+      if (code === 'NoSuchBucket')
+        return `the bucket "${this.bucket}" does not exist${endpoint}; check "state-uri" and "s3-endpoint".`
+      if (code === 'AccessDenied' || status === 403)
+        return `access was denied (${code}); the credentials need s3:GetObject and s3:PutObject on the state prefix.`
+      if (code === 'TimeoutError' || code === 'RequestTimeout')
+        return `S3${endpoint} did not answer within ${this.settings.timeoutMs / 1000} s ${attempts} (raise "s3-timeout" for slow stores).`
+      if (code === 'CredentialsProviderError')
+        return 'no AWS credentials were found; configure them before this step, e.g. with aws-actions/configure-aws-credentials.'
+      if (status && status >= 500)
+        return `S3${endpoint} answered HTTP ${status} (${code}) ${attempts}.`
+      if (isNetworkError(code)) return `S3${endpoint} is unreachable (${code}) ${attempts}.`
+      return `S3 answered ${code}${status ? ` (HTTP ${status})` : ''}: ${error instanceof Error ? error.message : error}`
+    })()
+    return new ActionError(`Could not ${verb} ${where}: ${detail}`, { cause: error })
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const named = error as { name?: string; Code?: string; code?: string }
+    return named.Code ?? named.code ?? named.name ?? 'UnknownError'
+  }
+  return 'UnknownError'
+}
+
+function isNetworkError(code: string): boolean {
+  return [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EHOSTUNREACH'
+  ].includes(code)
+}

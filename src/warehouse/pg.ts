@@ -1,0 +1,79 @@
+// The action's own connection to the warehouse (PostgreSQL or Materialize), over `pg`.
+// Queries use the simple protocol with quoted literals, which Materialize and its
+// emulator both accept.
+import pg from 'pg'
+import type { ProfileTarget } from '../dbt/profile.js'
+import { ActionError, errorMessage } from '../errors.js'
+
+export interface Warehouse {
+  readonly isMaterialize: boolean
+  schemaNames(): Promise<string[]>
+  clusterNames(): Promise<string[]>
+  dropSchema(name: string): Promise<void>
+  dropCluster(name: string): Promise<void>
+  close(): Promise<void>
+}
+
+function ssl(sslmode: string | undefined): pg.ClientConfig['ssl'] {
+  if (sslmode === 'require') return { rejectUnauthorized: false }
+  if (sslmode === 'verify-ca' || sslmode === 'verify-full') return { rejectUnauthorized: true }
+  return false
+}
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+
+export class PgWarehouse implements Warehouse {
+  private constructor(
+    private readonly client: pg.Client,
+    readonly isMaterialize: boolean
+  ) {}
+
+  static async connect(target: ProfileTarget): Promise<PgWarehouse> {
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      ssl: ssl(target.sslmode),
+      application_name: 'dbt-materialize-deploy',
+      connectionTimeoutMillis: 30_000
+    })
+    try {
+      await client.connect()
+    } catch (error) {
+      await client.end().catch(() => undefined)
+      throw new ActionError(
+        `Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} (profile target "${target.target}"): ${errorMessage(error)}`
+      )
+    }
+    return new PgWarehouse(client, target.type === 'materialize')
+  }
+
+  async schemaNames(): Promise<string[]> {
+    const result = await this.client.query<{ name: string }>(
+      'select nspname as name from pg_catalog.pg_namespace'
+    )
+    return result.rows.map((row) => row.name)
+  }
+
+  async clusterNames(): Promise<string[]> {
+    if (!this.isMaterialize) return []
+    const result = await this.client.query<{ name: string }>(
+      'select name from mz_catalog.mz_clusters'
+    )
+    return result.rows.map((row) => row.name)
+  }
+
+  async dropSchema(name: string): Promise<void> {
+    await this.client.query(`drop schema if exists ${quoteIdent(name)} cascade`)
+  }
+
+  async dropCluster(name: string): Promise<void> {
+    await this.client.query(`drop cluster if exists ${quoteIdent(name)} cascade`)
+  }
+
+  async close(): Promise<void> {
+    await this.client.end()
+  }
+}
