@@ -1,0 +1,192 @@
+// Wire-protocol behaviour through node-postgres: startup, multi-statement messages,
+// transactions, the extended protocol, per-connection sessions and disconnects.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import type { EventEmitter } from 'node:events'
+import pg from 'pg'
+import { MZ_VERSION, startEmulator, type Emulator } from '../../dev/emulator/index.js'
+
+let emulator: Emulator
+const clients: pg.Client[] = []
+
+function track(client: pg.Client): pg.Client {
+  client.on('error', () => undefined) // dropped connections are part of the tests
+  clients.push(client)
+  return client
+}
+
+async function connect(): Promise<pg.Client> {
+  const client = track(new pg.Client({ connectionString: emulator.url() }))
+  await client.connect()
+  return client
+}
+
+async function sqlError(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await promise
+  } catch (error) {
+    return error as { code?: string; message: string }
+  }
+  throw new Error('expected the statement to fail')
+}
+
+const exists = async (relation: string): Promise<boolean> => {
+  const rows = await emulator.control.query('SELECT to_regclass($1) IS NOT NULL AS found', [
+    relation
+  ])
+  return rows[0]!.found as boolean
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator()
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end().catch(() => undefined)))
+  await emulator?.stop()
+})
+
+describe('startup', () => {
+  it('sends the mz_version ParameterStatus and answers SSLRequest with N', async () => {
+    const client = track(new pg.Client({ connectionString: emulator.url() }))
+    const statuses = new Map<string, string>()
+    const connection = (client as unknown as { connection: EventEmitter }).connection
+    connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) =>
+      statuses.set(m.parameterName, m.parameterValue)
+    )
+    await client.connect()
+    expect(statuses.get('mz_version')).toBe(MZ_VERSION)
+    expect(statuses.get('client_encoding')).toBe('UTF8')
+
+    const tls = new pg.Client({ connectionString: emulator.url(), ssl: true })
+    expect((await sqlError(tls.connect())).message).toMatch(/does not support SSL/)
+  })
+
+  it('strips Materialize-only startup options and keeps the cluster', async () => {
+    const client = track(
+      new pg.Client({
+        connectionString: emulator.url(),
+        options: '--auto_route_catalog_queries=on --welcome_message=off --cluster=mz_catalog_server'
+      })
+    )
+    await client.connect()
+    const { rows } = await client.query('SHOW cluster')
+    expect(rows).toEqual([{ cluster: 'mz_catalog_server' }])
+  })
+})
+
+describe('simple query protocol', () => {
+  it("keeps a quoted ';' and a $$ body inside a multi-statement message", async () => {
+    const client = await connect()
+    const results = (await client.query(
+      `set cluster = quickstart; select 'a;b' as quoted; select $$c; 'd'$$ as dollar; ` +
+        `create function p_semi() returns text language sql as $f$ select ';' $f$; show cluster`
+    )) as unknown as pg.QueryResult[]
+    expect(results.map((r) => r.command)).toEqual(['SET', 'SELECT', 'SELECT', 'CREATE', 'SELECT'])
+    expect(results[1]!.rows).toEqual([{ quoted: 'a;b' }])
+    expect(results[2]!.rows).toEqual([{ dollar: "c; 'd'" }])
+    expect(results[4]!.rows).toEqual([{ cluster: 'quickstart' }])
+    expect((await client.query('select p_semi() as s')).rows).toEqual([{ s: ';' }])
+  })
+
+  it('rolls back the rest of a transaction when a statement errors mid-way', async () => {
+    const client = await connect()
+    await client.query('create schema tx_a; create schema tx_b; create table tx_a.marker (a int)')
+    const failed = await sqlError(
+      client.query(
+        'BEGIN; CREATE TABLE tx_a.t (a int); ALTER SCHEMA tx_a SWAP WITH tx_b; SELECT 1/0; COMMIT;'
+      )
+    )
+    expect(failed.code).toBe('22012')
+    await client.query('ROLLBACK')
+    expect(await exists('tx_a.t')).toBe(false)
+    expect(await exists('tx_a.marker')).toBe(true) // not swapped
+
+    // Without BEGIN the whole message is one implicit transaction.
+    await sqlError(client.query('CREATE TABLE tx_a.u (a int); SELECT 1/0'))
+    expect(await exists('tx_a.u')).toBe(false)
+  })
+
+  it('rejects unknown Materialize syntax without running any statement of the message', async () => {
+    const client = await connect()
+    const failed = await sqlError(
+      client.query('CREATE TABLE rejected (a int); CREATE SOURCE s FROM LOAD GENERATOR COUNTER')
+    )
+    expect(failed).toMatchObject({ code: '0A000' })
+    expect(failed.message).toBe('CREATE SOURCE is not supported by the Materialize emulator')
+    expect(await exists('public.rejected')).toBe(false)
+  })
+
+  it('reports Materialize errors for unknown clusters', async () => {
+    const client = await connect()
+    const failed = await sqlError(
+      client.query('create materialized view mv_nowhere in cluster nowhere as select 1')
+    )
+    expect(failed).toMatchObject({ code: '42704', message: "unknown cluster 'nowhere'" })
+    expect(await exists('public.mv_nowhere')).toBe(false)
+  })
+})
+
+describe('extended query protocol', () => {
+  it('rewrites the Parse text and passes parameters through', async () => {
+    const client = await connect()
+    const clusters = await client.query('select id, name from mz_clusters where name = $1', [
+      'quickstart'
+    ])
+    expect(clusters.rows).toEqual([{ id: 'u1', name: 'quickstart' }])
+    const named = await client.query({
+      name: 'whoami',
+      text: 'select current_user() as who, $1::int + 1 as n',
+      values: [41]
+    })
+    expect(named.rows).toEqual([{ who: emulator.user, n: 42 }])
+    const failed = await sqlError(client.query('subscribe to t where a = $1', [1]))
+    expect(failed.code).toBe('0A000')
+  })
+})
+
+describe('sessions and connections', () => {
+  it('keeps SET cluster and temporary views per connection', async () => {
+    const [a, b] = [await connect(), await connect()]
+    await a.query('set cluster = mz_catalog_server')
+    await a.query('create temporary view only_a as select 1 as x')
+    expect((await a.query('show cluster')).rows).toEqual([{ cluster: 'mz_catalog_server' }])
+    expect((await b.query('show cluster')).rows).toEqual([{ cluster: 'quickstart' }])
+    expect((await sqlError(b.query('select * from only_a'))).code).toBe('42P01')
+    // Temporary relations sit in the schema with id '0', as dbt's column lookup expects.
+    const temp = await a.query(`select schema_id from mz_relations where name = 'only_a'`)
+    expect(temp.rows).toEqual([{ schema_id: '0' }])
+  })
+
+  it('releases the backend of a client that disconnects mid-query and keeps serving others', async () => {
+    const doomed = await connect()
+    const pid = (await doomed.query('select pg_backend_pid() as pid')).rows[0].pid as number
+    const running = doomed.query('select pg_sleep(5)').catch(() => 'disconnected')
+    await new Promise((r) => setTimeout(r, 300))
+    ;(
+      doomed as unknown as { connection: { stream: { destroy(): void } } }
+    ).connection.stream.destroy()
+    expect(await running).toBe('disconnected')
+
+    const survivor = await connect()
+    expect((await survivor.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    const deadline = Date.now() + 3000
+    let alive = true
+    while (alive && Date.now() < deadline) {
+      const rows = await emulator.control.query('select 1 from pg_stat_activity where pid = $1', [
+        pid
+      ])
+      alive = rows.length > 0
+      if (alive) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(alive).toBe(false)
+  })
+
+  it('drops client connections on request', async () => {
+    const victim = await connect()
+    const ended = new Promise<void>((resolve) => victim.once('end', () => resolve()))
+    expect(emulator.control.dropConnections()).toBeGreaterThanOrEqual(1)
+    await ended
+    const fresh = await connect()
+    expect((await fresh.query('select 2 as two')).rows).toEqual([{ two: 2 }])
+  })
+})

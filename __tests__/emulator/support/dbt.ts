@@ -1,0 +1,103 @@
+// Runs the real dbt from the project virtualenv against an emulator, on a temp copy of the
+// fixture project (so target/ and logs/ never land in the repository).
+import { spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Emulator } from '../../../dev/emulator/index.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const repoRoot = path.resolve(here, '..', '..', '..')
+export const DBT = path.join(repoRoot, '.venv', 'bin', 'dbt')
+export const MACROS = path.join(
+  repoRoot,
+  '.venv/lib/python3.11/site-packages/dbt/include/materialize/macros'
+)
+const FIXTURE = path.join(here, '..', 'fixtures', 'project')
+
+export interface DbtResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  output: string
+  elapsedMs: number
+}
+
+export interface DbtProject {
+  dir: string
+  run(args: string[], options?: { killAfterMs?: number }): Promise<DbtResult>
+  /** thread_id of each node in the last run's run_results.json. */
+  threadIds(): string[]
+  /** The SQL files of the last invocation under target/compiled. */
+  compiledSql(): Array<{ path: string; sql: string }>
+  remove(): void
+}
+
+function dbtEnv(emulator: Emulator, dir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MZ_HOST: emulator.host,
+    MZ_PORT: String(emulator.port),
+    MZ_USER: emulator.user,
+    MZ_PASSWORD: emulator.password,
+    DBT_PROFILES_DIR: dir,
+    DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+    DBT_USE_COLORS: 'false',
+    DO_NOT_TRACK: '1'
+  }
+  delete env.CI_TAG // renders `COMMENT ON SCHEMA ""` upstream
+  return env
+}
+
+function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], killAfterMs?: number) {
+  const started = Date.now()
+  return new Promise<DbtResult>((resolve, reject) => {
+    const child = spawn(DBT, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const timer = killAfterMs ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : undefined
+    child.once('error', reject)
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, output, elapsedMs: Date.now() - started })
+    })
+  })
+}
+
+export function copyFixtureProject(emulator: Emulator): DbtProject {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
+  cpSync(FIXTURE, dir, { recursive: true })
+  const env = dbtEnv(emulator, dir)
+  return {
+    dir,
+    run: (args, options = {}) => runDbt(dir, env, args, options.killAfterMs),
+    threadIds() {
+      const results = JSON.parse(readFileSync(path.join(dir, 'target', 'run_results.json'), 'utf8'))
+      return (results.results as Array<{ thread_id: string }>).map((r) => r.thread_id)
+    },
+    compiledSql() {
+      const root = path.join(dir, 'target', 'compiled')
+      return readdirSync(root, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.sql'))
+        .map((file) => ({ path: file, sql: readFileSync(path.join(root, file), 'utf8') }))
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** `are_clusters_ready`'s SQL exactly as the installed macro renders it. */
+export function areClustersReadySql(clusters: string[], lagThreshold = '1s'): string {
+  const macro = readFileSync(path.join(MACROS, 'utils', 'are_clusters_ready.sql'), 'utf8')
+  const start = macro.indexOf('{%- set check_clusters_ready_sql %}')
+  const end = macro.indexOf('{%- endset %}', start)
+  const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
+  const sql = macro
+    .slice(start + '{%- set check_clusters_ready_sql %}'.length, end)
+    .replaceAll('{{ in_clause }}', clusters.map(quote).join(', '))
+    .replaceAll('{{ dbt.string_literal(lag_threshold) }}', quote(lagThreshold))
+  if (start < 0 || sql.includes('{{') || sql.includes('{%')) {
+    throw new Error('are_clusters_ready.sql changed shape; update the test helper')
+  }
+  return sql
+}

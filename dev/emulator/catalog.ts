@@ -1,0 +1,620 @@
+// The catalog bootstrap, run once per emulated database. Three schemas:
+// - mz_emulator: side tables (clusters, replicas, item ids, scripted hydration and faults),
+//   the functions the rewriter calls, and the control functions tests call;
+// - mz_catalog / mz_internal: views with the names and columns dbt-materialize 1.9.10 and the
+//   Materialize docs query, built over pg_catalog plus the side tables.
+// Ids follow Materialize: user items/clusters/replicas `u<n>` from their own sequences,
+// system schemas `s<oid>`, per-cluster introspection indexes `si<n>`, temp schema `0`.
+
+const SIDE_TABLES = `
+CREATE SCHEMA mz_emulator;
+CREATE SCHEMA mz_catalog;
+CREATE SCHEMA mz_internal;
+
+CREATE SEQUENCE mz_emulator.item_ids;
+CREATE SEQUENCE mz_emulator.cluster_ids;
+CREATE SEQUENCE mz_emulator.replica_ids;
+CREATE SEQUENCE mz_emulator.introspection_ids;
+-- Not transactional, so a rolled-back swap still uses up one scripted failure.
+CREATE SEQUENCE mz_emulator.swap_attempts;
+
+CREATE TABLE mz_emulator.settings (
+  singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
+  default_hydration_delay float8 NOT NULL DEFAULT 0,
+  default_never_hydrates bool NOT NULL DEFAULT false,
+  default_lag float8 NOT NULL DEFAULT 0,
+  swap_fail_until bigint NOT NULL DEFAULT 0
+);
+INSERT INTO mz_emulator.settings DEFAULT VALUES;
+
+CREATE TABLE mz_emulator.clusters (
+  id text PRIMARY KEY DEFAULT 'u' || nextval('mz_emulator.cluster_ids'),
+  name text NOT NULL,
+  managed bool NOT NULL,
+  size text,
+  replication_factor int,
+  owner_oid oid NOT NULL DEFAULT current_user::text::regrole::oid,
+  privileges aclitem[],
+  schedule text NOT NULL DEFAULT 'manual',
+  hydration_time_estimate interval,
+  comment text,
+  -- Deferrable so one UPDATE can exchange two names.
+  CONSTRAINT clusters_name_key UNIQUE (name) DEFERRABLE INITIALLY IMMEDIATE
+);
+
+CREATE TABLE mz_emulator.replicas (
+  id text PRIMARY KEY DEFAULT 'u' || nextval('mz_emulator.replica_ids'),
+  name text NOT NULL,
+  cluster_id text NOT NULL REFERENCES mz_emulator.clusters ON DELETE CASCADE,
+  size text,
+  availability_zone text,
+  UNIQUE (cluster_id, name)
+);
+
+CREATE TABLE mz_emulator.replica_status_history (
+  replica_id text NOT NULL,
+  process_id bigint NOT NULL DEFAULT 0,
+  status text NOT NULL,
+  reason text,
+  occurred_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every catalog item: PostgreSQL relations (oid set), emulated indexes (on_id set),
+-- introspection indexes (kind 'introspection-index').
+CREATE TABLE mz_emulator.items (
+  id text PRIMARY KEY,
+  oid oid UNIQUE,
+  kind text NOT NULL,
+  name text,
+  on_id text REFERENCES mz_emulator.items ON DELETE CASCADE,
+  cluster_id text REFERENCES mz_emulator.clusters ON DELETE CASCADE,
+  is_default_index bool NOT NULL DEFAULT false,
+  index_columns text,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  hydration_delay float8 NOT NULL DEFAULT 0,
+  never_hydrates bool NOT NULL DEFAULT false,
+  lag float8 NOT NULL DEFAULT 0
+);
+
+CREATE TABLE mz_emulator.pending_swaps (txid bigint PRIMARY KEY);
+`
+
+const HELPERS = `
+CREATE FUNCTION mz_emulator.raise_error(code text, message text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+END $$;
+
+CREATE FUNCTION mz_emulator.schema_id(nsp oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN n.nspname LIKE 'pg_temp%' THEN '0'
+    WHEN n.nspname IN ('mz_catalog', 'mz_internal', 'pg_catalog', 'information_schema', 'pg_toast')
+      THEN 's' || n.oid
+    ELSE 'u' || n.oid
+  END
+  FROM pg_namespace n WHERE n.oid = nsp
+$$;
+
+-- aclexplode rejects the zero-dimensional empty array; NULL explodes to no rows.
+CREATE FUNCTION mz_emulator.nonempty_acl(acl aclitem[]) RETURNS aclitem[]
+LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN cardinality(acl) > 0 THEN acl END $$;
+
+CREATE FUNCTION mz_emulator.role_id(role oid) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN role = 0 THEN 'p' ELSE 'u' || role END $$;
+
+-- Resolves a cluster name (NULL = the session's cluster) or raises Materialize's error.
+CREATE FUNCTION mz_emulator.cluster_id(cluster_name text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  wanted text := coalesce(cluster_name, current_setting('mz_emulator.cluster', true), 'quickstart');
+  result text;
+BEGIN
+  SELECT id INTO result FROM mz_emulator.clusters WHERE name = wanted;
+  IF result IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown cluster ''%s''', wanted);
+  END IF;
+  RETURN result;
+END $$;
+
+-- Relations created through plain PostgreSQL DDL get a Materialize item id.
+CREATE FUNCTION mz_emulator.on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO mz_emulator.items (id, oid, kind, hydration_delay, never_hydrates, lag)
+  SELECT 'u' || nextval('mz_emulator.item_ids'), c.objid, 'relation',
+         s.default_hydration_delay, s.default_never_hydrates, s.default_lag
+  FROM pg_event_trigger_ddl_commands() c, mz_emulator.settings s
+  WHERE c.classid = 'pg_class'::regclass
+    AND c.object_type IN ('table', 'view', 'materialized view')
+    AND c.command_tag IN ('CREATE TABLE', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW',
+                          'CREATE TABLE AS', 'SELECT INTO')
+  -- Temporary relations vanish at disconnect without a drop event, so an oid can recur.
+  ON CONFLICT (oid) DO UPDATE SET id = excluded.id, created_at = clock_timestamp(), cluster_id = NULL;
+END $$;
+
+CREATE FUNCTION mz_emulator.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM mz_emulator.items i
+  USING pg_event_trigger_dropped_objects() d
+  WHERE d.classid = 'pg_class'::regclass AND i.oid = d.objid;
+END $$;
+`
+
+const CLUSTER_FUNCTIONS = `
+CREATE FUNCTION mz_emulator.add_introspection_index(cid text) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO mz_emulator.items (id, kind, name, cluster_id)
+  VALUES ('si' || nextval('mz_emulator.introspection_ids'), 'introspection-index',
+          'mz_arrangement_sizes_' || cid || '_primary_idx', cid)
+$$;
+
+CREATE FUNCTION mz_emulator.add_replica(cluster_name text, replica_name text, size text, zone text)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO mz_emulator.replicas (name, cluster_id, size, availability_zone)
+  VALUES (replica_name, mz_emulator.cluster_id(cluster_name), size, zone)
+$$;
+
+CREATE FUNCTION mz_emulator.set_replicas(cluster_name text, factor int) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := mz_emulator.cluster_id(cluster_name);
+BEGIN
+  DELETE FROM mz_emulator.replicas WHERE cluster_id = cid;
+  INSERT INTO mz_emulator.replicas (name, cluster_id, size)
+  SELECT 'r' || n, cid, c.size FROM mz_emulator.clusters c, generate_series(1, factor) n WHERE c.id = cid;
+  UPDATE mz_emulator.clusters SET replication_factor = factor WHERE id = cid AND managed;
+END $$;
+
+CREATE FUNCTION mz_emulator.create_cluster(
+  cluster_name text, is_managed bool, cluster_size text, factor int, schedule_type text, estimate text
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  owner oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
+  cid text;
+BEGIN
+  IF EXISTS (SELECT FROM mz_emulator.clusters WHERE name = cluster_name) THEN
+    RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('cluster ''%s'' already exists', cluster_name);
+  END IF;
+  INSERT INTO mz_emulator.clusters (name, managed, size, replication_factor, owner_oid, privileges,
+                                    schedule, hydration_time_estimate)
+  VALUES (cluster_name, is_managed, cluster_size, CASE WHEN is_managed THEN coalesce(factor, 1) END,
+          owner, ARRAY[makeaclitem(owner, owner, 'USAGE', false), makeaclitem(owner, owner, 'CREATE', false)],
+          coalesce(schedule_type, 'manual'), estimate::interval)
+  RETURNING id INTO cid;
+  PERFORM mz_emulator.add_introspection_index(cid);
+  IF is_managed THEN
+    PERFORM mz_emulator.set_replicas(cluster_name, coalesce(factor, 1));
+  END IF;
+END $$;
+
+CREATE FUNCTION mz_emulator.drop_cluster(cluster_name text, p_if_exists bool, p_cascade bool)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := (SELECT id FROM mz_emulator.clusters WHERE name = cluster_name);
+  dependent text;
+  mv regclass;
+BEGIN
+  IF cid IS NULL THEN
+    IF p_if_exists THEN
+      RAISE NOTICE 'cluster "%" does not exist, skipping', cluster_name;
+      RETURN;
+    END IF;
+    PERFORM mz_emulator.cluster_id(cluster_name);
+  END IF;
+  SELECT coalesce(c.relname::text, i.name) INTO dependent
+  FROM mz_emulator.items i LEFT JOIN pg_class c ON c.oid = i.oid
+  WHERE i.cluster_id = cid AND i.kind <> 'introspection-index' AND (i.oid IS NULL OR c.oid IS NOT NULL)
+  LIMIT 1;
+  IF dependent IS NOT NULL AND NOT p_cascade THEN
+    RAISE EXCEPTION USING ERRCODE = '2BP01',
+      MESSAGE = format('cannot drop cluster "%s": still depended upon by catalog item ''%s''', cluster_name, dependent);
+  END IF;
+  -- One at a time: dropping one materialized view can cascade to another.
+  LOOP
+    SELECT c.oid::regclass INTO mv FROM mz_emulator.items i JOIN pg_class c ON c.oid = i.oid
+    WHERE i.cluster_id = cid LIMIT 1;
+    EXIT WHEN mv IS NULL;
+    EXECUTE format('DROP MATERIALIZED VIEW %s CASCADE', mv);
+  END LOOP;
+  DELETE FROM mz_emulator.clusters WHERE id = cid;
+END $$;
+
+CREATE FUNCTION mz_emulator.record_swap() RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO mz_emulator.pending_swaps VALUES (txid_current()) ON CONFLICT DO NOTHING
+$$;
+
+-- Materialize aborts a DDL transaction at COMMIT when the catalog changed underneath it
+-- (SQLSTATE 40001); a deferred trigger fails the commit the same way when scripted.
+CREATE FUNCTION mz_emulator.check_swap_fault() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF nextval('mz_emulator.swap_attempts') <= (SELECT swap_fail_until FROM mz_emulator.settings) THEN
+    RAISE EXCEPTION USING ERRCODE = '40001',
+      MESSAGE = 'object state changed while transaction was in progress';
+  END IF;
+  DELETE FROM mz_emulator.pending_swaps WHERE txid = NEW.txid;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER swap_fault AFTER INSERT ON mz_emulator.pending_swaps
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION mz_emulator.check_swap_fault();
+
+CREATE FUNCTION mz_emulator.swap_clusters(a text, b text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM mz_emulator.cluster_id(a), mz_emulator.cluster_id(b);
+  UPDATE mz_emulator.clusters SET name = CASE WHEN name = a THEN b ELSE a END WHERE name IN (a, b);
+  PERFORM mz_emulator.record_swap();
+END $$;
+
+CREATE FUNCTION mz_emulator.swap_schemas(a text, b text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  tmp text := 'mz_swap_' || substr(md5(random()::text), 1, 10);
+  missing text := (SELECT s FROM unnest(ARRAY[a, b]) s
+                   WHERE NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = s) LIMIT 1);
+BEGIN
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '3F000', MESSAGE = format('unknown schema ''%s''', missing);
+  END IF;
+  EXECUTE format('ALTER SCHEMA %I RENAME TO %I', a, tmp);
+  EXECUTE format('ALTER SCHEMA %I RENAME TO %I', b, a);
+  EXECUTE format('ALTER SCHEMA %I RENAME TO %I', tmp, b);
+  PERFORM mz_emulator.record_swap();
+END $$;
+
+CREATE FUNCTION mz_emulator.comment_on_cluster(cluster_name text, body text) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE mz_emulator.clusters SET comment = body WHERE id = mz_emulator.cluster_id(cluster_name)
+$$;
+
+CREATE FUNCTION mz_emulator.role_oid(role_name text) RETURNS oid
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  result oid := (SELECT oid FROM pg_roles WHERE rolname = role_name);
+BEGIN
+  IF upper(role_name) = 'PUBLIC' THEN RETURN 0; END IF;
+  IF result IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown role ''%s''', role_name);
+  END IF;
+  RETURN result;
+END $$;
+
+CREATE FUNCTION mz_emulator.grant_on_cluster(cluster_name text, p_privileges text[], p_roles text[], is_grant bool)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := mz_emulator.cluster_id(cluster_name);
+  wanted text[] := (SELECT array_agg(DISTINCT p) FROM unnest(p_privileges) x,
+                    unnest(CASE WHEN x = 'ALL' THEN ARRAY['USAGE', 'CREATE'] ELSE ARRAY[x] END) p);
+  grantees oid[] := (SELECT array_agg(mz_emulator.role_oid(r)) FROM unnest(p_roles) r);
+BEGIN
+  UPDATE mz_emulator.clusters c SET privileges = (
+    SELECT coalesce(array_agg(makeaclitem(e.grantee, e.grantor, e.privilege_type, false)), '{}')
+    FROM (
+      SELECT grantee, grantor, privilege_type FROM aclexplode(mz_emulator.nonempty_acl(c.privileges))
+      WHERE is_grant OR NOT (grantee = ANY (grantees) AND privilege_type = ANY (wanted))
+      UNION
+      SELECT g, c.owner_oid, p FROM unnest(grantees) g, unnest(wanted) p WHERE is_grant
+    ) e
+  ) WHERE c.id = cid;
+END $$;
+`
+
+const ITEM_FUNCTIONS = `
+CREATE FUNCTION mz_emulator.item_of(relation text) RETURNS mz_emulator.items
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  result mz_emulator.items;
+BEGIN
+  SELECT * INTO result FROM mz_emulator.items WHERE oid = relation::regclass;
+  IF result.id IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', relation);
+  END IF;
+  RETURN result;
+END $$;
+
+CREATE FUNCTION mz_emulator.bind_cluster(relation text, cluster_name text) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE mz_emulator.items SET cluster_id = mz_emulator.cluster_id(cluster_name)
+  WHERE id = (mz_emulator.item_of(relation)).id
+$$;
+
+CREATE FUNCTION mz_emulator.create_index(
+  index_name text, relation text, cluster_name text, is_default bool, columns text, if_not_exists bool
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  target mz_emulator.items := mz_emulator.item_of(relation);
+  rel pg_class := (SELECT c FROM pg_class c WHERE c.oid = target.oid);
+  final_name text := coalesce(index_name, rel.relname || CASE
+    WHEN columns IS NULL THEN '_primary_idx'
+    ELSE '_' || regexp_replace(lower(columns), '[^a-z0-9_]+', '_', 'g') || '_idx' END);
+  s mz_emulator.settings := (SELECT s FROM mz_emulator.settings s);
+BEGIN
+  IF EXISTS (SELECT FROM mz_emulator.items i JOIN mz_emulator.items o ON o.id = i.on_id
+             JOIN pg_class c ON c.oid = o.oid
+             WHERE i.kind = 'index' AND i.name = final_name AND c.relnamespace = rel.relnamespace) THEN
+    IF if_not_exists THEN RETURN; END IF;
+    RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('index ''%s'' already exists', final_name);
+  END IF;
+  INSERT INTO mz_emulator.items (id, kind, name, on_id, cluster_id, is_default_index, index_columns,
+                                 hydration_delay, never_hydrates, lag)
+  VALUES ('u' || nextval('mz_emulator.item_ids'), 'index', final_name, target.id,
+          mz_emulator.cluster_id(cluster_name), is_default, columns,
+          s.default_hydration_delay, s.default_never_hydrates, s.default_lag);
+END $$;
+
+CREATE FUNCTION mz_emulator.drop_index(name_parts text[], if_exists bool) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  index_name text := name_parts[array_length(name_parts, 1)];
+  schema_name text := name_parts[array_length(name_parts, 1) - 1];
+  dropped text;
+BEGIN
+  DELETE FROM mz_emulator.items i
+  USING mz_emulator.items o, pg_class c
+  WHERE i.kind = 'index' AND o.id = i.on_id AND c.oid = o.oid AND i.name = index_name
+    AND (schema_name IS NULL OR c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = schema_name))
+  RETURNING i.id INTO dropped;
+  IF dropped IS NULL AND NOT if_exists THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', index_name);
+  END IF;
+END $$;
+
+-- Whether and how far behind an item is, from its creation time and scripted delay.
+CREATE FUNCTION mz_emulator.is_hydrated(i mz_emulator.items) RETURNS bool
+LANGUAGE sql STABLE AS $$
+  SELECT NOT i.never_hydrates AND now() >= i.created_at + i.hydration_delay * interval '1 second'
+$$;
+`
+
+const CATALOG_VIEWS = `
+-- Items that still exist (temporary relations disappear without a drop event).
+CREATE VIEW mz_emulator.live_items AS
+SELECT i.*, coalesce(c.relnamespace, oc.relnamespace) AS nsp, coalesce(c.relowner, oc.relowner) AS owner,
+       coalesce(c.relname::text, i.name) AS item_name, c.relkind
+FROM mz_emulator.items i
+LEFT JOIN pg_class c ON c.oid = i.oid
+LEFT JOIN mz_emulator.items o ON o.id = i.on_id
+LEFT JOIN pg_class oc ON oc.oid = o.oid
+WHERE (i.oid IS NULL OR c.oid IS NOT NULL);
+
+CREATE FUNCTION mz_catalog.mz_now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT now() $$;
+CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'v26.1.0 (emulator)' $$;
+CREATE FUNCTION mz_catalog.mz_is_superuser() RETURNS bool LANGUAGE sql STABLE AS
+  $$ SELECT rolsuper FROM pg_roles WHERE rolname = current_user $$;
+CREATE FUNCTION mz_catalog.has_system_privilege(privilege text) RETURNS bool LANGUAGE sql STABLE AS
+  $$ SELECT true $$;
+CREATE FUNCTION mz_internal.mz_aclexplode(acl aclitem[])
+RETURNS TABLE (grantor text, grantee text, privilege_type text, is_grantable bool)
+LANGUAGE sql STABLE AS $$
+  SELECT mz_emulator.role_id(e.grantor), mz_emulator.role_id(e.grantee), e.privilege_type, e.is_grantable
+  FROM aclexplode(mz_emulator.nonempty_acl(acl)) e
+$$;
+
+CREATE VIEW mz_catalog.mz_databases AS
+SELECT 'u1'::text AS id, d.oid, d.datname::text AS name, mz_emulator.role_id(d.datdba) AS owner_id,
+       d.datacl AS privileges
+FROM pg_database d WHERE d.datname = current_database();
+
+CREATE VIEW mz_catalog.mz_schemas AS
+SELECT mz_emulator.schema_id(n.oid) AS id, n.oid,
+       CASE WHEN mz_emulator.schema_id(n.oid) LIKE 'u%' THEN 'u1' END AS database_id,
+       n.nspname::text AS name, mz_emulator.role_id(n.nspowner) AS owner_id, n.nspacl AS privileges
+FROM pg_namespace n
+WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname <> 'mz_emulator';
+
+CREATE VIEW mz_catalog.mz_roles AS
+SELECT mz_emulator.role_id(r.oid) AS id, r.oid, r.rolname::text AS name, r.rolinherit AS inherit
+FROM pg_roles r;
+
+CREATE VIEW mz_catalog.mz_clusters AS
+SELECT c.id, c.name, mz_emulator.role_id(c.owner_oid) AS owner_id, c.privileges, c.managed, c.size,
+       c.replication_factor, false AS disk, NULL::text[] AS availability_zones,
+       true AS introspection_debugging, interval '1 second' AS introspection_interval
+FROM mz_emulator.clusters c;
+
+CREATE VIEW mz_catalog.mz_cluster_replicas AS
+SELECT r.id, r.name, r.cluster_id, r.size, r.availability_zone,
+       mz_emulator.role_id(c.owner_oid) AS owner_id, false AS disk
+FROM mz_emulator.replicas r JOIN mz_emulator.clusters c ON c.id = r.cluster_id;
+
+CREATE VIEW mz_catalog.mz_objects AS
+SELECT i.id, i.oid,
+       CASE WHEN i.kind = 'introspection-index' THEN mz_emulator.schema_id('mz_internal'::regnamespace)
+            ELSE mz_emulator.schema_id(i.nsp) END AS schema_id,
+       i.item_name AS name,
+       CASE i.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized-view'
+                      ELSE 'index' END AS type,
+       CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
+       i.cluster_id,
+       c.relacl AS privileges
+FROM mz_emulator.live_items i LEFT JOIN pg_class c ON c.oid = i.oid;
+
+CREATE VIEW mz_catalog.mz_relations AS
+SELECT id, oid, schema_id, name, type, owner_id, cluster_id, privileges
+FROM mz_catalog.mz_objects WHERE type IN ('table', 'view', 'materialized-view', 'source');
+
+CREATE VIEW mz_catalog.mz_tables AS
+SELECT id, oid, schema_id, name, owner_id, privileges, NULL::text AS source_id
+FROM mz_catalog.mz_objects WHERE type = 'table';
+
+CREATE VIEW mz_catalog.mz_views AS
+SELECT o.id, o.oid, o.schema_id, o.name, pg_get_viewdef(o.oid) AS definition, o.owner_id, o.privileges
+FROM mz_catalog.mz_objects o WHERE o.type = 'view';
+
+CREATE VIEW mz_catalog.mz_materialized_views AS
+SELECT o.id, o.oid, o.schema_id, o.name, o.cluster_id, pg_get_viewdef(o.oid) AS definition,
+       o.owner_id, o.privileges
+FROM mz_catalog.mz_objects o WHERE o.type = 'materialized-view';
+
+CREATE VIEW mz_catalog.mz_indexes AS
+SELECT i.id, NULL::oid AS oid, i.item_name AS name, i.on_id, i.cluster_id,
+       CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
+       NULL::text AS create_sql
+FROM mz_emulator.live_items i WHERE i.kind IN ('index', 'introspection-index');
+
+CREATE VIEW mz_catalog.mz_index_columns AS
+SELECT i.id AS index_id, n AS index_position, NULL::bigint AS on_position, trim(col) AS on_expression,
+       true AS nullable
+FROM mz_emulator.live_items i, unnest(string_to_array(i.index_columns, ',')) WITH ORDINALITY AS u(col, n)
+WHERE i.kind = 'index';
+
+-- Sources and sinks are out of scope: empty relations with the columns the macros read.
+CREATE VIEW mz_catalog.mz_sources AS
+SELECT NULL::text AS id, NULL::oid AS oid, NULL::text AS schema_id, NULL::text AS name,
+       NULL::text AS type, NULL::text AS connection_id, NULL::text AS size, NULL::text AS cluster_id,
+       NULL::text AS owner_id WHERE false;
+CREATE VIEW mz_catalog.mz_sinks AS
+SELECT NULL::text AS id, NULL::oid AS oid, NULL::text AS schema_id, NULL::text AS name,
+       NULL::text AS type, NULL::text AS connection_id, NULL::text AS cluster_id,
+       NULL::text AS owner_id, NULL::text AS from_id WHERE false;
+
+CREATE VIEW mz_catalog.mz_columns AS
+SELECT i.id, a.attname::text AS name, a.attnum::bigint AS position, NOT a.attnotnull AS nullable,
+       format_type(a.atttypid, NULL) AS type, pg_get_expr(d.adbin, d.adrelid) AS "default",
+       a.atttypid AS type_oid, a.atttypmod AS type_mod
+FROM mz_emulator.live_items i
+JOIN pg_attribute a ON a.attrelid = i.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum;
+
+CREATE VIEW mz_internal.mz_comments AS
+SELECT i.id, CASE i.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' ELSE 'materialized-view' END AS object_type,
+       nullif(d.objsubid, 0) AS object_sub_id, d.description AS comment
+FROM mz_emulator.live_items i JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = i.oid
+UNION ALL
+SELECT s.id, 'schema', NULL, d.description
+FROM pg_description d JOIN mz_catalog.mz_schemas s ON s.oid = d.objoid
+WHERE d.classoid = 'pg_namespace'::regclass AND s.id LIKE 'u%'
+UNION ALL
+SELECT c.id, 'cluster', NULL, c.comment FROM mz_emulator.clusters c WHERE c.comment IS NOT NULL;
+
+CREATE VIEW mz_internal.mz_cluster_schedules AS
+SELECT c.id AS cluster_id, c.schedule AS type, c.hydration_time_estimate AS refresh_hydration_time_estimate
+FROM mz_emulator.clusters c;
+
+CREATE VIEW mz_internal.mz_show_default_privileges AS
+SELECT NULL::text AS object_owner, NULL::text AS database, NULL::text AS schema,
+       NULL::text AS object_type, NULL::text AS grantee, NULL::text AS privilege_type WHERE false;
+CREATE VIEW mz_internal.mz_show_my_database_privileges AS
+SELECT NULL::text AS grantor, NULL::text AS grantee, NULL::text AS name, NULL::text AS privilege_type
+WHERE false;
+CREATE VIEW mz_internal.mz_internal_cluster_replicas AS SELECT NULL::text AS id WHERE false;
+
+CREATE VIEW mz_internal.mz_cluster_replica_status_history AS
+SELECT replica_id, process_id, status, reason, occurred_at FROM mz_emulator.replica_status_history;
+
+CREATE VIEW mz_internal.mz_cluster_replica_statuses AS
+SELECT r.id AS replica_id, 0::bigint AS process_id,
+       CASE WHEN h.reason IS NULL THEN 'online' ELSE 'offline' END AS status, h.reason,
+       coalesce(h.occurred_at, now()) AS updated_at
+FROM mz_emulator.replicas r
+LEFT JOIN LATERAL (SELECT * FROM mz_emulator.replica_status_history x WHERE x.replica_id = r.id
+                   ORDER BY occurred_at DESC LIMIT 1) h ON true;
+
+-- One row per dataflow (index, materialized view, introspection index) and replica.
+CREATE VIEW mz_internal.mz_hydration_statuses AS
+SELECT i.id AS object_id, r.id AS replica_id, mz_emulator.is_hydrated(i::mz_emulator.items) AS hydrated
+FROM mz_emulator.items i
+JOIN mz_emulator.replicas r ON r.cluster_id = i.cluster_id
+WHERE i.id IN (SELECT id FROM mz_emulator.live_items);
+
+-- Until hydrated an object lags by its age (its frontier is stuck at creation), then by
+-- its scripted lag.
+CREATE VIEW mz_internal.mz_wallclock_global_lag_recent_history AS
+SELECT i.id AS object_id,
+       CASE WHEN mz_emulator.is_hydrated(i::mz_emulator.items) THEN i.lag * interval '1 second'
+            ELSE date_trunc('second', now() - i.created_at) END AS lag,
+       date_trunc('minute', now()) AS occurred_at
+FROM mz_emulator.items i
+WHERE i.cluster_id IS NOT NULL AND i.id IN (SELECT id FROM mz_emulator.live_items);
+
+CREATE VIEW mz_internal.mz_wallclock_global_lag AS
+SELECT object_id, lag FROM mz_internal.mz_wallclock_global_lag_recent_history;
+`
+
+const CONTROL_FUNCTIONS = `
+-- Which items a control call targets: an id, a name, or schema.name.
+CREATE FUNCTION mz_emulator.items_matching(target text) RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+  SELECT i.id FROM mz_emulator.live_items i LEFT JOIN pg_namespace n ON n.oid = i.nsp
+  WHERE target IN (i.id, i.item_name, n.nspname || '.' || i.item_name)
+$$;
+
+CREATE FUNCTION mz_emulator.script_object(target text, delay_seconds float8, lag_seconds float8, never bool)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  changed int;
+BEGIN
+  UPDATE mz_emulator.items SET hydration_delay = coalesce(delay_seconds, hydration_delay),
+                               lag = coalesce(lag_seconds, lag),
+                               never_hydrates = coalesce(never, never_hydrates)
+  WHERE id IN (SELECT mz_emulator.items_matching(target));
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  IF changed = 0 THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', target);
+  END IF;
+  RETURN changed;
+END $$;
+
+CREATE FUNCTION mz_emulator.set_defaults(delay_seconds float8, lag_seconds float8, never bool)
+RETURNS void LANGUAGE sql AS $$
+  UPDATE mz_emulator.settings SET default_hydration_delay = coalesce(delay_seconds, default_hydration_delay),
+                                  default_lag = coalesce(lag_seconds, default_lag),
+                                  default_never_hydrates = coalesce(never, default_never_hydrates)
+$$;
+
+CREATE FUNCTION mz_emulator.fail_replicas(cluster_name text, events int) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO mz_emulator.replica_status_history (replica_id, status, reason, occurred_at)
+  SELECT r.id, 'offline', 'oom-killed', now() - n * interval '1 minute'
+  FROM mz_emulator.replicas r, generate_series(1, events) n
+  WHERE r.cluster_id = mz_emulator.cluster_id(cluster_name)
+$$;
+
+CREATE FUNCTION mz_emulator.heal_replicas(cluster_name text) RETURNS void
+LANGUAGE sql AS $$
+  DELETE FROM mz_emulator.replica_status_history
+  WHERE replica_id IN (SELECT id FROM mz_emulator.replicas
+                       WHERE cluster_id = mz_emulator.cluster_id(cluster_name))
+$$;
+
+CREATE FUNCTION mz_emulator.fail_next_swaps(times int) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE mz_emulator.settings SET swap_fail_until = nextval('mz_emulator.swap_attempts') + times
+$$;
+`
+
+const SYSTEM_CLUSTERS = `
+INSERT INTO mz_emulator.clusters (id, name, managed, size, replication_factor)
+VALUES ('s2', 'mz_catalog_server', true, '25cc', 1);
+SELECT mz_emulator.add_introspection_index('s2');
+INSERT INTO mz_emulator.replicas (id, name, cluster_id, size) VALUES ('s1', 'r1', 's2', '25cc');
+SELECT mz_emulator.create_cluster('quickstart', true, '25cc', 1, NULL, NULL);
+
+CREATE EVENT TRIGGER mz_emulator_ddl_command_end ON ddl_command_end
+  EXECUTE FUNCTION mz_emulator.on_ddl_command_end();
+CREATE EVENT TRIGGER mz_emulator_sql_drop ON sql_drop EXECUTE FUNCTION mz_emulator.on_sql_drop();
+`
+
+/** Database-level settings; run with the database name substituted in. */
+export function databaseSettingsSql(database: string): string {
+  const db = `"${database.replace(/"/g, '""')}"`
+  return [
+    // Materialize resolves mz_catalog names without qualification.
+    `ALTER DATABASE ${db} SET search_path = public, mz_catalog`,
+    `ALTER DATABASE ${db} SET mz_emulator.cluster = 'quickstart'`
+  ].join(';\n')
+}
+
+export const BOOTSTRAP_SQL = [
+  SIDE_TABLES,
+  HELPERS,
+  CLUSTER_FUNCTIONS,
+  ITEM_FUNCTIONS,
+  CATALOG_VIEWS,
+  CONTROL_FUNCTIONS,
+  SYSTEM_CLUSTERS
+].join('\n')

@@ -1,0 +1,89 @@
+// EmulatorControl: the test-facing control surface. Hydration, lag, replica failures and swap
+// faults are SQL functions in the `mz_emulator` schema (so they are also callable from psql
+// or through the emulator itself); dropping client connections is done by the proxy.
+import pg from 'pg'
+import type { Proxy } from './proxy.js'
+
+export interface HydrationScript {
+  /** Seconds after creation before `mz_hydration_statuses.hydrated` turns true. */
+  delaySeconds?: number
+  /** `mz_wallclock_global_lag.lag` once hydrated, in seconds. */
+  lagSeconds?: number
+  /** Never hydrate (a stalled dataflow). */
+  neverHydrates?: boolean
+}
+
+const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value)
+
+export class EmulatorControl {
+  private client?: pg.Client
+
+  constructor(
+    private readonly backendUrl: string,
+    private readonly proxy: Proxy
+  ) {}
+
+  /** Runs SQL directly against the backing PostgreSQL database (bypassing the proxy). */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = []
+  ): Promise<R[]> {
+    if (!this.client) {
+      this.client = new pg.Client({ connectionString: this.backendUrl })
+      await this.client.connect()
+    }
+    return (await this.client.query<R>(sql, params)).rows
+  }
+
+  /** Defaults for objects created from now on (indexes, materialized views). */
+  async setDefaultHydration(script: HydrationScript): Promise<void> {
+    const { delaySeconds, lagSeconds, neverHydrates } = script
+    await this.query('SELECT mz_emulator.set_defaults($1, $2, $3)', [
+      orNull(delaySeconds),
+      orNull(lagSeconds),
+      orNull(neverHydrates)
+    ])
+  }
+
+  /**
+   * Scripts existing objects matched by id (`u12`), name (`order_totals`) or `schema.name`.
+   * The delay still counts from the object's creation. Returns how many objects matched.
+   */
+  async scriptObject(target: string, script: HydrationScript): Promise<number> {
+    const { delaySeconds, lagSeconds, neverHydrates } = script
+    const rows = await this.query<{ n: number }>(
+      'SELECT mz_emulator.script_object($1, $2, $3, $4) AS n',
+      [target, orNull(delaySeconds), orNull(lagSeconds), orNull(neverHydrates)]
+    )
+    return rows[0]!.n
+  }
+
+  /** Records `events` recent `oom-killed` status events (3 make a replica problematic). */
+  async failReplicas(cluster: string, events = 3): Promise<void> {
+    await this.query('SELECT mz_emulator.fail_replicas($1, $2)', [cluster, events])
+  }
+
+  async healReplicas(cluster: string): Promise<void> {
+    await this.query('SELECT mz_emulator.heal_replicas($1)', [cluster])
+  }
+
+  /** Replaces the cluster's replicas with `factor` new ones; 0 leaves it without replicas. */
+  async setReplicationFactor(cluster: string, factor: number): Promise<void> {
+    await this.query('SELECT mz_emulator.set_replicas($1, $2)', [cluster, factor])
+  }
+
+  /** The next `times` transactions that swap schemas or clusters fail at COMMIT with 40001. */
+  async failNextSwaps(times = 1): Promise<void> {
+    await this.query('SELECT mz_emulator.fail_next_swaps($1)', [times])
+  }
+
+  /** Cuts every client connection to the emulator. Returns how many were open. */
+  dropConnections(): number {
+    return this.proxy.dropConnections()
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end()
+    this.client = undefined
+  }
+}

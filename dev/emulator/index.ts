@@ -1,0 +1,106 @@
+// The Materialize emulator: a Postgres-wire proxy plus an emulated catalog in front of a
+// throwaway PostgreSQL. See README.md for what it does and does not emulate.
+import pg from 'pg'
+import { startPostgres, type PostgresServer } from '../postgres.js'
+import { freePort } from '../net.js'
+import { BOOTSTRAP_SQL, databaseSettingsSql } from './catalog.js'
+import { EmulatorControl } from './control.js'
+import { startProxy } from './proxy.js'
+
+export { EmulatorControl, type HydrationScript } from './control.js'
+export { MZ_VERSION } from './proxy.js'
+
+export const DEFAULT_USER = 'materialize'
+export const DEFAULT_PASSWORD = 'materialize'
+export const DEFAULT_DATABASE = 'materialize'
+
+export interface EmulatorOptions {
+  /** Use this PostgreSQL (its user/password become the emulator's); default: start one. */
+  postgres?: PostgresServer
+  /** Loopback port to listen on; default: a free port. */
+  port?: number
+  /** Database to (re)create and emulate; default `materialize`. */
+  database?: string
+}
+
+export interface Emulator {
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
+  /** `postgres://user:password@host:port/database` through the emulator. */
+  url(database?: string): string
+  control: EmulatorControl
+  /** Stops the proxy, and the PostgreSQL server if the emulator started it. */
+  stop(): Promise<void>
+}
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await use(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Recreates `database` and installs the emulated catalog in it. */
+export async function bootstrapDatabase(postgres: PostgresServer, database: string): Promise<void> {
+  const quoted = `"${database.replace(/"/g, '""')}"`
+  await withClient(postgres.url('postgres'), async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`)
+    await client.query(`CREATE DATABASE ${quoted}`)
+  })
+  await withClient(postgres.url(database), async (client) => {
+    await client.query(databaseSettingsSql(database))
+    await client.query(BOOTSTRAP_SQL)
+  })
+}
+
+/**
+ * Starts a Materialize emulator on 127.0.0.1 (a free port unless `port` is given). Without
+ * `postgres`, it starts its own PostgreSQL with user/password `materialize`/`materialize`.
+ * Connect with any PostgreSQL client (sslmode disable or prefer) to `url()`.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const ownsPostgres = !options.postgres
+  const postgres =
+    options.postgres ??
+    (await startPostgres({
+      user: DEFAULT_USER,
+      password: DEFAULT_PASSWORD,
+      // Lets PostgreSQL notice a vanished client during a long query.
+      settings: { client_connection_check_interval: '1000' }
+    }))
+  const database = options.database ?? DEFAULT_DATABASE
+  try {
+    await bootstrapDatabase(postgres, database)
+    const proxy = await startProxy({
+      backendHost: postgres.host,
+      backendPort: postgres.port,
+      port: options.port ?? (await freePort())
+    })
+    const control = new EmulatorControl(postgres.url(database), proxy)
+    const { user, password } = postgres
+    const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
+    return {
+      host: proxy.host,
+      port: proxy.port,
+      user,
+      password,
+      database,
+      url: (db = database) => `postgres://${credentials}@${proxy.host}:${proxy.port}/${db}`,
+      control,
+      async stop() {
+        await control.close()
+        await proxy.close()
+        if (ownsPostgres) await postgres.stop()
+      }
+    }
+  } catch (error) {
+    if (ownsPostgres) await postgres.stop()
+    throw error
+  }
+}

@@ -1,0 +1,249 @@
+// The Postgres-wire proxy. Each client connection gets its own PostgreSQL backend connection
+// (its own session), so `SET cluster`, temporary views and transactions stay per client.
+// Authentication is relayed verbatim; only the startup options, Query and Parse texts are
+// edited, plus the `mz_version` ParameterStatus and the results of hidden helper statements.
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { MaterializeError } from './cursor.js'
+import { rejection, rewriteQuery, rewriteStatement, type ServerStatement } from './rewriter.js'
+import { splitStatements, tokenize } from './lexer.js'
+import { rewriteStartupParams } from './startup.js'
+import * as wire from './wire.js'
+
+export const MZ_VERSION = 'v26.1.0 (emulator)'
+
+export interface ProxyOptions {
+  backendHost: string
+  backendPort: number
+  port: number
+  host?: string
+}
+
+export interface Proxy {
+  host: string
+  port: number
+  /** Destroys every client connection, as a network failure would. Returns how many. */
+  dropConnections(): number
+  close(): Promise<void>
+}
+
+/** How to relay the responses up to the next ReadyForQuery. */
+interface ResponsePlan {
+  statements?: ServerStatement[]
+  index: number
+}
+
+/** Keeps a replacement statement's parameter count, so the client's Bind still fits. */
+function withParameters(replacement: string, original: string): string {
+  const numbers = tokenize(original)
+    .filter((t) => t.kind === 'param')
+    .map((t) => Number(t.text.slice(1)))
+  const count = Math.max(0, ...numbers)
+  if (count === 0) return replacement
+  const params = Array.from({ length: count }, (_, i) => `$${i + 1}::text`).join(', ')
+  return `${replacement} FROM (SELECT ${params}) AS parameters`
+}
+
+class Session {
+  private readonly clientReader = new wire.MessageReader()
+  private readonly backendReader = new wire.MessageReader()
+  private backend?: Socket
+  private startedUp = false
+  private ready = false
+  private readonly plans: ResponsePlan[] = []
+  private backendKey?: { pid: number; secret: number }
+  private closed = false
+
+  constructor(
+    private readonly client: Socket,
+    private readonly options: ProxyOptions,
+    private readonly onClose: () => void
+  ) {
+    client.setNoDelay(true)
+    client.on('data', (chunk: Buffer) => this.fromClient(chunk))
+    client.on('error', () => this.close())
+    client.on('close', () => this.close())
+  }
+
+  private fromClient(chunk: Buffer): void {
+    this.clientReader.push(chunk)
+    if (!this.startedUp) this.readStartup()
+    if (!this.startedUp) return
+    for (let m = this.clientReader.nextTyped(); m; m = this.clientReader.nextTyped()) {
+      this.clientMessage(m)
+    }
+  }
+
+  private readStartup(): void {
+    for (let raw = this.clientReader.nextUntyped(); raw; raw = this.clientReader.nextUntyped()) {
+      const code = raw.length >= 8 ? raw.readInt32BE(4) : 0
+      if (code === wire.SSL_REQUEST || code === wire.GSSENC_REQUEST) {
+        this.client.write('N')
+      } else if (code === wire.CANCEL_REQUEST) {
+        this.forwardCancel(raw)
+        return
+      } else if (code === wire.PROTOCOL_V3) {
+        this.openBackend(rewriteStartupParams(wire.parseStartupParams(raw)))
+        this.startedUp = true
+        return
+      } else {
+        this.fatal('08P01', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}`)
+        return
+      }
+    }
+  }
+
+  private forwardCancel(raw: Buffer): void {
+    const socket = connect(this.options.backendPort, this.options.backendHost)
+    socket.on('error', () => socket.destroy())
+    socket.end(raw)
+    this.client.end()
+  }
+
+  private openBackend(params: Map<string, string>): void {
+    const backend = connect(this.options.backendPort, this.options.backendHost)
+    this.backend = backend
+    backend.setNoDelay(true)
+    backend.on('data', (chunk: Buffer) => this.fromBackend(chunk))
+    backend.on('error', (error) => {
+      if (!this.ready) this.fatal('08006', `emulator backend unavailable: ${error.message}`)
+      this.close()
+    })
+    backend.on('close', () => this.close())
+    backend.write(wire.startupMessage(params))
+  }
+
+  private clientMessage(message: wire.Message): void {
+    switch (message.type) {
+      case 'Q':
+        return this.sendQuery(message)
+      case 'P':
+        return this.send(this.rewriteParse(message))
+      case 'S':
+      case 'F':
+        this.plans.push({ index: 0 })
+        return this.send(message.raw)
+      case 'X':
+        this.send(message.raw)
+        return this.close()
+      default:
+        return this.send(message.raw)
+    }
+  }
+
+  private sendQuery(message: wire.Message): void {
+    const rewritten = rewriteQuery(wire.queryText(message))
+    this.plans.push({ statements: rewritten.changed ? rewritten.statements : undefined, index: 0 })
+    this.send(rewritten.changed ? wire.queryMessage(rewritten.text) : message.raw)
+  }
+
+  /** The extended protocol carries one statement; rewrite its text and keep the rest. */
+  private rewriteParse(message: wire.Message): Buffer {
+    const { name, sql, rest } = wire.parseMessageParts(message)
+    const statements = splitStatements(sql)
+    if (statements.length !== 1) return message.raw // let PostgreSQL report it
+    let sent: string
+    try {
+      const rewritten = rewriteStatement(statements[0]!)
+      if (rewritten.length !== 1) {
+        throw new MaterializeError('0A000', 'this statement needs the simple query protocol')
+      }
+      sent = rewritten[0]!.sql
+    } catch (error) {
+      if (!(error instanceof MaterializeError)) throw error
+      sent = withParameters(rejection(error).sql, sql)
+    }
+    return sent === sql ? message.raw : wire.parseMessage(name, sent, rest)
+  }
+
+  private fromBackend(chunk: Buffer): void {
+    this.backendReader.push(chunk)
+    const out: Buffer[] = []
+    for (let m = this.backendReader.nextTyped(); m; m = this.backendReader.nextTyped()) {
+      out.push(...this.backendMessage(m))
+    }
+    if (out.length) this.client.write(Buffer.concat(out))
+  }
+
+  private backendMessage(message: wire.Message): Buffer[] {
+    if (message.type === 'E' || message.type === 'N') message = wire.withoutEmulatorContext(message)
+    if (!this.ready) return this.startupResponse(message)
+    const plan = this.plans[0]
+    if (message.type === 'Z') {
+      this.plans.shift()
+      return [message.raw]
+    }
+    if (!plan?.statements) return [message.raw]
+    return this.filtered(plan, plan.statements, message)
+  }
+
+  private startupResponse(message: wire.Message): Buffer[] {
+    if (message.type === 'K') {
+      this.backendKey = { pid: message.body.readInt32BE(0), secret: message.body.readInt32BE(4) }
+    }
+    if (message.type !== 'Z') return [message.raw]
+    this.ready = true
+    return [wire.parameterStatus('mz_version', MZ_VERSION), message.raw]
+  }
+
+  /** Hides the rows and CommandComplete of helper statements and applies Materialize tags. */
+  private filtered(plan: ResponsePlan, statements: ServerStatement[], m: wire.Message): Buffer[] {
+    const current = statements[plan.index]
+    if (m.type === 'T' || m.type === 'D') return current?.hidden ? [] : [m.raw]
+    if (m.type !== 'C') return [m.raw]
+    plan.index++
+    if (current?.tag) return [wire.commandComplete(current.tag)]
+    return current?.hidden ? [] : [m.raw]
+  }
+
+  private send(data: Buffer): void {
+    this.backend?.write(data)
+  }
+
+  private fatal(sqlstate: string, message: string): void {
+    this.client.end(wire.errorResponse(sqlstate, message, 'FATAL'))
+  }
+
+  /** Closing either side closes both; a query still running is cancelled first. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.plans.length && this.backendKey) {
+      const { pid, secret } = this.backendKey
+      const canceller = connect(this.options.backendPort, this.options.backendHost)
+      canceller.on('error', () => canceller.destroy())
+      canceller.end(wire.cancelRequest(pid, secret))
+    }
+    this.backend?.destroy()
+    this.client.destroy()
+    this.onClose()
+  }
+}
+
+export function startProxy(options: ProxyOptions): Promise<Proxy> {
+  const sessions = new Set<Session>()
+  const server: Server = createServer((socket) => {
+    const session: Session = new Session(socket, options, () => sessions.delete(session))
+    sessions.add(session)
+  })
+  const host = options.host ?? '127.0.0.1'
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, host, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : options.port
+      resolve({
+        host,
+        port,
+        dropConnections() {
+          const count = sessions.size
+          for (const session of [...sessions]) session.close()
+          return count
+        },
+        close() {
+          for (const session of [...sessions]) session.close()
+          return new Promise((done) => server.close(() => done()))
+        }
+      })
+    })
+  })
+}

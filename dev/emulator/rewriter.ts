@@ -1,0 +1,494 @@
+// Rewrites Materialize SQL into PostgreSQL plus calls into the emulator's catalog functions
+// (schema mz_emulator, see catalog.ts). One small rule per Materialize statement; anything
+// else passes through with two expression fixes. Materialize-only statements the emulator
+// does not model are rejected instead of being guessed at.
+import { Cursor, MaterializeError } from './cursor.js'
+import { isSignificant, splitStatements, tokenize, type Token } from './lexer.js'
+
+/** One statement sent to PostgreSQL. Hidden statements' results are not shown to the client. */
+export interface ServerStatement {
+  sql: string
+  hidden: boolean
+  /** Answer this statement's CommandComplete with this tag (even when hidden). */
+  tag?: string
+}
+
+export interface RewrittenQuery {
+  /** The text to send as one Query message. */
+  text: string
+  statements: ServerStatement[]
+  /** False when the text went through untouched and responses can be relayed verbatim. */
+  changed: boolean
+}
+
+type Rule = (c: Cursor) => ServerStatement[] | undefined
+
+export const lit = (value: string | null | undefined): string =>
+  value == null ? 'NULL' : `'${value.replace(/'/g, "''")}'`
+
+const litArray = (values: string[]): string => `ARRAY[${values.map(lit).join(', ')}]::text[]`
+
+/** Helper calls whose own results are hidden behind one CommandComplete `tag`. */
+function calls(tag: string, ...sql: string[]): ServerStatement[] {
+  return sql.map((s, i) => ({ sql: s, hidden: true, tag: i === sql.length - 1 ? tag : undefined }))
+}
+
+const visible = (sql: string): ServerStatement => ({ sql, hidden: false })
+
+// ---------------------------------------------------------------------------------------
+// Clusters
+
+interface ClusterOptions {
+  size: string | null
+  replicationFactor: number | null
+  schedule: string | null
+  hydrationEstimate: string | null
+}
+
+function parseNumber(c: Cursor): number {
+  const token = c.peek()
+  if (token?.kind !== 'number') c.fail('number')
+  c.pos++
+  return Number(token.text)
+}
+
+function parseSchedule(c: Cursor, options: ClusterOptions): void {
+  if (c.acceptWords('manual')) {
+    options.schedule = 'manual'
+    return
+  }
+  c.expectWords('on', 'refresh')
+  options.schedule = 'on-refresh'
+  if (!c.acceptPunct('(')) return
+  c.expectWords('hydration', 'time', 'estimate')
+  c.acceptPunct('=')
+  options.hydrationEstimate = c.string()
+  c.expectPunct(')')
+}
+
+function parseClusterOption(c: Cursor, options: ClusterOptions): void {
+  if (c.acceptWords('size')) {
+    c.acceptPunct('=')
+    options.size = c.string()
+  } else if (c.acceptWords('replication', 'factor')) {
+    c.acceptPunct('=')
+    options.replicationFactor = parseNumber(c)
+  } else if (c.acceptWords('schedule')) {
+    c.acceptPunct('=')
+    parseSchedule(c, options)
+  } else {
+    throw new MaterializeError(
+      '0A000',
+      `cluster option ${c.peek()?.text ?? ''} is not supported by the Materialize emulator`
+    )
+  }
+}
+
+function parseClusterOptions(c: Cursor): ClusterOptions {
+  const options: ClusterOptions = {
+    size: null,
+    replicationFactor: null,
+    schedule: null,
+    hydrationEstimate: null
+  }
+  c.expectPunct('(')
+  do parseClusterOption(c, options)
+  while (c.acceptPunct(','))
+  c.expectPunct(')')
+  return options
+}
+
+interface ReplicaSpec {
+  name: string
+  size: string | null
+  zone: string | null
+}
+
+function parseReplica(c: Cursor): ReplicaSpec {
+  const replica: ReplicaSpec = { name: c.identifier(), size: null, zone: null }
+  c.expectPunct('(')
+  do {
+    if (c.acceptWords('size')) {
+      c.acceptPunct('=')
+      replica.size = c.string()
+    } else if (c.acceptWords('availability', 'zone')) {
+      c.acceptPunct('=')
+      replica.zone = c.string()
+    } else c.fail('SIZE or AVAILABILITY ZONE')
+  } while (c.acceptPunct(','))
+  c.expectPunct(')')
+  return replica
+}
+
+function createUnmanagedCluster(c: Cursor, name: string): ServerStatement[] {
+  const replicas: ReplicaSpec[] = []
+  c.expectPunct('(')
+  if (!c.atPunct(')')) {
+    do replicas.push(parseReplica(c))
+    while (c.acceptPunct(','))
+  }
+  c.expectPunct(')')
+  c.expectEnd()
+  return calls(
+    'CREATE CLUSTER',
+    `SELECT mz_emulator.create_cluster(${lit(name)}, false, NULL, NULL, NULL, NULL)`,
+    ...replicas.map(
+      (r) =>
+        `SELECT mz_emulator.add_replica(${lit(name)}, ${lit(r.name)}, ${lit(r.size)}, ${lit(r.zone)})`
+    )
+  )
+}
+
+const createCluster: Rule = (c) => {
+  if (!c.acceptWords('create', 'cluster')) return undefined
+  if (c.atWords('replica')) return unsupported('CREATE CLUSTER REPLICA')
+  const name = c.identifier()
+  if (c.acceptWords('replicas')) return createUnmanagedCluster(c, name)
+  const o = parseClusterOptions(c)
+  c.expectEnd()
+  if (o.size === null) throw new MaterializeError('42601', 'SIZE option is required')
+  const factor = o.replicationFactor ?? 'NULL'
+  const args = [lit(name), 'true', lit(o.size), factor, lit(o.schedule), lit(o.hydrationEstimate)]
+  return calls('CREATE CLUSTER', `SELECT mz_emulator.create_cluster(${args.join(', ')})`)
+}
+
+const dropCluster: Rule = (c) => {
+  if (!c.acceptWords('drop', 'cluster')) return undefined
+  if (c.atWords('replica')) return unsupported('DROP CLUSTER REPLICA')
+  const ifExists = c.acceptWords('if', 'exists')
+  const names = c.identifierList()
+  const cascade = c.acceptWords('cascade')
+  if (!cascade) c.acceptWords('restrict')
+  c.expectEnd()
+  return calls(
+    'DROP CLUSTER',
+    ...names.map((n) => `SELECT mz_emulator.drop_cluster(${lit(n)}, ${ifExists}, ${cascade})`)
+  )
+}
+
+const alterCluster: Rule = (c) => {
+  if (!c.acceptWords('alter', 'cluster')) return undefined
+  const name = c.identifier()
+  if (c.acceptWords('swap', 'with')) {
+    const other = c.identifier()
+    c.expectEnd()
+    return calls('ALTER CLUSTER', `SELECT mz_emulator.swap_clusters(${lit(name)}, ${lit(other)})`)
+  }
+  if (c.acceptWords('set')) {
+    const options = parseClusterOptions(c)
+    c.expectEnd()
+    if (options.replicationFactor === null || options.size !== null) {
+      return unsupported('ALTER CLUSTER … SET with options other than REPLICATION FACTOR')
+    }
+    const factor = options.replicationFactor
+    return calls('ALTER CLUSTER', `SELECT mz_emulator.set_replicas(${lit(name)}, ${factor})`)
+  }
+  return unsupported('this form of ALTER CLUSTER')
+}
+
+const commentOnCluster: Rule = (c) => {
+  if (!c.acceptWords('comment', 'on', 'cluster')) return undefined
+  const name = c.identifier()
+  c.expectWords('is')
+  const comment = c.acceptWords('null') ? null : c.string()
+  c.expectEnd()
+  return calls('COMMENT', `SELECT mz_emulator.comment_on_cluster(${lit(name)}, ${lit(comment)})`)
+}
+
+function privilegeList(c: Cursor): string[] {
+  const privileges: string[] = []
+  do {
+    const word = c.identifier().toUpperCase()
+    if (word === 'ALL') c.acceptWords('privileges')
+    privileges.push(word)
+  } while (c.acceptPunct(','))
+  return privileges
+}
+
+const grantOnCluster: Rule = (c) => {
+  const isGrant = c.atWords('grant')
+  if (!isGrant && !c.atWords('revoke')) return undefined
+  const onCluster = c.tokens.findIndex((t, i) => i > 0 && /^cluster$/i.test(t.text))
+  if (onCluster < 0 || !/^on$/i.test(c.tokens[onCluster - 1]?.text ?? '')) return undefined
+  c.pos++
+  const privileges = privilegeList(c)
+  c.expectWords('on', 'cluster')
+  const clusters = c.identifierList()
+  c.expectWords(isGrant ? 'to' : 'from')
+  const roles = c.identifierList()
+  c.expectEnd()
+  const tag = isGrant ? 'GRANT' : 'REVOKE'
+  return calls(
+    tag,
+    ...clusters.map(
+      (cl) =>
+        `SELECT mz_emulator.grant_on_cluster(${lit(cl)}, ${litArray(privileges)}, ${litArray(roles)}, ${isGrant})`
+    )
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// Schemas and session
+
+const swapSchemas: Rule = (c) => {
+  if (!c.acceptWords('alter', 'schema')) return undefined
+  const name = c.qualifiedName().parts.at(-1)!
+  if (!c.acceptWords('swap', 'with')) return undefined // RENAME, OWNER TO: plain PostgreSQL
+  const other = c.identifier()
+  c.expectEnd()
+  return calls('ALTER SCHEMA', `SELECT mz_emulator.swap_schemas(${lit(name)}, ${lit(other)})`)
+}
+
+function settingValue(c: Cursor): string | null {
+  if (c.acceptWords('default')) return null
+  const token = c.peek()
+  if (token?.kind === 'string') return c.string()
+  return c.identifier()
+}
+
+/** `SET cluster = x` and friends map to the custom setting `mz_emulator.cluster`. */
+const setCluster: Rule = (c) => {
+  if (c.acceptWords('show', 'cluster')) {
+    c.expectEnd()
+    return [visible(`SELECT current_setting('mz_emulator.cluster') AS cluster`)]
+  }
+  if (c.acceptWords('reset', 'cluster')) {
+    c.expectEnd()
+    return [visible('RESET mz_emulator.cluster')]
+  }
+  if (!c.acceptWords('set')) return undefined
+  const scope = c.acceptWords('local') ? 'LOCAL ' : c.acceptWords('session') ? 'SESSION ' : ''
+  if (!c.acceptWords('cluster')) return undefined
+  if (!c.acceptPunct('=')) c.expectWords('to')
+  const value = settingValue(c)
+  c.expectEnd()
+  const target = value === null ? 'DEFAULT' : lit(value)
+  return [visible(`SET ${scope}mz_emulator.cluster TO ${target}`)]
+}
+
+// ---------------------------------------------------------------------------------------
+// Materialized views and indexes
+
+function optionalInCluster(c: Cursor): string | null {
+  return c.acceptWords('in', 'cluster') ? c.identifier() : null
+}
+
+const createMaterializedView: Rule = (c) => {
+  if (!c.acceptWords('create')) return undefined
+  const orReplace = c.acceptWords('or', 'replace')
+  if (!c.acceptWords('materialized', 'view')) return undefined
+  const ifNotExists = c.acceptWords('if', 'not', 'exists')
+  const name = c.qualifiedName().text
+  const columns = c.atPunct('(') ? `(${c.parenthesized()}) ` : ''
+  const cluster = optionalInCluster(c)
+  if (c.acceptWords('with')) c.parenthesized() // refresh, retain history, …: no PG meaning
+  if (!c.atWords('as')) c.fail('AS')
+  const body = rewriteExpressions(c.rest())
+  const create = `CREATE MATERIALIZED VIEW ${ifNotExists ? 'IF NOT EXISTS ' : ''}${name} ${columns}${body}`
+  const bind = `SELECT mz_emulator.bind_cluster(${lit(name)}, ${lit(cluster)})`
+  const replace = orReplace
+    ? [{ sql: `DROP MATERIALIZED VIEW IF EXISTS ${name}`, hidden: true }]
+    : []
+  const tagged = { sql: create, hidden: false, tag: 'CREATE MATERIALIZED VIEW' }
+  return [...replace, tagged, { sql: bind, hidden: true }]
+}
+
+const createIndex: Rule = (c) => {
+  if (!c.acceptWords('create')) return undefined
+  const isDefault = c.acceptWords('default')
+  if (!c.acceptWords('index')) return undefined
+  const ifNotExists = c.acceptWords('if', 'not', 'exists')
+  const name = c.atWords('in', 'cluster') || c.atWords('on') ? null : c.identifier()
+  const cluster = optionalInCluster(c)
+  c.expectWords('on')
+  const relation = c.qualifiedName().text
+  c.acceptWords('using', 'arrangement')
+  const columns = c.atPunct('(') ? c.parenthesized().trim() : null
+  if (c.acceptWords('with')) c.parenthesized()
+  c.expectEnd()
+  const args = [lit(name), lit(relation), lit(cluster), isDefault, lit(columns), ifNotExists]
+  return calls('CREATE INDEX', `SELECT mz_emulator.create_index(${args.join(', ')})`)
+}
+
+const dropIndex: Rule = (c) => {
+  if (!c.acceptWords('drop', 'index')) return undefined
+  const ifExists = c.acceptWords('if', 'exists')
+  const names = [c.qualifiedName().parts]
+  while (c.acceptPunct(',')) names.push(c.qualifiedName().parts)
+  if (!c.acceptWords('cascade')) c.acceptWords('restrict')
+  c.expectEnd()
+  return calls(
+    'DROP INDEX',
+    ...names.map((parts) => `SELECT mz_emulator.drop_index(${litArray(parts)}, ${ifExists})`)
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// Rejections
+
+function unsupported(what: string): never {
+  throw new MaterializeError('0A000', `${what} is not supported by the Materialize emulator`)
+}
+
+const MATERIALIZE_ONLY: string[][] = [
+  ['create', 'source'],
+  ['create', 'sink'],
+  ['create', 'connection'],
+  ['create', 'secret'],
+  ['create', 'continual', 'task'],
+  ['create', 'network', 'policy'],
+  ['drop', 'source'],
+  ['drop', 'sink'],
+  ['drop', 'connection'],
+  ['drop', 'secret'],
+  ['alter', 'source'],
+  ['alter', 'sink'],
+  ['alter', 'connection'],
+  ['alter', 'secret'],
+  ['alter', 'system'],
+  ['subscribe'],
+  ['validate', 'connection'],
+  ['inspect', 'shard'],
+  ['execute', 'unit', 'test']
+]
+
+const MATERIALIZE_SHOW = new Set(
+  'objects sources sinks clusters indexes materialized views tables schemas databases secrets connections roles create columns privileges default types subsources'.split(
+    ' '
+  )
+)
+const MATERIALIZE_EXPLAIN = new Set(
+  'optimized physical raw decorrelated timestamp plan filter schema'.split(' ')
+)
+
+const rejectMaterializeOnly: Rule = (c) => {
+  for (const words of MATERIALIZE_ONLY) {
+    if (c.atWords(...words)) unsupported(words.join(' ').toUpperCase())
+  }
+  const second = c.peek(1)?.text.toLowerCase() ?? ''
+  if (c.atWords('show') && MATERIALIZE_SHOW.has(second)) unsupported(`SHOW ${second.toUpperCase()}`)
+  if (c.atWords('explain') && MATERIALIZE_EXPLAIN.has(second)) unsupported('Materialize EXPLAIN')
+  const words = c.tokens.map((t) => t.text.toLowerCase())
+  if (words.includes('subscribe')) {
+    const at = words.indexOf('subscribe')
+    if (at > 0 && words[at - 1] === '(') unsupported('SUBSCRIBE')
+  }
+  const inCluster = words.findIndex((w, i) => w === 'in' && words[i + 1] === 'cluster')
+  if (inCluster >= 0 && c.tokens[inCluster]?.kind === 'word') unsupported('IN CLUSTER here')
+  if (c.atWords('create', 'table') && /\bfrom\s+(source|webhook)\b/i.test(c.sql)) {
+    unsupported('CREATE TABLE … FROM SOURCE')
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------
+// Expression fixes that apply to every statement
+
+function nextSignificant(tokens: Token[], from: number): number {
+  let i = from
+  while (i < tokens.length && !isSignificant(tokens[i]!)) i++
+  return i
+}
+
+function matchingParen(tokens: Token[], open: number): number {
+  let depth = 0
+  for (let i = open; i < tokens.length; i++) {
+    const text = tokens[i]!.kind === 'punct' ? tokens[i]!.text : ''
+    if (text === '(') depth++
+    if (text === ')' && --depth === 0) return i
+  }
+  return -1
+}
+
+const isWord = (t: Token | undefined, word: string): boolean =>
+  t?.kind === 'word' && t.text.toLowerCase() === word
+const isPunct = (t: Token | undefined, text: string): boolean =>
+  t?.kind === 'punct' && t.text === text
+
+/** `current_user()` → `current_user` (a PostgreSQL syntax error otherwise). */
+function fixCurrentUserCall(tokens: Token[], i: number): void {
+  const open = nextSignificant(tokens, i + 1)
+  const close = nextSignificant(tokens, open + 1)
+  if (isPunct(tokens[open], '(') && isPunct(tokens[close], ')')) {
+    tokens[open] = { ...tokens[open]!, text: '' }
+    tokens[close] = { ...tokens[close]!, text: '' }
+  }
+}
+
+/** `mz_aclexplode(x).*` → `(mz_aclexplode(x)).*`, PostgreSQL's composite-field syntax. */
+function fixAclexplodeStar(tokens: Token[], i: number): void {
+  let start = i
+  const dot = tokens[i - 1]
+  if (isPunct(dot, '.') && tokens[i - 2]?.kind === 'word') start = i - 2
+  const open = nextSignificant(tokens, i + 1)
+  if (!isPunct(tokens[open], '(')) return
+  const close = matchingParen(tokens, open)
+  const afterDot = nextSignificant(tokens, close + 1)
+  if (close < 0 || !isPunct(tokens[afterDot], '.')) return
+  if (!isPunct(tokens[nextSignificant(tokens, afterDot + 1)], '*')) return
+  tokens[start] = { ...tokens[start]!, text: `(${tokens[start]!.text}` }
+  tokens[close] = { ...tokens[close]!, text: '))' }
+}
+
+export function rewriteExpressions(sql: string): string {
+  const tokens = tokenize(sql)
+  for (let i = 0; i < tokens.length; i++) {
+    if (isWord(tokens[i], 'current_user')) fixCurrentUserCall(tokens, i)
+    if (isWord(tokens[i], 'mz_aclexplode')) fixAclexplodeStar(tokens, i)
+  }
+  return tokens.map((t) => t.text).join('')
+}
+
+// ---------------------------------------------------------------------------------------
+
+const RULES: Rule[] = [
+  createCluster,
+  dropCluster,
+  alterCluster,
+  commentOnCluster,
+  grantOnCluster,
+  swapSchemas,
+  setCluster,
+  createMaterializedView,
+  createIndex,
+  dropIndex,
+  rejectMaterializeOnly
+]
+
+/** Rewrites one statement (no trailing semicolon). Throws MaterializeError to reject it. */
+export function rewriteStatement(sql: string): ServerStatement[] {
+  for (const rule of RULES) {
+    const result = rule(new Cursor(sql))
+    if (result) return result
+  }
+  return [visible(rewriteExpressions(sql))]
+}
+
+/** The statement PostgreSQL runs in place of a rejected message: it raises the same error. */
+export function rejection(error: MaterializeError): ServerStatement {
+  return {
+    sql: `SELECT mz_emulator.raise_error(${lit(error.sqlstate)}, ${lit(error.message)})`,
+    hidden: false
+  }
+}
+
+/**
+ * Rewrites a simple-protocol Query. Like Materialize, a message with one statement the
+ * emulator rejects runs none of its statements.
+ */
+export function rewriteQuery(text: string): RewrittenQuery {
+  const originals = splitStatements(text)
+  let statements: ServerStatement[]
+  try {
+    statements = originals.flatMap(rewriteStatement)
+  } catch (error) {
+    if (!(error instanceof MaterializeError)) throw error
+    return { text: rejection(error).sql, statements: [rejection(error)], changed: true }
+  }
+  const changed =
+    statements.length !== originals.length ||
+    statements.some((s, i) => s.hidden || s.sql !== originals[i])
+  if (!changed) return { text, statements, changed }
+  // A newline before each `;` keeps a trailing `--` comment from swallowing it.
+  return { text: statements.map((s) => s.sql).join('\n;\n'), statements, changed }
+}
