@@ -23,8 +23,12 @@ export const notice = jest.fn<typeof core.notice>()
 export const warning = jest.fn<typeof core.warning>()
 export const error = jest.fn<typeof core.error>()
 export const group = jest.fn(async <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn())
-export const summary = {
-  addRaw: jest.fn(() => summary),
+interface SummaryMock {
+  addRaw: jest.Mock<(text: string) => SummaryMock>
+  write: jest.Mock<() => Promise<SummaryMock>>
+}
+export const summary: SummaryMock = {
+  addRaw: jest.fn((_text: string) => summary),
   write: jest.fn(async () => summary)
 }
 

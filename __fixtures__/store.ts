@@ -31,6 +31,12 @@ export class MemoryStore implements ObjectStore {
     return etag
   }
 
+  async delete(key: string, ifMatch?: string): Promise<void> {
+    const current = this.objects.get(key)
+    if (ifMatch && current && current.etag !== ifMatch) throw new ConditionalWriteRefused(key)
+    this.objects.delete(key)
+  }
+
   close(): void {}
 }
 

@@ -112,7 +112,7 @@ describe('slimBuild', () => {
     expect(dbt.calls[0]).toEqual(
       expect.arrayContaining(['--select', 'state:modified+', '--state', '--defer'])
     )
-    const summary = core.summary.addRaw.mock.calls[0]?.[0] as unknown as string
+    const summary = core.summary.addRaw.mock.calls[0]?.[0] ?? ''
     expect(summary).toMatch(/model\.p\.a` \| modified/)
     expect(summary).toMatch(/model\.p\.b` \| new/)
     expect(core.outputs['manifest-uploaded']).toBe('false')

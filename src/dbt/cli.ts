@@ -1,23 +1,17 @@
 // The dbt command line behind a small interface, so unit tests can fake it.
-import * as exec from '@actions/exec'
 import * as io from '@actions/io'
 import { accessSync, constants } from 'node:fs'
 import path from 'node:path'
 import type { DbtSettings } from '../inputs.js'
 import { ActionError } from '../errors.js'
+import { runProcess, type ProcessResult } from '../util/process.js'
 
-export interface DbtInvocation {
-  exitCode: number
-  /** The last lines dbt printed, for error messages. */
-  tail: string
-}
+export type DbtInvocation = ProcessResult
 
 export interface Dbt {
   readonly projectDir: string
   run(command: string, args: string[]): Promise<DbtInvocation>
 }
-
-const TAIL_LINES = 30
 
 export class DbtCli implements Dbt {
   private constructor(
@@ -35,17 +29,10 @@ export class DbtCli implements Dbt {
   }
 
   async run(command: string, args: string[]): Promise<DbtInvocation> {
-    const result = await exec.getExecOutput(
-      this.executable,
-      [command, ...this.commonArgs(), ...args],
-      {
-        cwd: this.settings.projectDir,
-        env: this.env,
-        ignoreReturnCode: true
-      }
-    )
-    const lines = `${result.stdout}\n${result.stderr}`.trimEnd().split('\n')
-    return { exitCode: result.exitCode, tail: lines.slice(-TAIL_LINES).join('\n') }
+    return runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
+      cwd: this.settings.projectDir,
+      env: this.env
+    })
   }
 
   private commonArgs(): string[] {

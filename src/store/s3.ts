@@ -1,6 +1,7 @@
 // The state store: small JSON objects in S3 or an S3-compatible server, read with their ETag
 // and written with conditional headers so that concurrent runs cannot clobber each other.
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -27,6 +28,8 @@ export interface ObjectStore {
     condition?: WriteCondition,
     metadata?: Record<string, string>
   ): Promise<string>
+  /** Deletes the key; with ifMatch, only that version (a no-op when already gone). */
+  delete(key: string, ifMatch?: string): Promise<void>
 }
 
 /** Another writer got there first: the precondition (ETag or absence) no longer holds. */
@@ -55,7 +58,12 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: settings.maxAttempts,
-      requestHandler: { connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs }
+      requestHandler: {
+        connectionTimeout: settings.timeoutMs,
+        requestTimeout: settings.timeoutMs,
+        // Without this the SDK only logs a warning when a response is late.
+        throwOnRequestTimeout: true
+      }
     })
     return new S3ObjectStore(client, bucket, settings)
   }
@@ -105,6 +113,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async delete(key: string, ifMatch?: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: ifMatch })
+      )
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === 'NoSuchKey') return
+      if (ifMatch && code === 'PreconditionFailed')
+        throw new ConditionalWriteRefused(this.location(key))
+      throw this.explain(error, 'delete', key)
+    }
+  }
+
   close(): void {
     this.client.destroy()
   }
@@ -113,7 +135,7 @@ export class S3ObjectStore implements ObjectStore {
     return `s3://${this.bucket}/${key}`
   }
 
-  private explain(error: unknown, verb: 'read' | 'write', key: string): ActionError {
+  private explain(error: unknown, verb: 'read' | 'write' | 'delete', key: string): ActionError {
     const where = this.location(key)
     const attempts = `after ${this.settings.maxAttempts} attempt(s)`
     const endpoint = this.settings.endpoint ? ` at ${this.settings.endpoint}` : ''

@@ -1,0 +1,427 @@
+// What goes wrong in real life: dbt missing or failing, S3 down, slow, denying or garbled,
+// the GitHub token missing or refused, and a canary secret that must never leak.
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { freePort } from '../../dev/net.js'
+import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
+import { CANARY_PASSWORD, dbtBinary } from './support/paths.js'
+import { relationsIn } from './support/pg.js'
+import {
+  profileEnv,
+  pullRequestEvent,
+  pushEvent,
+  runAction,
+  type ActionOptions,
+  type ActionRun,
+  type GitHubEvent
+} from './support/runner.js'
+import { forKey, startFaultProxy, type FaultProxy } from './support/s3-faults.js'
+import { createBucket, getObject, listKeys, putObject, s3Endpoint } from './support/s3.js'
+import {
+  ALL_MODELS,
+  ALL_RELATIONS,
+  annotationsOf,
+  dbtRanIn,
+  errors,
+  expectCanaryHidden,
+  expectExit,
+  modelsIn,
+  selectedIds,
+  slimInputs
+} from './support/slim.js'
+import { createWorkspace, type Workspace } from './support/workspace.js'
+
+jest.setTimeout(120_000)
+
+const PROD_ENV = { E2E_PROD_SCHEMA: 'analytics_failures' }
+
+const SLOW_SQL = `select 1 as id from (select pg_sleep({{ var('sleep_seconds', 0) }})) s\n`
+const BROKEN_SQL = `select not_a_real_function_xyz(1) as id\n`
+const FAILING_TEST_SQL = `-- fails: the calendar is never empty\nselect * from {{ ref('calendar') }}\n`
+const CALENDAR_V2 = `select 1 as day_of_week, 'Monday' as day_name
+union all
+select 2 as day_of_week, 'Tuesday' as day_name
+union all
+select 3 as day_of_week, 'Wednesday' as day_name
+union all
+select 7 as day_of_week, 'Sunday' as day_name
+`
+
+let stub: GitHubStub
+let proxy: FaultProxy
+let base: Workspace
+/** A bucket whose manifest was parsed from `base`'s commit. */
+let seeded: string
+const workspaces: Workspace[] = []
+
+/** Production state without a build: `dbt parse` of the base commit, uploaded like the action does. */
+async function seedManifest(workspace: Workspace): Promise<string> {
+  const bucket = await createBucket('seeded')
+  const clone = workspace.clone()
+  try {
+    execFileSync(dbtBinary, ['parse', '--profiles-dir', '.'], {
+      cwd: clone.dir,
+      env: { PATH: process.env.PATH, HOME: clone.dir, ...profileEnv(), ...PROD_ENV },
+      stdio: 'pipe'
+    })
+    const manifest = readFileSync(path.join(clone.dir, 'target', 'manifest.json'), 'utf8')
+    await putObject(bucket, 'prod/manifest.json', manifest, { 'git-sha': workspace.sha() })
+  } finally {
+    clone.cleanup()
+  }
+  return bucket
+}
+
+/** A branch off the base commit with some files changed. */
+function branch(files: Record<string, string | null> = {}): Workspace {
+  const workspace = base.clone()
+  workspaces.push(workspace)
+  if (Object.keys(files).length > 0) workspace.commit('Change for this test', files)
+  return workspace
+}
+
+function docsOnlyBranch(): Workspace {
+  return branch({ 'README.md': '# jaffle\n\nDocs only.\n' })
+}
+
+function push(workspace: Workspace): GitHubEvent {
+  return pushEvent({ sha: workspace.sha(), before: base.sha() })
+}
+
+function pr(workspace: Workspace, number: number): GitHubEvent {
+  return pullRequestEvent({
+    number,
+    action: 'synchronize',
+    headSha: workspace.sha(),
+    baseSha: base.sha()
+  })
+}
+
+async function run(options: ActionOptions): Promise<ActionRun> {
+  const result = await runAction({
+    apiUrl: stub.url,
+    ...options,
+    env: { ...PROD_ENV, ...options.env }
+  })
+  expectCanaryHidden(result, stub.comments())
+  return result
+}
+
+/** Exit 1 with a matching `::error`; a `status` output, when set, says `failed`. */
+function expectFailed(result: ActionRun, pattern: RegExp): void {
+  expectExit(result, 1)
+  expect(result.outputs.status ?? 'failed').toBe('failed')
+  expect(errors(result).length).toBeGreaterThan(0)
+  expect(annotationsOf(result, 'error')).toMatch(pattern)
+}
+
+/** A failed dbt step: `status=failed` is part of the contract, and nothing was published. */
+async function expectDbtFailed(result: ActionRun, pattern: RegExp, bucket: string): Promise<void> {
+  expectFailed(result, pattern)
+  expect(result.outputs.status).toBe('failed')
+  expect(result.outputs['manifest-uploaded'] ?? 'false').toBe('false')
+  expect(await listKeys(bucket)).toEqual([])
+}
+
+beforeAll(async () => {
+  stub = await startGitHubStub()
+  proxy = await startFaultProxy(s3Endpoint())
+  base = createWorkspace()
+  seeded = await seedManifest(base)
+})
+
+beforeEach(() => proxy.passThrough())
+
+afterAll(async () => {
+  await stub?.stop()
+  await proxy?.stop()
+  for (const workspace of [base, ...workspaces]) workspace?.cleanup()
+})
+
+describe('dbt failures', () => {
+  it('dbt not installed: a clear error, nothing uploaded', async () => {
+    const bucket = await createBucket('nodbt')
+    const workspace = branch()
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { 'dbt-path': '/nonexistent/dbt' })
+    })
+    await expectDbtFailed(result, /\/nonexistent\/dbt/, bucket)
+    expect(annotationsOf(result, 'error')).toMatch(/not found|install|no such file|ENOENT/i)
+  })
+
+  it('dbt exit 1 (invalid SQL, failing test): annotations on the files, nothing uploaded', async () => {
+    const bucket = await createBucket('exit1')
+    const workspace = branch({
+      'models/marts/broken.sql': BROKEN_SQL,
+      'tests/assert_calendar_is_empty.sql': FAILING_TEST_SQL
+    })
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { select: 'broken calendar+' })
+    })
+    await expectDbtFailed(result, /broken|calendar/, bucket)
+    const files = errors(result).map((a) => a.file)
+    expect(files).toContain('models/marts/broken.sql')
+    expect(files).toContain('tests/assert_calendar_is_empty.sql')
+    expect(result.summary).toContain('model.jaffle.broken')
+    expect(result.summary).toMatch(/not_a_real_function_xyz|error/i)
+  })
+
+  it('dbt exit 2 (unknown target): a clear error, nothing uploaded', async () => {
+    const bucket = await createBucket('exit2')
+    const workspace = branch()
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { target: 'nope' })
+    })
+    await expectDbtFailed(result, /dbt|target/i, bucket)
+    expect(annotationsOf(result, 'error')).toContain('nope')
+  })
+
+  it('a profiles-dir without profiles.yml: a clear error, nothing uploaded', async () => {
+    const bucket = await createBucket('noprofile')
+    const workspace = branch({ 'ci-profiles/.gitkeep': '' })
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { 'profiles-dir': 'ci-profiles' })
+    })
+    await expectDbtFailed(result, /dbt|profile/i, bucket)
+    expect(`${result.stdout}\n${result.stderr}`).toMatch(/profile/i)
+  })
+})
+
+describe('S3 faults while reading state', () => {
+  it('unreachable endpoint: a clear error before dbt runs', async () => {
+    const workspace = docsOnlyBranch()
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 's3-endpoint': closed, 's3-max-attempts': '2' })
+    })
+    expectFailed(result, /ECONNREFUSED|connect|unreachable|reach|network/i)
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
+
+  it('always 500: bounded retries, then a clear error', async () => {
+    const workspace = docsOnlyBranch()
+    proxy.failAlways(500)
+    const before = proxy.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 's3-endpoint': proxy.url, 's3-max-attempts': '2' })
+    })
+    expectFailed(result, /500|InternalError|internal error|server error/i)
+    const attempts = proxy.requests.length - before
+    expect(attempts).toBeGreaterThanOrEqual(1)
+    expect(attempts).toBeLessThanOrEqual(2)
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
+
+  it('500 twice, then fine: retries succeed and the docs-only change is skipped', async () => {
+    const workspace = docsOnlyBranch()
+    proxy.failTimes(2, 500)
+    const before = proxy.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 's3-endpoint': proxy.url, 's3-max-attempts': '3' })
+    })
+    expectExit(result, 0)
+    expect(result.outputs['state-available']).toBe('true')
+    expect(result.outputs.status).toBe('skipped-unchanged')
+    expect(proxy.requests.length - before).toBeGreaterThanOrEqual(3)
+  })
+
+  it('slow S3 (5 s) with s3-timeout: 1 gives up quickly with a timeout error', async () => {
+    const workspace = docsOnlyBranch()
+    proxy.delay(5_000)
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, {
+        's3-endpoint': proxy.url,
+        's3-timeout': '1',
+        's3-max-attempts': '1'
+      })
+    })
+    expectFailed(result, /time(d)?[ -]?out/i)
+    expect(result.durationMs).toBeLessThan(5_000)
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
+
+  it('403 AccessDenied: a clear error', async () => {
+    const workspace = docsOnlyBranch()
+    proxy.deny()
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 's3-endpoint': proxy.url })
+    })
+    expectFailed(result, /AccessDenied|access denied|403|forbidden/i)
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
+
+  it('missing bucket: an error naming the bucket', async () => {
+    const workspace = docsOnlyBranch()
+    const missing = `e2e-missing-${Date.now()}`
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 'state-uri': `s3://${missing}/prod` })
+    })
+    expectFailed(result, new RegExp(missing))
+    expect(annotationsOf(result, 'error')).toMatch(
+      /NoSuchBucket|does not exist|not exist|not found|missing/i
+    )
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
+
+  it('an unparsable manifest: a clear error by default', async () => {
+    const bucket = await createBucket('corrupt')
+    await putObject(bucket, 'prod/manifest.json', '{"nodes": {"model.jaffle', {
+      'git-sha': base.sha()
+    })
+    const workspace = docsOnlyBranch()
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket)
+    })
+    expectFailed(result, /manifest/i)
+    expect(annotationsOf(result, 'error')).toMatch(/pars|JSON|invalid|corrupt|unexpected/i)
+    expect((await getObject(bucket, 'prod/manifest.json'))?.body).toBe('{"nodes": {"model.jaffle')
+  })
+
+  it('on-state-error: full-build falls back to a full build with a warning', async () => {
+    const workspace = branch({ 'models/marts/calendar.sql': CALENDAR_V2 })
+    proxy.failAlways(500)
+    const result = await run({
+      workspace: workspace.dir,
+      event: pr(workspace, 201),
+      inputs: slimInputs(seeded, {
+        's3-endpoint': proxy.url,
+        's3-max-attempts': '1',
+        'on-state-error': 'full-build',
+        defer: 'true',
+        'github-token': ''
+      })
+    })
+    expectExit(result, 0)
+    expect(result.outputs.status).toBe('success')
+    expect(result.outputs['state-available']).toBe('false')
+    expect(annotationsOf(result, 'warning')).toMatch(/full build|full-build/i)
+    expect(modelsIn(selectedIds(result))).toEqual(ALL_MODELS)
+    expect(await relationsIn('pr_201')).toEqual(ALL_RELATIONS)
+    expect(result.outputs['manifest-uploaded']).toBe('false')
+  })
+})
+
+describe('S3 faults while publishing', () => {
+  it('connection resets on upload: the step fails and no manifest is left behind', async () => {
+    const bucket = await createBucket('upload')
+    const workspace = branch()
+    proxy.reset((r) => r.method === 'PUT' || r.method === 'POST')
+    const before = proxy.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, {
+        's3-endpoint': proxy.url,
+        's3-max-attempts': '2',
+        select: 'calendar'
+      })
+    })
+    expectExit(result, 1)
+    expect(result.outputs['manifest-uploaded']).toBe('false')
+    expect(modelsIn(selectedIds(result))).toEqual(['calendar'])
+    const writes = proxy.requests.slice(before).filter(forKey('prod/manifest.json', 'PUT'))
+    expect(writes.length).toBeGreaterThanOrEqual(1)
+    expect(writes.length).toBeLessThanOrEqual(2)
+    expect(await getObject(bucket, 'prod/manifest.json')).toBeUndefined()
+  })
+})
+
+describe('cancellation', () => {
+  it('a run cancelled (SIGTERM) mid-build stops and publishes nothing', async () => {
+    const bucket = await createBucket('cancel')
+    const workspace = branch({ 'models/marts/slow.sql': SLOW_SQL })
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { select: 'slow', vars: '{sleep_seconds: 30}' }),
+      signal: { name: 'SIGTERM', afterMs: 6_000 },
+      timeoutMs: 60_000
+    })
+    expect(result.timedOut).toBe(false)
+    expect(result.exitCode === 0).toBe(false)
+    expect(result.durationMs).toBeLessThan(30_000)
+    expect(result.outputs['manifest-uploaded'] ?? 'false').toBe('false')
+    expect(await listKeys(bucket)).toEqual([])
+  })
+})
+
+describe('PR comment permissions', () => {
+  it('no github-token: the comment is skipped with a notice, the step succeeds', async () => {
+    const workspace = branch({ 'models/marts/calendar.sql': CALENDAR_V2 })
+    const before = stub.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: pr(workspace, 202),
+      inputs: slimInputs(seeded, { 'github-token': '' })
+    })
+    expectExit(result, 0)
+    expect(annotationsOf(result, 'notice')).toMatch(/comment/i)
+    expect(stub.requests.slice(before)).toEqual([])
+    expect(stub.comments().filter((c) => c.issueNumber === 202)).toEqual([])
+    expect(await relationsIn('pr_202')).toEqual(['calendar'])
+  })
+
+  it('a token without permission (403): skipped with a notice, the step succeeds', async () => {
+    const workspace = branch({ 'models/marts/calendar.sql': CALENDAR_V2 })
+    const token = 'ghs_forkPullRequestReadOnlyToken0000'
+    stub.denyToken(token)
+    const before = stub.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: pr(workspace, 203),
+      inputs: slimInputs(seeded, { 'github-token': token })
+    })
+    expectExit(result, 0)
+    expect(annotationsOf(result, 'notice')).toMatch(/comment/i)
+    expect(stub.requests.slice(before).length).toBeGreaterThan(0)
+    expect(stub.comments().filter((c) => c.issueNumber === 203)).toEqual([])
+    expect(await relationsIn('pr_203')).toEqual(['calendar'])
+  })
+})
+
+describe('the canary secret', () => {
+  it('is masked first and never printed, even with dbt --debug and a failing model', async () => {
+    const workspace = branch({
+      'models/marts/calendar.sql': CALENDAR_V2,
+      'models/marts/broken.sql': BROKEN_SQL
+    })
+    const result = await run({
+      workspace: workspace.dir,
+      event: pr(workspace, 204),
+      inputs: slimInputs(seeded, { 'dbt-args': '--debug' })
+    })
+    expectExit(result, 1)
+    expect(result.masks).toContain(CANARY_PASSWORD)
+    const lines = result.stdout.split('\n')
+    const maskLine = lines.indexOf(`::add-mask::${CANARY_PASSWORD}`)
+    const dbtLine = lines.findIndex((l) => l.includes('Running with dbt='))
+    expect(dbtLine).toBeGreaterThan(maskLine)
+    const comments = stub.comments().filter((c) => c.issueNumber === 204)
+    expect(comments).toHaveLength(1)
+    expectCanaryHidden(result, comments)
+  })
+})

@@ -1,0 +1,246 @@
+// A local stand-in for the GitHub REST API: just the issue-comment endpoints that a sticky PR
+// comment needs, with realistic JSON, pagination and permission errors. Used by the e2e suite
+// and the demo; it records every request so tests can assert what was posted and edited.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface StubComment {
+  id: number
+  /** `owner/repo` */
+  repo: string
+  issueNumber: number
+  body: string
+  user: { login: string; id: number; type: string }
+  createdAt: string
+  updatedAt: string
+}
+
+export interface StubRequest {
+  method: string
+  /** Path without the query string. */
+  path: string
+  /** Query string including `?`, or empty. */
+  query: string
+  authorization: string | undefined
+  /** Parsed JSON request body, when there was one. */
+  body: unknown
+}
+
+export interface GitHubStub {
+  url: string
+  comments(): StubComment[]
+  requests: StubRequest[]
+  /** Later requests with this token (with or without its auth scheme) get a 403. */
+  denyToken(token: string): void
+  stop(): Promise<void>
+}
+
+const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
+const ISSUE_COMMENTS = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/
+const ONE_COMMENT = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+function tokenOf(authorization: string | undefined): string | undefined {
+  return authorization?.replace(/^(token|bearer)\s+/i, '').trim()
+}
+
+function readBody(request: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('error', reject)
+    request.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      if (!text) return resolve(undefined)
+      try {
+        resolve(JSON.parse(text))
+      } catch {
+        reject(new HttpError(400, 'Problems parsing JSON'))
+      }
+    })
+  })
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  payload: unknown,
+  headers: Record<string, string> = {}
+): void {
+  const text = JSON.stringify(payload)
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'x-github-media-type': 'github.v3; format=json',
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': '4999',
+    ...headers
+  })
+  response.end(text)
+}
+
+function bodyText(body: unknown): string {
+  const text = (body as { body?: unknown } | undefined)?.body
+  if (typeof text !== 'string')
+    throw new HttpError(422, 'Invalid request: "body" wasn\'t supplied.')
+  return text
+}
+
+/** Builds the `link` header Octokit's paginator follows. */
+function linkHeader(base: string, page: number, lastPage: number, perPage: number): string {
+  const at = (p: number): string => `<${base}?per_page=${perPage}&page=${p}>`
+  const links: string[] = []
+  if (page > 1) links.push(`${at(page - 1)}; rel="prev"`, `${at(1)}; rel="first"`)
+  if (page < lastPage) links.push(`${at(page + 1)}; rel="next"`, `${at(lastPage)}; rel="last"`)
+  return links.join(', ')
+}
+
+function positiveInt(value: string | null, fallback: number, max: number): number {
+  const parsed = Number(value)
+  return Number.isInteger(parsed) && parsed > 0 ? Math.min(parsed, max) : fallback
+}
+
+export async function startGitHubStub(): Promise<GitHubStub> {
+  const store: StubComment[] = []
+  const requests: StubRequest[] = []
+  const denied = new Set<string>()
+  let nextId = 1_900_000_001
+  let url = ''
+
+  function toJson(comment: StubComment): Record<string, unknown> {
+    const [owner, repo] = comment.repo.split('/')
+    return {
+      id: comment.id,
+      node_id: `IC_kwDO${comment.id.toString(36)}`,
+      url: `${url}/repos/${comment.repo}/issues/comments/${comment.id}`,
+      html_url: `https://github.com/${owner}/${repo}/pull/${comment.issueNumber}#issuecomment-${comment.id}`,
+      issue_url: `${url}/repos/${comment.repo}/issues/${comment.issueNumber}`,
+      body: comment.body,
+      user: {
+        ...comment.user,
+        node_id: 'MDM6Qm90NDE4OTgyODI=',
+        html_url: 'https://github.com/apps/github-actions'
+      },
+      created_at: comment.createdAt,
+      updated_at: comment.updatedAt,
+      author_association: 'NONE',
+      performed_via_github_app: null
+    }
+  }
+
+  function listComments(response: ServerResponse, path: string, query: URLSearchParams): void {
+    const [, owner, repo, number] = ISSUE_COMMENTS.exec(path)!
+    const all = store.filter(
+      (c) => c.repo === `${owner}/${repo}` && c.issueNumber === Number(number)
+    )
+    const perPage = positiveInt(query.get('per_page'), 30, 100)
+    const page = positiveInt(query.get('page'), 1, Number.MAX_SAFE_INTEGER)
+    const lastPage = Math.max(1, Math.ceil(all.length / perPage))
+    const slice = all.slice((page - 1) * perPage, page * perPage)
+    const link = linkHeader(`${url}${path}`, page, lastPage, perPage)
+    sendJson(response, 200, slice.map(toJson), link ? { link } : {})
+  }
+
+  function createComment(response: ServerResponse, path: string, body: unknown): void {
+    const [, owner, repo, number] = ISSUE_COMMENTS.exec(path)!
+    const now = new Date().toISOString()
+    const comment: StubComment = {
+      id: nextId++,
+      repo: `${owner}/${repo}`,
+      issueNumber: Number(number),
+      body: bodyText(body),
+      user: { ...BOT },
+      createdAt: now,
+      updatedAt: now
+    }
+    store.push(comment)
+    sendJson(response, 201, toJson(comment), {
+      location: `${url}/repos/${comment.repo}/issues/comments/${comment.id}`
+    })
+  }
+
+  function findComment(path: string): { comment: StubComment; index: number } {
+    const [, owner, repo, id] = ONE_COMMENT.exec(path)!
+    const index = store.findIndex((c) => c.id === Number(id) && c.repo === `${owner}/${repo}`)
+    if (index < 0) throw new HttpError(404, 'Not Found')
+    return { comment: store[index]!, index }
+  }
+
+  function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    response: ServerResponse
+  ): void {
+    if (ISSUE_COMMENTS.test(path) && method === 'GET') return listComments(response, path, query)
+    if (ISSUE_COMMENTS.test(path) && method === 'POST') return createComment(response, path, body)
+    if (ONE_COMMENT.test(path)) {
+      const { comment, index } = findComment(path)
+      if (method === 'GET') return sendJson(response, 200, toJson(comment))
+      if (method === 'PATCH') {
+        comment.body = bodyText(body)
+        comment.updatedAt = new Date().toISOString()
+        return sendJson(response, 200, toJson(comment))
+      }
+      if (method === 'DELETE') {
+        store.splice(index, 1)
+        response.writeHead(204).end()
+        return
+      }
+    }
+    throw new HttpError(404, 'Not Found')
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const parsed = new URL(request.url ?? '/', 'http://stub')
+    const authorization = request.headers.authorization
+    const entry: StubRequest = {
+      method: request.method ?? 'GET',
+      path: parsed.pathname,
+      query: parsed.search,
+      authorization,
+      body: undefined
+    }
+    requests.push(entry)
+    entry.body = await readBody(request)
+    const token = tokenOf(authorization)
+    if (!token) throw new HttpError(401, 'Requires authentication')
+    if (denied.has(token)) throw new HttpError(403, 'Resource not accessible by integration')
+    route(entry.method, parsed.pathname, parsed.searchParams, entry.body, response)
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500
+      const message = error instanceof Error ? error.message : String(error)
+      sendJson(response, status, {
+        message,
+        documentation_url: 'https://docs.github.com/rest',
+        status: String(status)
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  return {
+    url,
+    comments: () => store.map((c) => ({ ...c, user: { ...c.user } })),
+    requests,
+    denyToken: (token) => denied.add(tokenOf(token) ?? token),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
