@@ -7,10 +7,12 @@ import yaml from 'js-yaml'
 import { InputError } from './errors.js'
 import { splitArgs } from './util/args.js'
 
-export const MODES = ['slim'] as const
+export const MODES = ['slim', 'blue-green'] as const
 export type Mode = (typeof MODES)[number]
 export const SLIM_PHASES = ['build', 'teardown'] as const
 export type SlimPhase = (typeof SLIM_PHASES)[number]
+export const BLUE_GREEN_PHASES = ['all', 'deploy', 'promote', 'cleanup', 'rollback'] as const
+export type BlueGreenPhase = (typeof BLUE_GREEN_PHASES)[number]
 
 export type UploadPolicy = 'auto' | 'true' | 'false'
 export type StateErrorPolicy = 'fail' | 'full-build'
@@ -77,7 +79,35 @@ export interface SlimTeardownInputs extends CommonInputs {
   phase: 'teardown'
 }
 
-export type Inputs = SlimBuildInputs | SlimTeardownInputs
+export interface BlueGreenSettings {
+  awaitWith: 'action' | 'dbt'
+  lagThresholdSeconds: number
+  pollIntervalMs: number
+  awaitTimeoutMs: number
+  runTests: boolean
+  force: boolean
+  keepPrevious: boolean
+  cleanupOnFailure: boolean
+  lockTimeoutMs: number
+  lockTtlMs: number
+  swapRetries: number
+  /** Overrides the profile's connection for the action's own queries. */
+  materializeUrl?: string
+  exclude: string[]
+}
+
+export interface BlueGreenInputs extends CommonInputs {
+  mode: 'blue-green'
+  phase: BlueGreenPhase
+  state: StateLocation
+  s3: S3Settings
+  blueGreen: BlueGreenSettings
+}
+
+type PhaseOf<P extends BlueGreenPhase> = BlueGreenInputs & { phase: P }
+export type BlueGreenPhaseInputs = { [P in BlueGreenPhase]: PhaseOf<P> }[BlueGreenPhase]
+
+export type Inputs = SlimBuildInputs | SlimTeardownInputs | BlueGreenPhaseInputs
 
 export const DEFAULT_EXCLUDE = ['config.materialized:source', 'config.materialized:sink']
 
@@ -283,14 +313,11 @@ function selection(): Selection {
 }
 
 function slimBuild(common: CommonInputs): SlimBuildInputs {
-  const stateUri = text('state-uri')
-  if (stateUri === '')
-    throw new InputError('state-uri', 'is required in slim mode; accepted: s3://<bucket>/<prefix>.')
   return {
     ...common,
     mode: 'slim',
     phase: 'build',
-    state: parseStateUri(stateUri),
+    state: stateLocation('slim'),
     s3: s3Settings(),
     onStateError: oneOf('on-state-error', ['fail', 'full-build'], 'fail'),
     selection: selection(),
@@ -302,15 +329,98 @@ function slimBuild(common: CommonInputs): SlimBuildInputs {
   }
 }
 
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** A duration such as `500ms`, `5s`, `2m`, `1h` or plain seconds, in milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = DURATION.exec(value.trim())
+  return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's']! : undefined
+}
+
+function duration(name: string, fallback: string, minMs: number, maxMs: number): number {
+  const value = text(name) || fallback
+  const ms = parseDuration(value)
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    throw new InputError(
+      name,
+      `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`
+    )
+  }
+  return ms
+}
+
+function materializeUrl(): string | undefined {
+  const value = text('materialize-url')
+  if (value === '') return undefined
+  core.setSecret(value)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InputError(
+      'materialize-url',
+      'is not a URL; accepted: postgres://user:password@host:port/database.'
+    )
+  }
+  if (!['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
+    throw new InputError('materialize-url', 'must be postgres://user:password@host:port/database.')
+  }
+  if (url.password) core.setSecret(decodeURIComponent(url.password))
+  return value
+}
+
+function blueGreenSettings(): BlueGreenSettings {
+  const exclude = selection().exclude
+  return {
+    awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
+    lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
+    pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
+    awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
+    runTests: bool('run-tests', true),
+    force: bool('force', false),
+    keepPrevious: bool('keep-previous', false),
+    cleanupOnFailure: bool('cleanup-on-failure', true),
+    lockTimeoutMs: duration('lock-timeout', '10m', 0, 24 * 3_600_000),
+    lockTtlMs: duration('lock-ttl', '30m', 10_000, 24 * 3_600_000),
+    swapRetries: integer('swap-retries', 3, 0, 10),
+    materializeUrl: materializeUrl(),
+    exclude: exclude ?? DEFAULT_EXCLUDE
+  }
+}
+
+function stateLocation(mode: Mode): StateLocation {
+  const stateUri = text('state-uri')
+  if (stateUri === '') {
+    throw new InputError(
+      'state-uri',
+      `is required in ${mode} mode; accepted: s3://<bucket>/<prefix>.`
+    )
+  }
+  return parseStateUri(stateUri)
+}
+
+function blueGreen(common: CommonInputs): BlueGreenPhaseInputs {
+  return {
+    ...common,
+    mode: 'blue-green',
+    phase: oneOf('phase', BLUE_GREEN_PHASES, 'all'),
+    state: stateLocation('blue-green'),
+    s3: s3Settings(),
+    blueGreen: blueGreenSettings()
+  } as BlueGreenPhaseInputs
+}
+
 export function getInputs(): Inputs {
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd())
   const mode = oneOf('mode', MODES, 'slim')
-  const phase = oneOf('phase', SLIM_PHASES, 'build')
+  const phase = mode === 'slim' ? oneOf('phase', SLIM_PHASES, 'build') : undefined
   const common: CommonInputs = {
     workspace,
     report: reportSettings(),
     prEnvironment: prEnvironment(),
     dbt: dbtSettings(workspace)
   }
-  return phase === 'build' ? slimBuild(common) : { ...common, mode, phase }
+  if (mode === 'blue-green') return blueGreen(common)
+  return phase === 'build' ? slimBuild(common) : { ...common, mode: 'slim', phase: 'teardown' }
 }

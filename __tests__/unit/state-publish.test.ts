@@ -1,18 +1,17 @@
 import { jest, describe, it, expect, beforeEach } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as core from '../../__fixtures__/core.js'
 import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { fetchProductionState } = await import('../../src/slim/state.js')
+const { fetchProductionState, publishCondition } = await import('../../src/slim/state.js')
 const { publishManifest, wantsUpload } = await import('../../src/slim/publish.js')
 
 const location = { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' }
 const dir = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
-const newManifest = path.join(dir, 'manifest.json')
-writeFileSync(newManifest, manifestJson({ 'model.p.a': 'new' }))
+const newManifest = manifestJson({ 'model.p.a': 'new' })
 
 beforeEach(() => {
   core.resetCore()
@@ -67,7 +66,13 @@ describe('fetchProductionState', () => {
 describe('publishManifest', () => {
   it('creates the first manifest only if none exists, and archives it per sha', async () => {
     const store = new MemoryStore()
-    await publishManifest(store, location, { kind: 'missing' }, newManifest, 'sha1')
+    await publishManifest(
+      store,
+      location,
+      newManifest,
+      publishCondition({ kind: 'missing' }),
+      'sha1'
+    )
     expect(store.objects.get('prod/manifest.json')?.metadata['git-sha']).toBe('sha1')
     expect(store.objects.has('prod/manifests/sha1.json')).toBe(true)
   })
@@ -77,9 +82,9 @@ describe('publishManifest', () => {
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'old' })
     const state = await fetchProductionState(store, location, 'fail')
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'newer' })
-    await expect(publishManifest(store, location, state, newManifest, 'older-run')).rejects.toThrow(
-      /newer production manifest/
-    )
+    await expect(
+      publishManifest(store, location, newManifest, publishCondition(state), 'older-run')
+    ).rejects.toThrow(/newer production manifest/)
     expect(store.objects.get('prod/manifest.json')?.metadata['git-sha']).toBe('newer')
     expect(store.objects.has('prod/manifests/older-run.json')).toBe(false)
   })
@@ -89,8 +94,8 @@ describe('publishManifest', () => {
       publishManifest(
         new MemoryStore(),
         location,
-        { kind: 'unusable', reason: 'S3 down' },
         newManifest,
+        publishCondition({ kind: 'unusable', reason: 'S3 down' }),
         's'
       )
     ).rejects.toThrow(/cannot prove/)

@@ -10,7 +10,7 @@ export type DbtInvocation = ProcessResult
 
 export interface Dbt {
   readonly projectDir: string
-  run(command: string, args: string[]): Promise<DbtInvocation>
+  run(command: string, args: string[], options?: { timeoutMs?: number }): Promise<DbtInvocation>
 }
 
 export class DbtCli implements Dbt {
@@ -28,10 +28,20 @@ export class DbtCli implements Dbt {
     return new DbtCli(await locate(settings.executable, settings.projectDir), settings, env)
   }
 
-  async run(command: string, args: string[]): Promise<DbtInvocation> {
+  /** The same dbt with different vars, e.g. `deploy: true` for the green environment. */
+  withVars(vars: Record<string, unknown>): DbtCli {
+    return new DbtCli(this.executable, { ...this.settings, vars }, this.env)
+  }
+
+  async run(
+    command: string,
+    args: string[],
+    options: { timeoutMs?: number } = {}
+  ): Promise<DbtInvocation> {
     return runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
       cwd: this.settings.projectDir,
-      env: this.env
+      env: this.env,
+      timeoutMs: options.timeoutMs
     })
   }
 

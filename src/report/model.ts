@@ -18,6 +18,8 @@ export interface RunReport {
   facts: Array<[string, string]>
   nodes: ReportedNode[]
   notes: string[]
+  /** Extra Markdown sections (already escaped), e.g. a timeline. */
+  sections?: string[]
 }
 
 export const failed = (node: ReportedNode): boolean =>

@@ -13,8 +13,10 @@ export function renderSummary(report: RunReport): string {
     redact(report.headline),
     factsList(report),
     ...report.notes.map((note) => `> ${redact(note)}`),
-    `### Nodes (${report.nodes.length})`,
-    nodesTable(report.nodes, NODE_ROWS),
+    ...(report.sections ?? []).map(redact),
+    ...(report.nodes.length > 0 || !report.sections
+      ? [`### Nodes (${report.nodes.length})`, nodesTable(report.nodes, NODE_ROWS)]
+      : []),
     failuresSection(report.nodes, 50)
   ]
   const markdown = parts.filter((part) => part !== '').join('\n\n') + '\n'

@@ -1,5 +1,6 @@
 // Slim mode, phase build: state:modified+ against the production manifest.
 import * as core from '@actions/core'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { SlimBuildInputs } from '../inputs.js'
 import { isDefaultBranchPush, type RunContext } from '../context.js'
@@ -19,7 +20,7 @@ import { changedFilesSince, headSha } from '../util/git.js'
 import { installPackages } from './packages.js'
 import { publishManifest, wantsUpload } from './publish.js'
 import { planSelection, type SelectionPlan } from './selection.js'
-import { fetchProductionState, type ProductionState } from './state.js'
+import { fetchProductionState, publishCondition, type ProductionState } from './state.js'
 import { reportRun } from '../report/index.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
 import { failed } from '../report/model.js'
@@ -140,7 +141,13 @@ async function publish(
   context: RunContext
 ): Promise<void> {
   const sha = (await headSha(inputs.dbt.projectDir)) ?? context.sha
-  await publishManifest(store, inputs.state, state, manifest, sha)
+  await publishManifest(
+    store,
+    inputs.state,
+    readFileSync(manifest, 'utf8'),
+    publishCondition(state),
+    sha
+  )
 }
 
 async function unchangedSinceState(

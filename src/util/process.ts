@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 
 export interface ProcessResult {
   exitCode: number
+  /** Killed because it ran past timeoutMs. */
+  timedOut?: boolean
   /** The last lines the process printed, for error messages. */
   tail: string
 }
@@ -13,6 +15,8 @@ export interface ProcessOptions {
   env: Record<string, string>
   /** Stream the output to our stdout (the step log). */
   echo?: boolean
+  /** Kill the process after this long. */
+  timeoutMs?: number
 }
 
 const TAIL_LINES = 30
@@ -61,9 +65,18 @@ export function runProcess(
       running.delete(child)
       reject(error)
     })
+    let timedOut = false
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            child.kill('SIGTERM')
+          }, options.timeoutMs)
     child.once('close', (code, signal) => {
       running.delete(child)
-      resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text() })
+      clearTimeout(timer)
+      resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text(), timedOut })
     })
   })
 }

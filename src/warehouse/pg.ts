@@ -5,7 +5,11 @@ import pg from 'pg'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { ActionError, errorMessage } from '../errors.js'
 
-export interface Warehouse {
+export interface Sql {
+  query<R extends pg.QueryResultRow>(text: string): Promise<R[]>
+}
+
+export interface Warehouse extends Sql {
   readonly isMaterialize: boolean
   schemaNames(): Promise<string[]>
   clusterNames(): Promise<string[]>
@@ -21,6 +25,8 @@ function ssl(sslmode: string | undefined): pg.ClientConfig['ssl'] {
 }
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`
+export const literalList = (values: string[]): string => values.map(quoteLiteral).join(', ')
 
 export class PgWarehouse implements Warehouse {
   private constructor(
@@ -48,6 +54,10 @@ export class PgWarehouse implements Warehouse {
       )
     }
     return new PgWarehouse(client, target.type === 'materialize')
+  }
+
+  async query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
+    return (await this.client.query<R>(text)).rows
   }
 
   async schemaNames(): Promise<string[]> {

@@ -1,0 +1,24 @@
+// phase: deploy — stage a validated green environment for a later `promote` job.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { forgetCreated } from '../../state.js'
+import { stageGreen } from '../stage.js'
+import type { BlueGreenRun } from '../run.js'
+
+export async function deployPhase(run: BlueGreenRun): Promise<string> {
+  await run.step('Acquire deploy lock', () => run.lock())
+  const staged = await stageGreen(run)
+  await run.step('Store staged deploy', async () => {
+    const manifest = readFileSync(
+      path.join(run.project.dir, run.project.targetPath, 'manifest.json'),
+      'utf8'
+    )
+    await run.clients.store.put(run.keys.stagedManifest, manifest)
+    await run.clients.store.put(run.keys.staged, JSON.stringify(staged, null, 2))
+  })
+  // Green now belongs to the staged deploy, which `promote` or `cleanup` will finish.
+  forgetCreated('green')
+  await run.unlock()
+  run.notes.push(`Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`)
+  return 'staged'
+}

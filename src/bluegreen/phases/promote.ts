@@ -1,0 +1,37 @@
+// phase: promote — swap a deploy staged by an earlier job into production.
+import { ActionError } from '../../errors.js'
+import { readJson, type StagedDeployment } from '../records.js'
+import { promoteGreen } from '../swap.js'
+import type { BlueGreenRun } from '../run.js'
+
+async function stagedDeployment(
+  run: BlueGreenRun
+): Promise<{ staged: StagedDeployment; manifest: string }> {
+  const staged = await readJson<StagedDeployment>(
+    run.clients.store,
+    run.keys.staged,
+    'staged deploy'
+  )
+  const manifest = await run.clients.store.get(run.keys.stagedManifest)
+  if (!staged || !manifest) {
+    throw new ActionError(
+      `No staged deploy at ${run.inputs.state.uri}/staged/: run "phase: deploy" first.`
+    )
+  }
+  if (staged.target !== run.config.target) {
+    throw new ActionError(
+      `The staged deploy is for target "${staged.target}", not "${run.config.target}" (input "target").`
+    )
+  }
+  return { staged, manifest: manifest.body }
+}
+
+export async function promotePhase(run: BlueGreenRun): Promise<string> {
+  await run.step('Acquire deploy lock', () => run.lock())
+  const { staged, manifest } = await run.step('Read staged deploy', () => stagedDeployment(run))
+  await promoteGreen(run, staged, manifest)
+  await run.clients.store.delete(run.keys.staged)
+  await run.clients.store.delete(run.keys.stagedManifest)
+  await run.unlock()
+  return 'promoted'
+}

@@ -1,0 +1,184 @@
+// One blue/green run: its inputs, clients, lock and timeline, shared by the phase files.
+import * as core from '@actions/core'
+import type { BlueGreenInputs } from '../inputs.js'
+import type { RunContext } from '../context.js'
+import { DbtCli, type Dbt } from '../dbt/cli.js'
+import { readProject, type DbtProject } from '../dbt/project.js'
+import { dbtEnvironment } from '../environment.js'
+import { ActionError } from '../errors.js'
+import { S3Lease } from '../store/lock.js'
+import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
+import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
+import { cancelled, sleep, undoOnCancel } from '../cancel.js'
+import { forgetCreated, recordCreated, recordedHere } from '../state.js'
+import { undoResources } from '../cleanup.js'
+import { readDeploymentConfig, type DeploymentConfig } from './config.js'
+import { materializeTarget } from './connection.js'
+import { existingNames, greenNames, productionNames } from './catalog.js'
+import { keys } from './records.js'
+import type { HydrationResult } from './readiness.js'
+
+export interface TimelineEntry {
+  step: string
+  seconds: number
+  outcome: 'ok' | 'failed'
+}
+
+export interface BlueGreenClients {
+  store: ObjectStore & { close(): void }
+  warehouse: Warehouse
+  dbt: Dbt & { withVars?(vars: Record<string, unknown>): Dbt }
+}
+
+export interface BlueGreenDependencies {
+  open(inputs: BlueGreenInputs, project: DbtProject): Promise<BlueGreenClients>
+}
+
+export const realDependencies: BlueGreenDependencies = {
+  async open(inputs, project) {
+    const target = materializeTarget(inputs, project)
+    const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
+    const warehouse = await PgWarehouse.connect(target)
+    const dbt = await DbtCli.create(inputs.dbt, dbtEnvironment(undefined))
+    return { store, warehouse, dbt }
+  }
+}
+
+export class BlueGreenRun {
+  readonly timeline: TimelineEntry[] = []
+  readonly notes: string[] = []
+  hydration?: HydrationResult
+  plan: string[] = []
+  private lease?: S3Lease
+  private stopRenewing?: () => void
+
+  private constructor(
+    readonly inputs: BlueGreenInputs,
+    readonly context: RunContext,
+    readonly project: DbtProject,
+    readonly config: DeploymentConfig,
+    readonly clients: BlueGreenClients
+  ) {}
+
+  static async open(
+    inputs: BlueGreenInputs,
+    context: RunContext,
+    deps: BlueGreenDependencies
+  ): Promise<BlueGreenRun> {
+    const project = readProject(inputs.dbt.projectDir)
+    const target = materializeTarget(inputs, project).target
+    // Validated before any client opens: nothing is touched on a bad configuration.
+    const config = readDeploymentConfig(project.vars, target)
+    const clients = await deps.open(inputs, project)
+    const run = new BlueGreenRun(inputs, context, project, config, clients)
+    core.setOutput('green-schemas', JSON.stringify(greenNames(config).schemas))
+    core.setOutput('green-clusters', JSON.stringify(greenNames(config).clusters))
+    undoOnCancel(() => run.undo())
+    return run
+  }
+
+  get keys() {
+    return keys(this.inputs.state)
+  }
+
+  /** dbt with `deploy: true`, so models build into the green schemas and clusters. */
+  get greenDbt(): Dbt {
+    const vars = { ...this.inputs.dbt.vars, deploy: true }
+    return this.clients.dbt.withVars ? this.clients.dbt.withVars(vars) : this.clients.dbt
+  }
+
+  async step<T>(name: string, action: () => Promise<T>): Promise<T> {
+    const started = Date.now()
+    try {
+      const result = await core.group(name, action)
+      this.timeline.push({ step: name, seconds: (Date.now() - started) / 1000, outcome: 'ok' })
+      return result
+    } catch (error) {
+      this.timeline.push({ step: name, seconds: (Date.now() - started) / 1000, outcome: 'failed' })
+      throw error
+    }
+  }
+
+  async dbtOk(
+    dbt: Dbt,
+    command: string,
+    args: string[],
+    what: string,
+    timeoutMs?: number
+  ): Promise<void> {
+    const result = await dbt.run(command, args, { timeoutMs })
+    if (result.timedOut)
+      throw new ActionError(`${what} did not finish within ${(timeoutMs ?? 0) / 1000} s.`)
+    if (result.exitCode !== 0)
+      throw new ActionError(
+        `${what} failed (dbt exit ${result.exitCode}). dbt said:\n${result.tail}`
+      )
+  }
+
+  async lock(): Promise<void> {
+    const { blueGreen } = this.inputs
+    this.lease = await S3Lease.acquire(this.clients.store, this.keys.lock, {
+      owner: `${this.context.owner}/${this.context.repo} run ${process.env.GITHUB_RUN_ID ?? 'local'} (${this.inputs.phase})`,
+      runUrl: this.context.runUrl,
+      ttlMs: blueGreen.lockTtlMs,
+      timeoutMs: blueGreen.lockTimeoutMs,
+      pollMs: Math.min(5000, Math.max(500, blueGreen.lockTimeoutMs / 10)),
+      sleep: (ms) => sleep(ms, cancelled)
+    })
+    recordCreated({ kind: 'lock', key: this.lease.key, nonce: this.lease.holder.nonce })
+    this.stopRenewing = this.lease.keepAlive()
+  }
+
+  async unlock(): Promise<void> {
+    this.stopRenewing?.()
+    await this.lease?.release()
+    this.lease = undefined
+    forgetCreated('lock')
+  }
+
+  /** Fails unless every production schema and cluster exists. */
+  async requireProduction(): Promise<void> {
+    const wanted = productionNames(this.config)
+    const found = await existingNames(this.clients.warehouse, wanted)
+    const missing = [
+      ...wanted.schemas.filter((s) => !found.schemas.includes(s)).map((s) => `schema "${s}"`),
+      ...wanted.clusters.filter((c) => !found.clusters.includes(c)).map((c) => `cluster "${c}"`)
+    ]
+    if (missing.length > 0) {
+      throw new ActionError(
+        `Production ${missing.join(', ')} from vars.deployment.${this.config.target} does not exist. Create production first (a normal dbt run), then deploy blue/green.`
+      )
+    }
+  }
+
+  /** Green names that exist right now. */
+  async existingGreen() {
+    return existingNames(this.clients.warehouse, greenNames(this.config))
+  }
+
+  async dropGreen(): Promise<void> {
+    const { schemas, clusters } = greenNames(this.config)
+    for (const schema of schemas) await this.clients.warehouse.dropSchema(schema)
+    for (const cluster of clusters) await this.clients.warehouse.dropCluster(cluster)
+  }
+
+  /** Undo what this run created (failure or cancellation), then forget it. */
+  async undo(): Promise<void> {
+    this.stopRenewing?.()
+    const resources = recordedHere().filter(
+      (r) => r.kind !== 'green' || this.inputs.blueGreen.cleanupOnFailure
+    )
+    await undoResources(resources, {
+      store: async () => this.clients.store,
+      warehouse: async () => this.clients.warehouse
+    })
+    forgetCreated('green')
+    forgetCreated('lock')
+  }
+
+  async close(): Promise<void> {
+    this.stopRenewing?.()
+    this.clients.store.close()
+    await this.clients.warehouse.close()
+  }
+}

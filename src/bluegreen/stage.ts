@@ -1,0 +1,99 @@
+// Building green: deploy_init, dbt run into the green schemas and clusters, the hydration
+// wait, and validation with dbt test. Production is not touched.
+import * as core from '@actions/core'
+import { ActionError } from '../errors.js'
+import { recordCreated } from '../state.js'
+import { manifestKey } from '../slim/state.js'
+import { headSha } from '../util/git.js'
+import { cancelled, sleep } from '../cancel.js'
+import { greenNames, productionFingerprint } from './catalog.js'
+import { waitForHydration, type HydrationResult } from './readiness.js'
+import type { StagedDeployment } from './records.js'
+import type { BlueGreenRun } from './run.js'
+
+async function refuseExistingGreen(run: BlueGreenRun): Promise<void> {
+  const existing = await run.existingGreen()
+  const names = [...existing.schemas, ...existing.clusters]
+  if (names.length > 0) {
+    throw new ActionError(
+      `A green environment already exists (${names.join(', ')}): a staged deploy, or the previous production kept for rollback. ` +
+        'Promote it, roll back, or run phase "cleanup" first.'
+    )
+  }
+}
+
+async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
+  const { blueGreen } = run.inputs
+  const started = Date.now()
+  const args = {
+    poll_interval: Math.max(1, Math.round(blueGreen.pollIntervalMs / 1000)),
+    lag_threshold: `${blueGreen.lagThresholdSeconds}s`
+  }
+  await run.dbtOk(
+    run.clients.dbt,
+    'run-operation',
+    ['deploy_await', '--args', JSON.stringify(args)],
+    'deploy_await',
+    blueGreen.awaitTimeoutMs
+  )
+  return { seconds: (Date.now() - started) / 1000, final: [], samples: [] }
+}
+
+export async function awaitHydration(run: BlueGreenRun): Promise<HydrationResult> {
+  const { blueGreen } = run.inputs
+  if (blueGreen.awaitWith === 'dbt') return awaitWithDbt(run)
+  return waitForHydration(run.clients.warehouse, greenNames(run.config).clusters, {
+    lagThreshold: blueGreen.lagThresholdSeconds,
+    pollIntervalMs: blueGreen.pollIntervalMs,
+    timeoutMs: blueGreen.awaitTimeoutMs,
+    sleep: (ms) => sleep(ms, cancelled)
+  })
+}
+
+function excludeArgs(exclude: string[]): string[] {
+  return exclude.length > 0 ? ['--exclude', ...exclude] : []
+}
+
+/** Stages a validated green environment; the lock must be held. */
+export async function stageGreen(run: BlueGreenRun): Promise<StagedDeployment> {
+  const { blueGreen } = run.inputs
+  await run.step('Check production and green', async () => {
+    await run.requireProduction()
+    await refuseExistingGreen(run)
+  })
+  const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
+  const fingerprint = await productionFingerprint(run.clients.warehouse, run.config)
+  const green = greenNames(run.config)
+  if (blueGreen.cleanupOnFailure) recordCreated({ kind: 'green', ...green })
+  await run.step('deploy_init', () =>
+    run.dbtOk(run.clients.dbt, 'run-operation', ['deploy_init'], 'deploy_init')
+  )
+  await run.step('dbt run (green)', () =>
+    run.dbtOk(
+      run.greenDbt,
+      'run',
+      [...excludeArgs(blueGreen.exclude), ...run.inputs.dbt.extraArgs],
+      'dbt run into green'
+    )
+  )
+  run.hydration = await run.step('Await hydration', () => awaitHydration(run))
+  core.setOutput('hydration-seconds', run.hydration.seconds.toFixed(1))
+  if (blueGreen.runTests) {
+    await run.step('dbt test (green)', () =>
+      run.dbtOk(run.greenDbt, 'test', [], 'dbt test against green')
+    )
+  } else {
+    run.notes.push('Validation skipped ("run-tests: false").')
+  }
+  core.setOutput('deployed', 'true')
+  return {
+    sha: (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha,
+    target: run.config.target,
+    ...green,
+    fingerprint,
+    manifestEtag: manifest?.etag ?? null,
+    previousSha: manifest?.metadata['git-sha'],
+    stagedAt: new Date().toISOString(),
+    runUrl: run.context.runUrl
+  }
+}

@@ -1,0 +1,119 @@
+// Promoting a staged green environment: readiness again, a drift check, the atomic swap by
+// deploy_promote, then dropping (or keeping) the previous production and publishing state.
+import * as core from '@actions/core'
+import { ActionError } from '../errors.js'
+import { forgetCreated } from '../state.js'
+import { manifestKey } from '../slim/state.js'
+import { publishManifest } from '../slim/publish.js'
+import { quoteIdent } from '../warehouse/pg.js'
+import { green } from './config.js'
+import { productionFingerprint } from './catalog.js'
+import { checkReadiness, describeReadiness } from './readiness.js'
+import { awaitHydration } from './stage.js'
+import type { PreviousProduction, StagedDeployment } from './records.js'
+import type { BlueGreenRun } from './run.js'
+
+export function swapPlan(run: BlueGreenRun): string[] {
+  const { schemas, clusters } = run.config
+  return [
+    'BEGIN',
+    ...schemas.map((s) => `ALTER SCHEMA ${quoteIdent(s)} SWAP WITH ${quoteIdent(green(s))}`),
+    ...clusters.map((c) => `ALTER CLUSTER ${quoteIdent(c)} SWAP WITH ${quoteIdent(green(c))}`),
+    'COMMIT'
+  ]
+}
+
+async function ensureReady(run: BlueGreenRun): Promise<void> {
+  const { blueGreen } = run.inputs
+  const readiness = await checkReadiness(
+    run.clients.warehouse,
+    run.config.clusters.map(green),
+    blueGreen.lagThresholdSeconds
+  )
+  readiness.forEach((r) => core.info(describeReadiness(r)))
+  if (readiness.every((r) => r.status === 'ready')) return
+  if (readiness.some((r) => r.status === 'failing')) {
+    throw new ActionError(
+      `Green is not promotable: ${readiness
+        .filter((r) => r.status === 'failing')
+        .map(describeReadiness)
+        .join('; ')}.`
+    )
+  }
+  run.hydration = await awaitHydration(run)
+}
+
+async function refuseDrift(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  const changes: string[] = []
+  if ((await productionFingerprint(run.clients.warehouse, run.config)) !== staged.fingerprint) {
+    changes.push('production schemas, clusters or objects were replaced or changed')
+  }
+  const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
+  if ((manifest?.etag ?? null) !== staged.manifestEtag)
+    changes.push('another deploy published a newer production manifest')
+  if (changes.length === 0) return
+  const message = `Production changed since this deploy was staged (${staged.stagedAt}): ${changes.join('; ')}.`
+  if (!run.inputs.blueGreen.force) {
+    throw new ActionError(
+      `${message} Promoting would overwrite those changes; re-deploy, or set "force: true" to promote anyway.`
+    )
+  }
+  core.warning(`${message} Promoting anyway ("force: true").`)
+}
+
+async function swap(run: BlueGreenRun, what: string): Promise<void> {
+  run.plan = swapPlan(run)
+  const args = { max_retries: run.inputs.blueGreen.swapRetries, retry_backoff: 1 }
+  await run.dbtOk(
+    run.clients.dbt,
+    'run-operation',
+    ['deploy_promote', '--args', JSON.stringify(args)],
+    what
+  )
+}
+
+async function keepOrDropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  if (run.inputs.blueGreen.keepPrevious) {
+    const previous: PreviousProduction = {
+      sha: staged.previousSha,
+      replacedBy: staged.sha,
+      keptAt: new Date().toISOString()
+    }
+    await run.clients.store.put(run.keys.previous, JSON.stringify(previous))
+    run.notes.push(
+      `The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`
+    )
+    return
+  }
+  await run.step('Drop previous production', () => run.dropGreen())
+}
+
+/** Swaps a staged green into production; the lock must be held. */
+export async function promoteGreen(
+  run: BlueGreenRun,
+  staged: StagedDeployment,
+  manifestBody: string
+): Promise<void> {
+  await run.step('Check readiness', () => ensureReady(run))
+  await run.step('Check drift', () => refuseDrift(run, staged))
+  await run.step('deploy_promote (atomic swap)', () =>
+    swap(run, 'deploy_promote (the atomic swap)')
+  )
+  // The green names now hold the previous production: never drop it as "green" on failure.
+  forgetCreated('green')
+  core.setOutput('promoted', 'true')
+  await keepOrDropPrevious(run, staged)
+  const condition = staged.manifestEtag
+    ? { ifMatch: staged.manifestEtag }
+    : ({ ifNoneMatch: '*' } as const)
+  await run.step('Publish manifest', () =>
+    publishManifest(run.clients.store, run.inputs.state, manifestBody, condition, staged.sha)
+  )
+}
+
+/** Swaps the kept previous production back; the lock must be held. */
+export async function swapBack(run: BlueGreenRun): Promise<void> {
+  await run.step('deploy_promote (swap back)', () =>
+    swap(run, 'deploy_promote (the rollback swap)')
+  )
+}
