@@ -137,3 +137,60 @@ describe('parseStateUri', () => {
     expect(parseStateUri(uri)).toMatchObject(expected)
   })
 })
+
+describe('blue/green inputs', () => {
+  const blueGreen = { mode: 'blue-green', 'state-uri': 's3://state-bucket/prod' }
+
+  it('defaults to phase all with bounded waits', () => {
+    withInputs(blueGreen)
+    expect(getInputs()).toMatchObject({
+      mode: 'blue-green',
+      phase: 'all',
+      blueGreen: {
+        awaitWith: 'action',
+        lagThresholdSeconds: 1,
+        pollIntervalMs: 1000,
+        awaitTimeoutMs: 1_800_000,
+        runTests: true,
+        keepPrevious: false,
+        cleanupOnFailure: true,
+        swapRetries: 3
+      }
+    })
+  })
+
+  it('masks materialize-url and its password', () => {
+    withInputs({
+      ...blueGreen,
+      'materialize-url': 'postgres://deployer:p%40ss@mz.example:6875/materialize'
+    })
+    getInputs()
+    expect(core.setSecret).toHaveBeenCalledWith(
+      'postgres://deployer:p%40ss@mz.example:6875/materialize'
+    )
+    expect(core.setSecret).toHaveBeenCalledWith('p@ss')
+  })
+
+  it.each([
+    ['phase', { phase: 'build' }],
+    ['phase', { phase: 'ship-it' }],
+    ['await', { await: 'sleep' }],
+    ['lag-threshold', { 'lag-threshold': 'fast' }],
+    ['poll-interval', { 'poll-interval': '10ms' }],
+    ['await-timeout', { 'await-timeout': '0s' }],
+    ['await-timeout', { 'await-timeout': '2d' }],
+    ['lock-timeout', { 'lock-timeout': 'forever' }],
+    ['lock-ttl', { 'lock-ttl': '1s' }],
+    ['swap-retries', { 'swap-retries': '11' }],
+    ['keep-previous', { 'keep-previous': 'yes' }],
+    ['run-tests', { 'run-tests': 'skip' }],
+    ['force', { force: 'please' }],
+    ['cleanup-on-failure', { 'cleanup-on-failure': 'y' }],
+    ['materialize-url', { 'materialize-url': 'mysql://x@y/z' }],
+    ['materialize-url', { 'materialize-url': 'not a url' }],
+    ['state-uri', { 'state-uri': '' }]
+  ])('rejects a bad "%s"', (name, values) => {
+    withInputs({ ...blueGreen, ...values })
+    expect(() => getInputs()).toThrow(`"${name}"`)
+  })
+})

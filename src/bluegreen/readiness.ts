@@ -114,6 +114,21 @@ export function describeReadiness(r: ClusterReadiness): string {
   return `${r.cluster}: ${r.status}${reason}, hydrated ${r.hydrated}/${r.total}, ${lag}, ${r.replicas} replica(s)`
 }
 
+const PROGRESS_EVERY_S = 10
+
+/** Prints a line per cluster when progress changes, and at least every 10 s. */
+function printProgress(
+  clusters: ClusterReadiness[],
+  elapsed: number,
+  last: { key: string; at: number }
+) {
+  const key = clusters.map((c) => `${c.cluster} ${c.status} ${c.hydrated}/${c.total}`).join(',')
+  if (key === last.key && elapsed - last.at < PROGRESS_EVERY_S) return last
+  for (const cluster of clusters)
+    core.info(`[${elapsed.toFixed(1)} s] ${describeReadiness(cluster)}`)
+  return { key, at: elapsed }
+}
+
 export interface WaitOptions {
   lagThreshold: number
   pollIntervalMs: number
@@ -139,19 +154,14 @@ export async function waitForHydration(
   const samples: HydrationResult['samples'] = []
   let delay = options.pollIntervalMs
   let last: ClusterReadiness[] = []
-  let lastPrinted = ''
+  let lastPrinted = { key: '', at: -Infinity }
   for (;;) {
     const elapsed = (now() - started) / 1000
     try {
       last = await checkReadiness(sql, clusters, options.lagThreshold)
       delay = options.pollIntervalMs
       samples.push({ at: elapsed, clusters: last })
-      const lines = last.map(describeReadiness).join('\n')
-      if (lines !== lastPrinted)
-        core.info(
-          `[${elapsed.toFixed(1)} s] ${lines.split('\n').join(`\n[${elapsed.toFixed(1)} s] `)}`
-        )
-      lastPrinted = lines
+      lastPrinted = printProgress(last, elapsed, lastPrinted)
       const failing = last.filter((r) => r.status === 'failing')
       if (failing.length > 0) {
         throw new ActionError(

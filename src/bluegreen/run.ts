@@ -162,8 +162,15 @@ export class BlueGreenRun {
     for (const cluster of clusters) await this.clients.warehouse.dropCluster(cluster)
   }
 
-  /** Undo what this run created (failure or cancellation), then forget it. */
-  async undo(): Promise<void> {
+  private undoing?: Promise<void>
+
+  /** Undo what this run created (failure or cancellation, possibly both at once), then forget it. */
+  undo(): Promise<void> {
+    this.undoing ??= this.undoOnce()
+    return this.undoing
+  }
+
+  private async undoOnce(): Promise<void> {
     this.stopRenewing?.()
     const resources = recordedHere().filter(
       (r) => r.kind !== 'green' || this.inputs.blueGreen.cleanupOnFailure
