@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
 import { readFileSync } from 'node:fs'
+import yaml from 'js-yaml'
 import { updatedReadme } from '../../tools/readme.js'
 
 describe('README', () => {
@@ -13,4 +14,35 @@ describe('README', () => {
     expect(opening).toContain('npm run demo')
     expect(opening).toContain('npm test')
   })
+})
+
+describe('README workflow recipes', () => {
+  const readme = readFileSync('README.md', 'utf8')
+  const action = yaml.load(readFileSync('action.yml', 'utf8')) as {
+    inputs: Record<string, unknown>
+  }
+  const recipes = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((match) => match[1] ?? '')
+    .filter((block) => block.startsWith('# .github/workflows/'))
+
+  it('has the five complete workflow files', () => {
+    expect(recipes.length).toBeGreaterThanOrEqual(5)
+  })
+
+  it.each(recipes.map((block) => [block.split('\n')[0], block]))(
+    '%s parses and uses only declared inputs',
+    (_name, block) => {
+      const workflow = yaml.load(block) as {
+        jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>
+      }
+      const ours = Object.values(workflow.jobs)
+        .flatMap((job) => job.steps)
+        .filter((step) => step.uses?.includes('dbt-materialize-deploy'))
+      expect(ours.length).toBeGreaterThan(0)
+      for (const step of ours) {
+        for (const input of Object.keys(step.with ?? {}))
+          expect(Object.keys(action.inputs)).toContain(input)
+      }
+    }
+  )
 })
