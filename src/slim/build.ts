@@ -78,59 +78,81 @@ async function buildWithState(
   })
   const facts = baseFacts(context, environment, state, plan)
   if (await unchangedSinceState(inputs, project, state, plan)) {
-    setSelectionOutputs([], undefined)
-    core.setOutput('manifest-uploaded', 'false')
-    await finish(
-      inputs,
-      context,
-      report(
-        'skipped-unchanged',
-        'No dbt file changed since the production manifest was built, so dbt was not run.',
-        facts,
-        []
-      )
-    )
+    await reportSkipped(inputs, context, facts)
     return
   }
-  const dbt = await deps.dbt(inputs, environment)
+  const build = await runBuild(await deps.dbt(inputs, environment), inputs, project, state, plan)
+  facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
+  const published = build.error
+    ? { uploaded: false, notes: [] }
+    : await publishIfWanted(store, inputs, context, state, build.manifest)
+  const failed = build.error ?? published.error
+  const status: SlimStatus = failed
+    ? 'failed'
+    : build.nodes.length === 0
+      ? 'nothing-selected'
+      : 'success'
+  core.setOutput('manifest-uploaded', String(published.uploaded))
+  await finish(
+    inputs,
+    context,
+    report(status, headline(status, build.nodes), facts, build.nodes, published.notes)
+  )
+  if (failed) throw failed
+}
+
+async function reportSkipped(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  facts: Array<[string, string]>
+): Promise<void> {
+  setSelectionOutputs([], undefined)
+  core.setOutput('manifest-uploaded', 'false')
+  const headlineText =
+    'No dbt file changed since the production manifest was built, so dbt was not run.'
+  await finish(inputs, context, report('skipped-unchanged', headlineText, facts, []))
+}
+
+interface BuildOutcome {
+  nodes: ReportedNode[]
+  manifest: string
+  error?: ActionError
+}
+
+async function runBuild(
+  dbt: Dbt,
+  inputs: SlimBuildInputs,
+  project: DbtProject,
+  state: ProductionState,
+  plan: SelectionPlan
+): Promise<BuildOutcome> {
   await installPackages(dbt, project, inputs.cachePackages)
   const invocation = await core.group('dbt build', () =>
     dbt.run('build', [...plan.args, ...inputs.dbt.extraArgs])
   )
   const targetDir = path.join(project.dir, project.targetPath)
+  const manifest = path.join(targetDir, 'manifest.json')
   const results = readRunResults(path.join(targetDir, 'run_results.json'))
-  const nodes = describeNodes(
-    results,
-    readManifestIndex(path.join(targetDir, 'manifest.json')),
-    state,
-    plan,
-    project
-  )
   setSelectionOutputs(results, path.join(targetDir, 'run_results.json'))
-  facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
+  const nodes = describeNodes(results, readManifestIndex(manifest), state, plan, project)
+  return { nodes, manifest, error: dbtFailure(invocation, nodes) }
+}
 
-  const buildError = dbtFailure(invocation, nodes)
-  const notes: string[] = []
-  let publishError: unknown
-  if (!buildError && wantsUpload(inputs.uploadManifest, isDefaultBranchPush(context))) {
-    publishError = await core.group('Publish manifest', () =>
-      publish(store, inputs, state, path.join(targetDir, 'manifest.json'), context).then(
-        () => undefined,
-        (error: unknown) => error
-      )
-    )
-    notes.push(
-      publishError
-        ? `Manifest not published: ${errorMessage(publishError)}`
-        : `Manifest published to ${inputs.state.uri}/manifest.json.`
-    )
+async function publishIfWanted(
+  store: ObjectStore,
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  state: ProductionState,
+  manifest: string
+): Promise<{ uploaded: boolean; notes: string[]; error?: unknown }> {
+  if (!wantsUpload(inputs.uploadManifest, isDefaultBranchPush(context)))
+    return { uploaded: false, notes: [] }
+  try {
+    await core.group('Publish manifest', () => publish(store, inputs, state, manifest, context))
+    return { uploaded: true, notes: [`Manifest published to ${inputs.state.uri}/manifest.json.`] }
+  } catch (error) {
+    return { uploaded: false, notes: [`Manifest not published: ${errorMessage(error)}`], error }
   }
-  core.setOutput('manifest-uploaded', String(notes.length > 0 && !publishError))
-  const status: SlimStatus =
-    buildError || publishError ? 'failed' : results.length === 0 ? 'nothing-selected' : 'success'
-  await finish(inputs, context, report(status, headline(status, nodes), facts, nodes, notes))
-  if (buildError) throw buildError
-  if (publishError) throw publishError
 }
 
 async function publish(
