@@ -71929,7 +71929,11 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 
 
 const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g;
-const ENV_VAR = /^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])(.*?)\3\s*)?\)\s*(?:\|\s*(int|as_number|as_text|string)\s*)?$/;
+const FILTER = String.raw `(?:\|\s*(?:int|as_number|as_text|string)\s*)?`;
+const ENV_VAR = new RegExp(String.raw `^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)")\s*)?\)\s*` +
+    FILTER +
+    '$');
+const LITERAL = /^(?:'([^']*)'|"([^"]*)")$/;
 function profilesFile(projectDir, profilesDir, env = process.env) {
     const candidates = [
         profilesDir,
@@ -71943,15 +71947,25 @@ function profilesFile(projectDir, profilesDir, env = process.env) {
     }
     return undefined;
 }
+/** One operand: env_var('NAME'[, 'default'])[| filter] or a quoted string. */
+function renderTerm(term, whole, env) {
+    const literal = LITERAL.exec(term);
+    if (literal)
+        return literal[1] ?? literal[2] ?? '';
+    const match = ENV_VAR.exec(term);
+    if (!match) {
+        throw new errors/* ActionError */.lZ(`cannot render ${whole}: only env_var('NAME'[, 'default']), quoted strings and "or" are supported`);
+    }
+    const rendered = env[match[2]] ?? match[3] ?? match[4];
+    if (rendered === undefined)
+        throw new errors/* ActionError */.lZ(`env var ${match[2]} is not set and has no default`);
+    return rendered;
+}
 function renderValue(value, env) {
     return value.replace(EXPRESSION, (whole, expression) => {
-        const match = ENV_VAR.exec(expression);
-        if (!match)
-            throw new errors/* ActionError */.lZ(`cannot render ${whole}: only env_var('NAME'[, 'default']) is supported`);
-        const rendered = env[match[2]] ?? match[4];
-        if (rendered === undefined)
-            throw new errors/* ActionError */.lZ(`env var ${match[2]} is not set and has no default`);
-        return rendered;
+        // Jinja's `a or b`: the first operand that renders non-empty.
+        const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), whole, env));
+        return terms.find((term) => term !== '') ?? terms[terms.length - 1] ?? '';
     });
 }
 function renderAll(target, env) {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { freePort } from '../../dev/net.js'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
 import { CANARY_PASSWORD, dbtBinary } from './support/paths.js'
-import { relationsIn } from './support/pg.js'
+import { postgres } from './support/warehouse.js'
 import {
   profileEnv,
   pullRequestEvent,
@@ -320,7 +320,7 @@ describe('S3 faults while reading state', () => {
     expect(result.outputs['state-available']).toBe('false')
     expect(annotationsOf(result, 'warning')).toMatch(/full build|full-build/i)
     expect(modelsIn(selectedIds(result))).toEqual(ALL_MODELS)
-    expect(await relationsIn('pr_201')).toEqual(ALL_RELATIONS)
+    expect(await postgres.relationsIn('pr_201')).toEqual(ALL_RELATIONS)
     expect(result.outputs['manifest-uploaded']).toBe('false')
   })
 })
@@ -382,7 +382,7 @@ describe('PR comment permissions', () => {
     expect(annotationsOf(result, 'notice')).toMatch(/comment/i)
     expect(stub.requests.slice(before)).toEqual([])
     expect(stub.comments().filter((c) => c.issueNumber === 202)).toEqual([])
-    expect(await relationsIn('pr_202')).toEqual(['calendar'])
+    expect(await postgres.relationsIn('pr_202')).toEqual(['calendar'])
   })
 
   it('a token without permission (403): skipped with a notice, the step succeeds', async () => {
@@ -399,7 +399,7 @@ describe('PR comment permissions', () => {
     expect(annotationsOf(result, 'notice')).toMatch(/comment/i)
     expect(stub.requests.slice(before).length).toBeGreaterThan(0)
     expect(stub.comments().filter((c) => c.issueNumber === 203)).toEqual([])
-    expect(await relationsIn('pr_203')).toEqual(['calendar'])
+    expect(await postgres.relationsIn('pr_203')).toEqual(['calendar'])
   })
 })
 

@@ -1,9 +1,13 @@
 // The issue's "done when" scenarios, in order on one workspace and one bucket: a first push to
 // main, a PR changing one model, a second push to that PR, a docs-only PR, teardown; then the
-// race between an older and a newer production run on their own bucket.
+// race between an older and a newer production run on their own bucket. Each runs twice: with
+// dbt-postgres on PostgreSQL and with dbt-materialize on the Materialize emulator (or a real
+// Materialize, see support/backends.ts), each with its own buckets, schemas and PR numbers.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { readFileSync } from 'node:fs'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
-import { columnsOf, execute, query, relationsIn, schemasStartingWith } from './support/pg.js'
+import { itUnlessRealMaterialize, slimBackends } from './support/backends.js'
+import { CANARY_PASSWORD } from './support/paths.js'
 import {
   pullRequestEvent,
   pushEvent,
@@ -30,8 +34,10 @@ import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(180_000)
 
-const PR = 101
-const DOCS_PR = 102
+interface ManifestJson {
+  metadata: { adapter_type: string }
+  nodes: Record<string, unknown>
+}
 
 const STG_ORDERS_V2 = `select
     id as order_id,
@@ -51,7 +57,15 @@ const ORDERS_V2 = `select
 from {{ ref('stg_orders') }}
 `
 
-describe('slim mode scenarios on PostgreSQL', () => {
+describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => {
+  const { warehouse, target } = backend
+  const PR = 101 + backend.prOffset
+  const DOCS_PR = 102 + backend.prOffset
+  const prodSchema = backend.prodSchema('analytics')
+  /** Every run publishes to and defers to this backend's own production schema. */
+  const env = { E2E_PROD_SCHEMA: prodSchema }
+  const inputs = (bucket: string, extra: Record<string, string> = {}) =>
+    slimInputs(bucket, { target, ...extra })
   let stub: GitHubStub
   let main: Workspace
   let prBranch: Workspace
@@ -62,7 +76,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
   const runs: ActionRun[] = []
 
   async function run(options: Parameters<typeof runAction>[0]): Promise<ActionRun> {
-    const result = await runAction({ apiUrl: stub.url, ...options })
+    const result = await runAction({ apiUrl: stub.url, env, ...options })
     runs.push(result)
     return result
   }
@@ -70,10 +84,18 @@ describe('slim mode scenarios on PostgreSQL', () => {
   const prComments = (n: number) => stub.comments().filter((c) => c.issueNumber === n)
 
   beforeAll(async () => {
+    // Fresh servers have none of these; a reused real Materialize may, from an earlier run.
+    await backend.dropLeftovers([
+      prodSchema,
+      `pr_${PR}`,
+      `pr_${PR}_extra`,
+      `pr_${PR}0`,
+      `pr_${DOCS_PR}`
+    ])
     stub = await startGitHubStub()
     main = createWorkspace()
     baseSha = main.sha()
-    bucket = await createBucket('scenarios')
+    bucket = await createBucket(`scenarios-${target}`)
   })
 
   afterAll(async () => {
@@ -85,7 +107,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
     const result = await run({
       workspace: main.dir,
       event: pushEvent({ sha: baseSha }),
-      inputs: slimInputs(bucket)
+      inputs: inputs(bucket)
     })
 
     expectExit(result, 0)
@@ -99,13 +121,15 @@ describe('slim mode scenarios on PostgreSQL', () => {
     )
     expect(selected.filter((id) => id.startsWith('test.'))).toHaveLength(10)
     expect(result.outputs['selected-count']).toBe(String(selected.length))
-    expect(await relationsIn('analytics')).toEqual(ALL_RELATIONS)
+    expect(await warehouse.relationsIn(prodSchema)).toEqual(ALL_RELATIONS)
     expect(result.outputs['pr-environment'] ?? '').toBe('')
 
     expect(result.outputs['manifest-uploaded']).toBe('true')
     const manifest = await getObject(bucket, 'prod/manifest.json')
     expect(manifest?.metadata['git-sha']).toBe(baseSha)
-    expect(Object.keys(JSON.parse(manifest!.body).nodes)).toContain('model.jaffle.orders')
+    const published = JSON.parse(manifest!.body) as ManifestJson
+    expect(Object.keys(published.nodes)).toContain('model.jaffle.orders')
+    expect(published.metadata.adapter_type).toBe(backend.adapter) // dbt-postgres or dbt-materialize
     const archive = await getObject(bucket, `prod/manifests/${baseSha}.json`)
     expect(archive?.body).toBe(manifest!.body)
 
@@ -119,12 +143,12 @@ describe('slim mode scenarios on PostgreSQL', () => {
     const result = runs[0]!
     const path = result.outputs['run-results'] ?? ''
     expect(path.startsWith('/')).toBe(true)
-    const { readFileSync } = await import('node:fs')
     const results = JSON.parse(readFileSync(path, 'utf8')) as { results: { unique_id: string }[] }
     expect(results.results.map((r) => r.unique_id).sort()).toEqual(selectedIds(result).sort())
   })
 
-  it('(1) a PR changing stg_orders builds it and its children in pr_101, and comments once', async () => {
+  it('(1) a PR changing stg_orders builds it and its children in its PR environment, and comments once', async () => {
+    await backend.preparePrEnvironment(`pr_${PR}`)
     prBranch = main.clone()
     const head = prBranch.commit('Add a revision column to stg_orders', {
       'models/staging/stg_orders.sql': STG_ORDERS_V2
@@ -132,7 +156,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
     const result = await run({
       workspace: prBranch.dir,
       event: pullRequestEvent({ number: PR, action: 'opened', headSha: head, baseSha }),
-      inputs: slimInputs(bucket, { defer: 'true' })
+      inputs: inputs(bucket, { defer: 'true' })
     })
 
     expectExit(result, 0)
@@ -152,11 +176,16 @@ describe('slim mode scenarios on PostgreSQL', () => {
     ])
     expect(result.outputs['selected-count']).toBe('9')
 
-    expect(await relationsIn(`pr_${PR}`)).toEqual(['customers', 'orders', 'stg_orders'])
-    expect(await columnsOf(`pr_${PR}`, 'stg_orders')).toContain('revision')
-    expect(await columnsOf('analytics', 'stg_orders')).not.toContain('revision')
+    expect(await warehouse.relationsIn(`pr_${PR}`)).toEqual(['customers', 'orders', 'stg_orders'])
+    expect(await warehouse.columnsOf(`pr_${PR}`, 'stg_orders')).toContain('revision')
+    expect(await warehouse.columnsOf(prodSchema, 'stg_orders')).toEqual([
+      'order_id',
+      'customer_id',
+      'order_date',
+      'status'
+    ])
     // customers joined the deferred production stg_customers: all five customers are there.
-    expect(await query(`select * from pr_${PR}.customers`)).toHaveLength(5)
+    expect(await warehouse.query(`select * from pr_${PR}.customers`)).toHaveLength(5)
 
     expect(result.outputs['manifest-uploaded']).toBe('false')
     expect((await getObject(bucket, 'prod/manifest.json'))?.metadata['git-sha']).toBe(baseSha)
@@ -186,13 +215,13 @@ describe('slim mode scenarios on PostgreSQL', () => {
     const result = await run({
       workspace: prBranch.dir,
       event: pullRequestEvent({ number: PR, action: 'synchronize', headSha: head, baseSha }),
-      inputs: slimInputs(bucket, { defer: 'true' })
+      inputs: inputs(bucket, { defer: 'true' })
     })
 
     expectExit(result, 0)
     expect(result.outputs.status).toBe('success')
     expect(modelsIn(selectedIds(result))).toEqual(['customers', 'orders', 'stg_orders'])
-    expect(await columnsOf(`pr_${PR}`, 'orders')).toContain('is_completed')
+    expect(await warehouse.columnsOf(`pr_${PR}`, 'orders')).toContain('is_completed')
 
     const comments = prComments(PR)
     expect(comments).toHaveLength(1)
@@ -215,7 +244,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
     const result = await run({
       workspace: docsBranch.dir,
       event: pullRequestEvent({ number: DOCS_PR, action: 'opened', headSha: head, baseSha }),
-      inputs: slimInputs(bucket, { defer: 'true' })
+      inputs: inputs(bucket, { defer: 'true' })
     })
 
     expectExit(result, 0)
@@ -224,7 +253,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
     expect(result.outputs['selected-count']).toBe('0')
     expect(JSON.parse(result.outputs.selected ?? 'null')).toEqual([])
     expect(dbtRanIn(docsBranch.dir)).toBe(false)
-    expect(await relationsIn(`pr_${DOCS_PR}`)).toEqual([])
+    expect(await warehouse.relationsIn(`pr_${DOCS_PR}`)).toEqual([])
     expectCanaryHidden(result, prComments(DOCS_PR))
   })
 
@@ -237,7 +266,7 @@ describe('slim mode scenarios on PostgreSQL', () => {
         headSha: docsBranch.sha(),
         baseSha
       }),
-      inputs: slimInputs(bucket, { defer: 'true', 'skip-unchanged': 'false' })
+      inputs: inputs(bucket, { defer: 'true', 'skip-unchanged': 'false' })
     })
 
     expectExit(result, 0)
@@ -245,15 +274,21 @@ describe('slim mode scenarios on PostgreSQL', () => {
     expect(result.outputs['selected-count']).toBe('0')
     expect(JSON.parse(result.outputs.selected ?? 'null')).toEqual([])
     expect(dbtRanIn(docsBranch.dir)).toBe(true)
-    expect(await relationsIn(`pr_${DOCS_PR}`)).toEqual([])
+    expect(await warehouse.relationsIn(`pr_${DOCS_PR}`)).toEqual([])
     expect(prComments(DOCS_PR).length).toBeLessThanOrEqual(1)
     expectCanaryHidden(result, prComments(DOCS_PR))
   })
 
   it('(6) teardown drops the PR environment, and a second teardown is a no-op', async () => {
-    // A schema that belongs to the PR, and one that only looks similar (pr_1010).
-    await execute(`create schema pr_${PR}_extra; create table pr_${PR}_extra.t (id int)`)
-    await execute(`create schema if not exists pr_${PR}0`)
+    // A schema (and on Materialize a cluster) that belongs to the PR, and one that only looks
+    // similar (pr_<n>0); Materialize refuses several DDL statements in one message.
+    await warehouse.execute(`create schema pr_${PR}_extra`)
+    await warehouse.execute(`create table pr_${PR}_extra.t (id int)`)
+    await warehouse.execute(`create schema if not exists pr_${PR}0`)
+    await backend.preparePrEnvironment(`pr_${PR}_extra`)
+    await backend.preparePrEnvironment(`pr_${PR}0`)
+    const clusters = await warehouse.clustersStartingWith(`pr_${PR}`)
+    expect(clusters).toEqual(target === 'mz' ? [`pr_${PR}`, `pr_${PR}0`, `pr_${PR}_extra`] : [])
     const closed = pullRequestEvent({
       number: PR,
       action: 'closed',
@@ -261,22 +296,38 @@ describe('slim mode scenarios on PostgreSQL', () => {
       baseSha,
       merged: true
     })
-    const inputs = slimInputs(bucket, { phase: 'teardown' })
+    const teardown = inputs(bucket, { phase: 'teardown' })
 
-    const first = await run({ workspace: prBranch.dir, event: closed, inputs })
+    const first = await run({ workspace: prBranch.dir, event: closed, inputs: teardown })
     expectExit(first, 0)
     expect(first.outputs.status).toBe('torn-down')
-    expect(await schemasStartingWith(`pr_${PR}`)).toEqual([`pr_${PR}0`])
-    expect(await relationsIn('analytics')).toEqual(ALL_RELATIONS)
+    expect(await warehouse.schemasStartingWith(`pr_${PR}`)).toEqual([`pr_${PR}0`])
+    expect(await warehouse.clustersStartingWith(`pr_${PR}`)).toEqual(
+      clusters.filter((name) => name === `pr_${PR}0`)
+    )
+    expect(await warehouse.relationsIn(prodSchema)).toEqual(ALL_RELATIONS)
+    for (const cluster of clusters.filter((name) => name !== `pr_${PR}0`))
+      expect(first.stdout).toContain(`Dropped cluster ${cluster}.`)
     expectCanaryHidden(first)
 
-    const second = await run({ workspace: prBranch.dir, event: closed, inputs })
+    const second = await run({ workspace: prBranch.dir, event: closed, inputs: teardown })
     expectExit(second, 0)
     expect(second.outputs.status).toBe('torn-down')
-    expect(await schemasStartingWith(`pr_${PR}`)).toEqual([`pr_${PR}0`])
+    expect(second.summary).toMatch(/nothing to drop/i)
+    expect(await warehouse.schemasStartingWith(`pr_${PR}`)).toEqual([`pr_${PR}0`])
+    expect(await warehouse.clustersStartingWith(`pr_${PR}`)).toEqual(
+      clusters.filter((name) => name === `pr_${PR}0`)
+    )
     expectCanaryHidden(second)
-    await execute(`drop schema pr_${PR}0`)
+    await backend.dropLeftovers([`pr_${PR}0`])
   })
+
+  itUnlessRealMaterialize(backend, 'its password is not the canary')(
+    "masked the profile's canary password in every run",
+    () => {
+      for (const result of runs) expect(result.masks).toContain(CANARY_PASSWORD)
+    }
+  )
 
   it('never leaked the canary password into any PR comment', () => {
     expect(stub.comments().length).toBeGreaterThan(0)
@@ -284,7 +335,8 @@ describe('slim mode scenarios on PostgreSQL', () => {
   })
 })
 
-const SLOW_SQL = `select 1 as id from (select pg_sleep({{ var('sleep_seconds', 0) }})) s\n`
+/** A model only the older run rebuilds; portable, since pg_sleep is not Materialize SQL. */
+const EXTRA_SQL = `select 1 as id\n`
 const CALENDAR_V2 = `select 1 as day_of_week, 'Monday' as day_name
 union all
 select 2 as day_of_week, 'Tuesday' as day_name
@@ -294,21 +346,34 @@ union all
 select 4 as day_of_week, 'Thursday' as day_name
 `
 
-describe('(5) production manifest races', () => {
-  const env = { E2E_PROD_SCHEMA: 'analytics_race' }
+describe.each(slimBackends())('(5) production manifest races on %s', (_label, backend) => {
+  const prodSchema = backend.prodSchema('analytics_race')
+  const env = { E2E_PROD_SCHEMA: prodSchema }
+  const inputs = (bucket: string, extra: Record<string, string> = {}) =>
+    slimInputs(bucket, { target: backend.target, ...extra })
   let older: Workspace
   let newer: Workspace
   let bucket: string
 
   beforeAll(async () => {
-    older = createWorkspace({ files: { 'models/marts/slow.sql': SLOW_SQL } })
-    bucket = await createBucket('race')
+    await backend.dropLeftovers([prodSchema])
+    older = createWorkspace({ files: { 'models/marts/extra.sql': EXTRA_SQL } })
+    bucket = await createBucket(`race-${backend.target}`)
   })
 
   afterAll(() => {
     older?.cleanup()
     newer?.cleanup()
   })
+
+  /** unique_id → status from the run_results.json a run points at. */
+  function resultStatuses(run: ActionRun): Record<string, string> {
+    const file = run.outputs['run-results'] ?? ''
+    const results = JSON.parse(readFileSync(file, 'utf8')) as {
+      results: { unique_id: string; status: string }[]
+    }
+    return Object.fromEntries(results.results.map((r) => [r.unique_id, r.status]))
+  }
 
   async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
@@ -323,7 +388,7 @@ describe('(5) production manifest races', () => {
     const baseline = await runAction({
       workspace: older.dir,
       event: pushEvent({ sha: shaX }),
-      inputs: slimInputs(bucket),
+      inputs: inputs(bucket),
       env
     })
     expectExit(baseline, 0)
@@ -334,17 +399,17 @@ describe('(5) production manifest races', () => {
     const shaY = newer.commit('Add Thursday', { 'models/marts/calendar.sql': CALENDAR_V2 })
 
     // X goes through a proxy so we see when it has read the ETag; its manifest write is held
-    // back until Y has published, which makes the order deterministic on a busy machine.
+    // back until Y has published, which makes the order deterministic on a busy machine
+    // (no sleeping model needed: X only gets to publish after Y has finished).
     const proxy = await startFaultProxy(s3Endpoint())
     const release = proxy.hold(forKey('prod/manifest.json', 'PUT'))
     try {
       const runX = runAction({
         workspace: older.dir,
         event: pushEvent({ sha: shaX }),
-        inputs: slimInputs(bucket, {
+        inputs: inputs(bucket, {
           's3-endpoint': proxy.url,
-          select: 'slow',
-          vars: '{sleep_seconds: 8}',
+          select: 'extra',
           'upload-manifest': 'true'
         }),
         env
@@ -356,20 +421,22 @@ describe('(5) production manifest races', () => {
       const y = await runAction({
         workspace: newer.dir,
         event: pushEvent({ sha: shaY, before: shaX }),
-        inputs: slimInputs(bucket),
+        inputs: inputs(bucket),
         env
       })
       const yFinished = Date.now()
       expectExit(y, 0)
       expect(y.outputs['manifest-uploaded']).toBe('true')
       expect(modelsIn(selectedIds(y))).toEqual(['calendar'])
+      expect(await backend.warehouse.query(`select * from ${prodSchema}.calendar`)).toHaveLength(4)
       expect((await getObject(bucket, 'prod/manifest.json'))?.metadata['git-sha']).toBe(shaY)
 
       release()
       const x = await runX
       expect(Date.now()).toBeGreaterThan(yFinished)
-      expect(x.durationMs).toBeGreaterThanOrEqual(8_000) // X really built the slow model
       expectExit(x, 1)
+      // X really built its model before its publish was refused.
+      expect(resultStatuses(x)).toEqual({ 'model.jaffle.extra': 'success' })
       expect(x.outputs.status).toBe('failed')
       expect(x.outputs['manifest-uploaded']).toBe('false')
       expect(annotationsOf(x, 'error')).toMatch(/newer/i)

@@ -77,3 +77,16 @@ describe('readProfileTarget', () => {
     expect(profilesFile(dir, undefined, {})).toBe(file)
   })
 })
+
+describe('renderValue with "or"', () => {
+  it('takes the first non-empty operand, like Jinja', () => {
+    const value = "{{ env_var('PR', '') or env_var('PROD', 'analytics') }}"
+    expect(renderValue(value, {})).toBe('analytics')
+    expect(renderValue(value, { PROD: 'warehouse' })).toBe('warehouse')
+    expect(renderValue(value, { PR: 'pr_7' })).toBe('pr_7')
+    expect(renderValue("{{ env_var('X', '') or 'fallback' }}", {})).toBe('fallback')
+  })
+  it('never takes part of another call as a default', () => {
+    expect(() => renderValue("{{ env_var('A', 'x') ~ env_var('B') }}", {})).toThrow(/only env_var/)
+  })
+})

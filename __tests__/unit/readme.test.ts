@@ -29,7 +29,7 @@ describe('README workflow recipes', () => {
     expect(recipes.length).toBeGreaterThanOrEqual(5)
   })
 
-  it.each(recipes.map((block) => [block.split('\n')[0], block]))(
+  it.each(recipes.map((block): [string, string] => [block.split('\n')[0] ?? '', block]))(
     '%s parses and uses only declared inputs',
     (_name, block) => {
       const workflow = yaml.load(block) as {

@@ -22,8 +22,13 @@ export interface ProfileTarget {
 }
 
 const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g
-const ENV_VAR =
-  /^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])(.*?)\3\s*)?\)\s*(?:\|\s*(int|as_number|as_text|string)\s*)?$/
+const FILTER = String.raw`(?:\|\s*(?:int|as_number|as_text|string)\s*)?`
+const ENV_VAR = new RegExp(
+  String.raw`^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)")\s*)?\)\s*` +
+    FILTER +
+    '$'
+)
+const LITERAL = /^(?:'([^']*)'|"([^"]*)")$/
 
 export function profilesFile(
   projectDir: string,
@@ -42,17 +47,27 @@ export function profilesFile(
   return undefined
 }
 
+/** One operand: env_var('NAME'[, 'default'])[| filter] or a quoted string. */
+function renderTerm(term: string, whole: string, env: NodeJS.ProcessEnv): string {
+  const literal = LITERAL.exec(term)
+  if (literal) return literal[1] ?? literal[2] ?? ''
+  const match = ENV_VAR.exec(term)
+  if (!match) {
+    throw new ActionError(
+      `cannot render ${whole}: only env_var('NAME'[, 'default']), quoted strings and "or" are supported`
+    )
+  }
+  const rendered = env[match[2]!] ?? match[3] ?? match[4]
+  if (rendered === undefined)
+    throw new ActionError(`env var ${match[2]} is not set and has no default`)
+  return rendered
+}
+
 export function renderValue(value: string, env: NodeJS.ProcessEnv): string {
   return value.replace(EXPRESSION, (whole, expression: string) => {
-    const match = ENV_VAR.exec(expression)
-    if (!match)
-      throw new ActionError(
-        `cannot render ${whole}: only env_var('NAME'[, 'default']) is supported`
-      )
-    const rendered = env[match[2]!] ?? match[4]
-    if (rendered === undefined)
-      throw new ActionError(`env var ${match[2]} is not set and has no default`)
-    return rendered
+    // Jinja's `a or b`: the first operand that renders non-empty.
+    const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), whole, env))
+    return terms.find((term) => term !== '') ?? terms[terms.length - 1] ?? ''
   })
 }
 

@@ -5,9 +5,11 @@ import { rmSync } from 'node:fs'
 export default async function globalTeardown(): Promise<void> {
   const servers = globalThis.__E2E_SERVERS__ ?? []
   globalThis.__E2E_SERVERS__ = undefined
-  const results = await Promise.allSettled(servers.map((server) => server.stop()))
+  // Last started, first stopped: the emulator before the PostgreSQL it runs on. Every server
+  // gets its stop even when an earlier one fails.
+  const failures: unknown[] = []
+  for (const server of [...servers].reverse()) await server.stop().catch((e) => failures.push(e))
   const root = process.env.E2E_TMP_ROOT
   if (root) rmSync(root, { recursive: true, force: true })
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed) throw failed.reason
+  if (failures.length > 0) throw failures[0]
 }

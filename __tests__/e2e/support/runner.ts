@@ -8,9 +8,8 @@ import yaml from 'js-yaml'
 import {
   CANARY_PASSWORD,
   actionYml,
-  mainBundle,
+  bundle as bundleFile,
   node24,
-  postBundle,
   tempRoot,
   venvBin
 } from './paths.js'
@@ -224,12 +223,21 @@ export function inputDefaults(): Record<string, string> {
   return cachedDefaults
 }
 
-/** The PostgreSQL coordinates global-setup published, as the fixture profile reads them. */
+/**
+ * The PostgreSQL and Materialize coordinates global-setup published, as the fixture profile
+ * reads them. Passwords travel as DBT_ENV_SECRET_* so that dbt, and the action, treat them
+ * as secrets.
+ */
 export function profileEnv(): Record<string, string> {
   return {
     E2E_PG_HOST: process.env.E2E_PG_HOST ?? '127.0.0.1',
     E2E_PG_PORT: process.env.E2E_PG_PORT ?? '5432',
-    DBT_ENV_SECRET_PG_PASSWORD: process.env.E2E_PG_PASSWORD ?? CANARY_PASSWORD
+    DBT_ENV_SECRET_PG_PASSWORD: process.env.E2E_PG_PASSWORD ?? CANARY_PASSWORD,
+    E2E_MZ_HOST: process.env.E2E_MZ_HOST ?? '127.0.0.1',
+    E2E_MZ_PORT: process.env.E2E_MZ_PORT ?? '6875',
+    E2E_MZ_USER: process.env.E2E_MZ_USER ?? 'materialize',
+    E2E_MZ_DATABASE: process.env.E2E_MZ_DATABASE ?? 'materialize',
+    DBT_ENV_SECRET_MZ_PASSWORD: process.env.E2E_MZ_PASSWORD ?? ''
   }
 }
 
@@ -435,7 +443,7 @@ export async function runAction(options: ActionOptions): Promise<ActionRun> {
   const files = createRunnerFiles()
   writeFileSync(files.event, JSON.stringify(options.event.payload, null, 2))
   const env = buildEnv(options, files)
-  const bundle = options.entry === 'post' ? postBundle : mainBundle
+  const bundle = bundleFile(options.entry ?? 'main')
   const started = Date.now()
   const exit = await spawnAction(bundle, options, env)
   if (process.env.E2E_VERBOSE) {
