@@ -71855,6 +71855,7 @@ const defaults = lib.defaults
 // emulator both accept.
 
 
+
 function ssl(sslmode) {
     if (sslmode === 'require')
         return { rejectUnauthorized: false };
@@ -71883,6 +71884,9 @@ class PgWarehouse {
             application_name: 'dbt-materialize-deploy',
             connectionTimeoutMillis: 30_000
         });
+        // An idle connection dropped by the server (while dbt runs) must not crash the process;
+        // the next query then fails with a clear error instead.
+        client.on('error', (error) => lib_core/* warning */.$e(`The Materialize connection was lost: ${(0,errors/* errorMessage */.gJ)(error)}`));
         try {
             await client.connect();
         }

@@ -79,7 +79,6 @@ async function report(run: BlueGreenRun, status: string, error: unknown): Promis
       status,
       headline,
       facts: facts(run),
-      nodes: [],
       notes: run.notes,
       sections: [timelineSection(run), hydrationSection(run), planSection(run)]
     },

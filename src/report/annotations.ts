@@ -4,7 +4,7 @@ import type { ReportedNode } from './model.js'
 import { failed } from './model.js'
 import { redact } from '../secrets.js'
 
-export function annotateFailures(nodes: ReportedNode[]): void {
+export function annotateFailures(nodes: ReportedNode[] = []): void {
   for (const node of nodes.filter(failed)) {
     const message = redact(node.message ?? `${node.resourceType} ${node.name} ${node.status}`)
     core.error(message, { title: `dbt ${node.status}: ${node.uniqueId}`, file: node.file })

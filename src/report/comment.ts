@@ -60,8 +60,8 @@ export function renderComment(report: RunReport, mode: string): string {
     `### ${report.title}: ${report.status}`,
     redact(report.headline),
     factsList(report),
-    nodesTable(report.nodes, COMMENT_NODE_ROWS),
-    failuresSection(report.nodes, 10)
+    report.nodes ? nodesTable(report.nodes, COMMENT_NODE_ROWS) : '',
+    failuresSection(report.nodes ?? [], 10)
   ]
     .filter((part) => part !== '')
     .join('\n\n')

@@ -16,7 +16,8 @@ export interface RunReport {
   status: string
   headline: string
   facts: Array<[string, string]>
-  nodes: ReportedNode[]
+  /** The dbt nodes a build ran; absent for runs that build nothing (teardown, blue/green). */
+  nodes?: ReportedNode[]
   notes: string[]
   /** Extra Markdown sections (already escaped), e.g. a timeline. */
   sections?: string[]

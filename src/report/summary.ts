@@ -14,10 +14,10 @@ export function renderSummary(report: RunReport): string {
     factsList(report),
     ...report.notes.map((note) => `> ${redact(note)}`),
     ...(report.sections ?? []).map(redact),
-    ...(report.nodes.length > 0 || !report.sections
+    ...(report.nodes
       ? [`### Nodes (${report.nodes.length})`, nodesTable(report.nodes, NODE_ROWS)]
       : []),
-    failuresSection(report.nodes, 50)
+    failuresSection(report.nodes ?? [], 50)
   ]
   const markdown = parts.filter((part) => part !== '').join('\n\n') + '\n'
   return markdown.length > SUMMARY_LIMIT

@@ -90,7 +90,6 @@ export async function slimTeardown(
       status: 'torn-down',
       headline,
       facts: [['PR environment', `\`${environment}\``]],
-      nodes: [],
       notes: []
     },
     inputs.report,

@@ -1,6 +1,7 @@
 // The action's own connection to the warehouse (PostgreSQL or Materialize), over `pg`.
 // Queries use the simple protocol with quoted literals, which Materialize and its
 // emulator both accept.
+import * as core from '@actions/core'
 import pg from 'pg'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { ActionError, errorMessage } from '../errors.js'
@@ -45,6 +46,11 @@ export class PgWarehouse implements Warehouse {
       application_name: 'dbt-materialize-deploy',
       connectionTimeoutMillis: 30_000
     })
+    // An idle connection dropped by the server (while dbt runs) must not crash the process;
+    // the next query then fails with a clear error instead.
+    client.on('error', (error) =>
+      core.warning(`The Materialize connection was lost: ${errorMessage(error)}`)
+    )
     try {
       await client.connect()
     } catch (error) {
