@@ -26,7 +26,8 @@ export interface TimelineEntry {
 
 export interface BlueGreenClients {
   store: ObjectStore & { close(): void }
-  warehouse: Warehouse
+  /** Connects on first use, so checks that need only S3 run before any SQL. */
+  connect: () => Promise<Warehouse>
   dbt: Dbt & { withVars?(vars: Record<string, unknown>): Dbt }
 }
 
@@ -38,9 +39,8 @@ export const realDependencies: BlueGreenDependencies = {
   async open(inputs, project) {
     const target = materializeTarget(inputs, project)
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
-    const warehouse = await PgWarehouse.connect(target)
     const dbt = await DbtCli.create(inputs.dbt, dbtEnvironment(undefined))
-    return { store, warehouse, dbt }
+    return { store, connect: () => PgWarehouse.connect(target), dbt }
   }
 }
 
@@ -51,6 +51,7 @@ export class BlueGreenRun {
   plan: string[] = []
   private lease?: S3Lease
   private stopRenewing?: () => void
+  private connection?: Promise<Warehouse>
 
   private constructor(
     readonly inputs: BlueGreenInputs,
@@ -75,6 +76,11 @@ export class BlueGreenRun {
     core.setOutput('green-clusters', JSON.stringify(greenNames(config).clusters))
     undoOnCancel(() => run.undo())
     return run
+  }
+
+  warehouse(): Promise<Warehouse> {
+    this.connection ??= this.clients.connect()
+    return this.connection
   }
 
   get keys() {
@@ -139,7 +145,7 @@ export class BlueGreenRun {
   /** Fails unless every production schema and cluster exists. */
   async requireProduction(): Promise<void> {
     const wanted = productionNames(this.config)
-    const found = await existingNames(this.clients.warehouse, wanted)
+    const found = await existingNames(await this.warehouse(), wanted)
     const missing = [
       ...wanted.schemas.filter((s) => !found.schemas.includes(s)).map((s) => `schema "${s}"`),
       ...wanted.clusters.filter((c) => !found.clusters.includes(c)).map((c) => `cluster "${c}"`)
@@ -153,13 +159,14 @@ export class BlueGreenRun {
 
   /** Green names that exist right now. */
   async existingGreen() {
-    return existingNames(this.clients.warehouse, greenNames(this.config))
+    return existingNames(await this.warehouse(), greenNames(this.config))
   }
 
   async dropGreen(): Promise<void> {
     const { schemas, clusters } = greenNames(this.config)
-    for (const schema of schemas) await this.clients.warehouse.dropSchema(schema)
-    for (const cluster of clusters) await this.clients.warehouse.dropCluster(cluster)
+    const warehouse = await this.warehouse()
+    for (const schema of schemas) await warehouse.dropSchema(schema)
+    for (const cluster of clusters) await warehouse.dropCluster(cluster)
   }
 
   private undoing?: Promise<void>
@@ -177,7 +184,7 @@ export class BlueGreenRun {
     )
     await undoResources(resources, {
       store: async () => this.clients.store,
-      warehouse: async () => this.clients.warehouse
+      warehouse: () => this.warehouse()
     })
     forgetCreated('green')
     forgetCreated('lock')
@@ -186,6 +193,8 @@ export class BlueGreenRun {
   async close(): Promise<void> {
     this.stopRenewing?.()
     this.clients.store.close()
-    await this.clients.warehouse.close()
+    // A connection that failed to open has nothing to close.
+    const warehouse = await this.connection?.catch(() => undefined)
+    await warehouse?.close()
   }
 }

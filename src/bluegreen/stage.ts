@@ -42,7 +42,7 @@ async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
 export async function awaitHydration(run: BlueGreenRun): Promise<HydrationResult> {
   const { blueGreen } = run.inputs
   if (blueGreen.awaitWith === 'dbt') return awaitWithDbt(run)
-  return waitForHydration(run.clients.warehouse, greenNames(run.config).clusters, {
+  return waitForHydration(await run.warehouse(), greenNames(run.config).clusters, {
     lagThreshold: blueGreen.lagThresholdSeconds,
     pollIntervalMs: blueGreen.pollIntervalMs,
     timeoutMs: blueGreen.awaitTimeoutMs,
@@ -57,12 +57,9 @@ function excludeArgs(exclude: string[]): string[] {
 /** Stages a validated green environment; the lock must be held. */
 export async function stageGreen(run: BlueGreenRun): Promise<StagedDeployment> {
   const { blueGreen } = run.inputs
-  await run.step('Check production and green', async () => {
-    await run.requireProduction()
-    await refuseExistingGreen(run)
-  })
+  await run.step('Check green', () => refuseExistingGreen(run))
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
-  const fingerprint = await productionFingerprint(run.clients.warehouse, run.config)
+  const fingerprint = await productionFingerprint(await run.warehouse(), run.config)
   const green = greenNames(run.config)
   if (blueGreen.cleanupOnFailure) recordCreated({ kind: 'green', ...green })
   await run.step('deploy_init', () =>

@@ -26,7 +26,7 @@ export function swapPlan(run: BlueGreenRun): string[] {
 async function ensureReady(run: BlueGreenRun): Promise<void> {
   const { blueGreen } = run.inputs
   const readiness = await checkReadiness(
-    run.clients.warehouse,
+    await run.warehouse(),
     run.config.clusters.map(green),
     blueGreen.lagThresholdSeconds
   )
@@ -45,7 +45,7 @@ async function ensureReady(run: BlueGreenRun): Promise<void> {
 
 async function refuseDrift(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
   const changes: string[] = []
-  if ((await productionFingerprint(run.clients.warehouse, run.config)) !== staged.fingerprint) {
+  if ((await productionFingerprint(await run.warehouse(), run.config)) !== staged.fingerprint) {
     changes.push('production schemas, clusters or objects were replaced or changed')
   }
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))

@@ -6,6 +6,7 @@ import { promoteGreen } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 
 export async function allPhase(run: BlueGreenRun): Promise<string> {
+  await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
   const staged = await stageGreen(run)
   const manifest = readFileSync(

@@ -6,6 +6,7 @@ import { stageGreen } from '../stage.js'
 import type { BlueGreenRun } from '../run.js'
 
 export async function deployPhase(run: BlueGreenRun): Promise<string> {
+  await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
   const staged = await stageGreen(run)
   await run.step('Store staged deploy', async () => {

@@ -27,6 +27,7 @@ async function stagedDeployment(
 }
 
 export async function promotePhase(run: BlueGreenRun): Promise<string> {
+  await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
   const { staged, manifest } = await run.step('Read staged deploy', () => stagedDeployment(run))
   await promoteGreen(run, staged, manifest)

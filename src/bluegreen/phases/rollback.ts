@@ -34,9 +34,9 @@ export async function rollbackPhase(run: BlueGreenRun): Promise<string> {
         'Promote with "keep-previous: true" to keep one.'
     )
   }
+  await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
   await run.step('Check kept previous', async () => {
-    await run.requireProduction()
     const kept = await run.existingGreen()
     if (
       kept.schemas.length < run.config.schemas.length ||

@@ -1,0 +1,186 @@
+// Blue/green against other actors (issue 4, "Tests must show" 6, 7 and 10): production changed
+// between deploy and promote, two deploys at once, and a manifest published meanwhile. One
+// emulator, one workspace, one bucket; production starts at release v1.
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import type { Emulator } from '../../dev/emulator/index.js'
+import {
+  FIXTURE,
+  GREEN_CLUSTER,
+  GREEN_SCHEMA,
+  KEYS,
+  PROD_SCHEMA,
+  buildProduction,
+  clusterIds,
+  duringRun,
+  errorText,
+  expectOutputs,
+  greenLeftovers,
+  production,
+  releaseIn,
+  releaseModel,
+  runBlueGreen,
+  scriptHydration,
+  sql,
+  startWarehouse,
+  type BlueGreenWarehouse
+} from './support/bluegreen.js'
+import type { ActionRun } from './support/runner.js'
+import { createBucket, getObject, listKeys, putObject, type StoredObject } from './support/s3.js'
+import { expectExit } from './support/slim.js'
+import { createWorkspace, type Workspace } from './support/workspace.js'
+
+jest.setTimeout(180_000)
+
+interface Lease {
+  owner: string
+  runUrl: string
+  nonce: string
+  acquiredAt: string
+  expiresAt: string
+}
+
+describe('blue/green with concurrent changes on the Materialize emulator', () => {
+  let warehouse: BlueGreenWarehouse
+  let ws: Workspace
+  let bucket: string
+
+  const inFlight: Promise<ActionRun>[] = []
+
+  function run(inputs: Record<string, string> = {}, workspace: Workspace = ws) {
+    const pending = runBlueGreen(warehouse, workspace, bucket, inputs)
+    inFlight.push(pending)
+    return pending
+  }
+
+  beforeAll(async () => {
+    warehouse = await startWarehouse()
+    ws = createWorkspace({ fixture: FIXTURE })
+    await buildProduction(warehouse, ws)
+    bucket = await createBucket('bg-concurrency')
+  }, 120_000)
+
+  // A test that fails midway must not leave its runs racing the next test.
+  afterEach(async () => {
+    await Promise.allSettled(inFlight.splice(0))
+  })
+
+  afterAll(async () => {
+    ws?.cleanup()
+    await warehouse?.stop()
+  })
+
+  it('6. drift in production between deploy and promote is refused; force promotes anyway', async () => {
+    const emulator = warehouse.emulator
+    ws.commit('Release v2', releaseModel('v2'))
+    await scriptHydration(emulator, 0)
+    const deployed = await run({ phase: 'deploy', 'run-tests': 'false' })
+    expectExit(deployed, 0)
+    expectOutputs(deployed, { status: 'staged', deployed: 'true', promoted: 'false' })
+
+    // A hotfix lands in production while the deploy is staged.
+    await sql(emulator, `CREATE VIEW ${PROD_SCHEMA}.hotfix AS SELECT 1 AS fixed`)
+    const drifted = await production(emulator)
+
+    const refused = await run({ phase: 'promote' })
+    expectExit(refused, 1)
+    expectOutputs(refused, { status: 'failed', promoted: 'false' })
+    expect(errorText(refused)).toMatch(/changed since/)
+    expect(await production(emulator)).toEqual(drifted)
+    // The staged deploy is still there to force or clean up; nothing was published.
+    expect(await releaseIn(emulator, GREEN_SCHEMA)).toBe('v2')
+    const keys = await listKeys(bucket)
+    expect(keys).toEqual(expect.arrayContaining([KEYS.stagedDeployment, KEYS.stagedManifest]))
+    expect(keys).not.toContain(KEYS.manifest)
+    expect(keys).not.toContain(KEYS.lock)
+
+    const forced = await run({ phase: 'promote', force: 'true' })
+    expectExit(forced, 0)
+    expectOutputs(forced, { status: 'promoted', promoted: 'true' })
+    expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v2')
+    expect(await greenLeftovers(emulator)).toEqual([])
+    expect(await listKeys(bucket)).toContain(KEYS.manifest)
+  })
+
+  /** deploy_init is done: green's schema and cluster both exist. */
+  const greenExists = async (emulator: Emulator): Promise<boolean> =>
+    (await greenLeftovers(emulator)).length === 2
+
+  async function leaseOf(pending: Promise<ActionRun>): Promise<Lease> {
+    let lease: StoredObject | undefined
+    await duringRun(pending, 'the deploy lock', async () => {
+      lease = await getObject(bucket, KEYS.lock)
+      return lease !== undefined
+    })
+    return JSON.parse(lease!.body) as Lease
+  }
+
+  it('7. two concurrent deploys: one promotes, the other waits, fails naming the holder, touches nothing', async () => {
+    const emulator = warehouse.emulator
+    const other = ws.clone()
+    try {
+      ws.commit('Release v3', releaseModel('v3'))
+      other.commit('Release v3-other', releaseModel('v3-other'))
+      await scriptHydration(emulator, 4)
+
+      const first = run({ 'run-tests': 'false' })
+      const holder = await leaseOf(first)
+      expect(holder).toEqual(
+        expect.objectContaining({
+          owner: expect.any(String),
+          runUrl: expect.any(String),
+          nonce: expect.any(String),
+          acquiredAt: expect.any(String),
+          expiresAt: expect.any(String)
+        })
+      )
+      // Start the second deploy once the first one's green exists, to see it stay intact.
+      await duringRun(first, 'the green schema and cluster', () => greenExists(emulator))
+      const greenCluster = (await clusterIds(emulator))[GREEN_CLUSTER]
+
+      const second = await run({ 'run-tests': 'false', 'lock-timeout': '3s' }, other)
+      expectExit(second, 1)
+      expectOutputs(second, { status: 'failed', promoted: 'false' })
+      expect(second.durationMs).toBeGreaterThanOrEqual(3_000)
+      expect(errorText(second)).toContain(holder.owner)
+      expect(errorText(second)).toContain(holder.runUrl)
+      expect(second.stdout).not.toMatch(/deploy_init|deploy_promote|deploy_cleanup/)
+      // The first run's green is intact after the second gave up: same cluster, same schema.
+      expect(await greenLeftovers(emulator)).toEqual([
+        `cluster ${GREEN_CLUSTER}`,
+        `schema ${GREEN_SCHEMA}`
+      ])
+      expect((await clusterIds(emulator))[GREEN_CLUSTER]).toBe(greenCluster)
+
+      const winner = await first
+      expectExit(winner, 0)
+      expectOutputs(winner, { status: 'promoted', promoted: 'true' })
+      expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v3')
+      expect(await greenLeftovers(emulator)).toEqual([])
+      expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+    } finally {
+      other.cleanup()
+    }
+  })
+
+  it('10. a manifest published by a newer run meanwhile is never overwritten', async () => {
+    const emulator = warehouse.emulator
+    ws.commit('Release v4', releaseModel('v4'))
+    await scriptHydration(emulator, 4)
+    const pending = run({ 'run-tests': 'false' })
+    await duringRun(pending, 'the green schema and cluster', () => greenExists(emulator))
+
+    // A newer run publishes while this one is still deploying.
+    const newerSha = randomBytes(20).toString('hex')
+    const newerBody = JSON.stringify({ metadata: { generated_at: new Date().toISOString() } })
+    const newerEtag = await putObject(bucket, KEYS.manifest, newerBody, { 'git-sha': newerSha })
+
+    const result = await pending
+    const manifest = await getObject(bucket, KEYS.manifest)
+    expect(manifest?.etag).toBe(newerEtag)
+    expect(manifest?.metadata['git-sha']).toBe(newerSha)
+    const problems = result.annotations.filter((a) => a.level !== 'notice')
+    expect(problems.map((a) => a.message).join('\n')).toMatch(/manifest/i)
+    expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+  })
+})

@@ -1,0 +1,116 @@
+// Bad blue/green inputs are refused before anything is touched (issue 4, "Tests must show" 11;
+// the rollback-without-keep-previous case is in bluegreen-deploy). S3 goes through a recording
+// proxy, so "nothing touched S3" means no request at all; where the check needs no
+// Materialize, Materialize is unreachable, so a run that tried SQL first would fail on that.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { freePort } from '../../dev/net.js'
+import {
+  FIXTURE,
+  FIXTURE_VARS,
+  buildProduction,
+  errorText,
+  greenLeftovers,
+  production,
+  projectWithVars,
+  runBlueGreen,
+  startWarehouse,
+  type BlueGreenWarehouse
+} from './support/bluegreen.js'
+import { startFaultProxy, type FaultProxy } from './support/s3-faults.js'
+import { createBucket, listKeys, s3Endpoint } from './support/s3.js'
+import { expectExit } from './support/slim.js'
+import { createWorkspace, type Workspace } from './support/workspace.js'
+
+jest.setTimeout(120_000)
+
+interface BadInput {
+  name: string
+  inputs?: Record<string, string>
+  /** Replaces the fixture's `vars:` block. */
+  vars?: string
+  /** The check needs the production catalog, so Materialize stays reachable. */
+  needsMaterialize?: boolean
+  /** Patterns the error must match, naming what is wrong. */
+  error: RegExp[]
+}
+
+const deploymentVars = (clusters: string, schemas: string): string =>
+  `  deployment:\n    prod:\n      clusters: ${clusters}\n      schemas: ${schemas}\n`
+
+const CASES: BadInput[] = [
+  {
+    name: 'a target without a deployment config',
+    inputs: { target: 'staging' },
+    error: [/staging/, /deployment/]
+  },
+  { name: 'a project without vars.deployment', vars: '', error: [/deployment/] },
+  {
+    name: 'an empty cluster list',
+    vars: deploymentVars('[]', "['prod']"),
+    error: [/clusters/, /empty/i]
+  },
+  {
+    name: 'an empty schema list',
+    vars: deploymentVars("['analytics']", '[]'),
+    error: [/schemas/, /empty/i]
+  },
+  { name: 'an unknown phase', inputs: { phase: 'promte' }, error: [/promte/, /phase/] },
+  {
+    name: 'a malformed duration',
+    inputs: { 'await-timeout': 'soon' },
+    error: [/await-timeout/, /soon/]
+  },
+  {
+    name: 'a production schema that does not exist',
+    vars: deploymentVars("['analytics']", "['prod', 'marts']"),
+    needsMaterialize: true,
+    error: [/marts/]
+  },
+  {
+    name: 'a production cluster that does not exist',
+    vars: deploymentVars("['analytics', 'reporting']", "['prod']"),
+    needsMaterialize: true,
+    error: [/reporting/]
+  }
+]
+
+describe('blue/green input validation on the Materialize emulator', () => {
+  let warehouse: BlueGreenWarehouse
+  let ws: Workspace
+  let bucket: string
+  let s3: FaultProxy
+
+  beforeAll(async () => {
+    warehouse = await startWarehouse()
+    ws = createWorkspace({ fixture: FIXTURE })
+    await buildProduction(warehouse, ws)
+    bucket = await createBucket('bg-inputs')
+    s3 = await startFaultProxy(s3Endpoint())
+  }, 120_000)
+
+  afterAll(async () => {
+    await s3?.stop()
+    ws?.cleanup()
+    await warehouse?.stop()
+  })
+
+  it.each(CASES)('11. refuses $name before touching S3 or Materialize', async (bad) => {
+    ws.commit(bad.name, projectWithVars(bad.vars ?? FIXTURE_VARS))
+    const before = await production(warehouse.emulator)
+    s3.requests.length = 0
+    const env: Record<string, string> = bad.needsMaterialize
+      ? {}
+      : { MZ_PORT: String(await freePort()) }
+
+    const inputs = { ...bad.inputs, 's3-endpoint': s3.url }
+    const result = await runBlueGreen(warehouse, ws, bucket, inputs, env)
+    expectExit(result, 1)
+    const message = errorText(result)
+    for (const pattern of bad.error) expect(message).toMatch(pattern)
+    expect(message).not.toMatch(/ECONNREFUSED/)
+    expect(s3.requests.map((r) => `${r.method} ${r.path}`)).toEqual([])
+    expect(await listKeys(bucket)).toEqual([])
+    expect(await greenLeftovers(warehouse.emulator)).toEqual([])
+    expect(await production(warehouse.emulator)).toEqual(before)
+  })
+})
