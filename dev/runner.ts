@@ -1,8 +1,9 @@
-// Runs the bundled action the way the GitHub runner does, for dev tools (demo, bench): Node 24
-// on dist/index.js or dist/post.js, INPUT_* for every input (action.yml defaults filled in),
-// the runner's file commands (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV, GITHUB_STEP_SUMMARY)
-// in a run directory, an event payload file, and a clean environment. Output can be watched
-// line by line while the action runs.
+// Runs the bundled action the way the GitHub runner does: Node 24 on dist/index.js or
+// dist/post.js, INPUT_* for every input (action.yml defaults filled in), the runner's file
+// commands (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV, GITHUB_STEP_SUMMARY) in a run directory,
+// a real-shaped event payload file, and a clean environment. Output can be watched line by
+// line while the action runs. The dev tools (demo, bench) use it as is; the e2e suite's
+// __tests__/e2e/support/runner.ts only adds its defaults on top.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,8 +15,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const venvBin = path.join(repoRoot, '.venv', 'bin')
 /** The runner's `node24`: the `node` devDependency, not whatever node runs this tool. */
 export const node24 = path.join(repoRoot, 'node_modules', '.bin', 'node')
-export const mainBundle = path.join(repoRoot, 'dist', 'index.js')
-export const postBundle = path.join(repoRoot, 'dist', 'post.js')
+export const distDir = path.join(repoRoot, 'dist')
 export const actionYml = path.join(repoRoot, 'action.yml')
 
 export const REPOSITORY = { owner: 'acme', name: 'analytics' }
@@ -43,6 +43,8 @@ export interface RunOptions {
   defaultToken?: string
   /** Which bundle: the main step (default) or the post step. */
   entry?: 'main' | 'post'
+  /** The directory holding the bundles; default dist/. */
+  distDir?: string
   /** Saved state handed back as STATE_<name> (post step). */
   state?: Record<string, string>
   /** Where the runner's files go; default a new temp dir. It is left in place. */
@@ -60,6 +62,9 @@ export interface RunOptions {
 export interface Annotation {
   level: 'error' | 'warning' | 'notice'
   message: string
+  file?: string
+  line?: string
+  title?: string
   properties: Record<string, string>
 }
 
@@ -75,6 +80,8 @@ export interface RunnerFiles {
 }
 
 export interface ActionRun {
+  /** The bundle that ran. */
+  bundle: string
   exitCode: number | null
   signal: NodeJS.Signals | null
   timedOut: boolean
@@ -94,6 +101,7 @@ export interface ActionRun {
   pid?: number
   files: RunnerFiles
   env: Record<string, string>
+  /** The options as the caller gave them (runPost starts from these). */
   options: RunOptions
 }
 
@@ -103,6 +111,7 @@ function repositoryPayload(): Record<string, unknown> {
   const { owner, name } = REPOSITORY
   return {
     id: 561238812,
+    node_id: 'R_kgDOIXPXHA',
     name,
     full_name: `${owner}/${name}`,
     private: true,
@@ -129,6 +138,8 @@ export function pullRequestEvent(options: PullRequestEventOptions): GitHubEvent 
   const headRef = options.headRef ?? `feature/pr-${options.number}`
   const baseRef = options.baseRef ?? 'main'
   const pullRequest = {
+    url: `https://api.github.com/repos/${repository.full_name}/pulls/${options.number}`,
+    id: 1_500_000_000 + options.number,
     number: options.number,
     state: closed ? 'closed' : 'open',
     title: options.title ?? `Change #${options.number}`,
@@ -136,8 +147,18 @@ export function pullRequestEvent(options: PullRequestEventOptions): GitHubEvent 
     html_url: `https://github.com/${repository.full_name}/pull/${options.number}`,
     merged: closed && (options.merged ?? false),
     draft: false,
-    head: { ref: headRef, sha: options.headSha, repo: repository },
-    base: { ref: baseRef, sha: options.baseSha ?? ZERO_SHA, repo: repository }
+    head: {
+      label: `${REPOSITORY.owner}:${headRef}`,
+      ref: headRef,
+      sha: options.headSha,
+      repo: repository
+    },
+    base: {
+      label: `${REPOSITORY.owner}:${baseRef}`,
+      ref: baseRef,
+      sha: options.baseSha ?? ZERO_SHA,
+      repo: repository
+    }
   }
   return {
     name: 'pull_request',
@@ -146,20 +167,32 @@ export function pullRequestEvent(options: PullRequestEventOptions): GitHubEvent 
       number: options.number,
       pull_request: pullRequest,
       repository,
+      organization: { login: REPOSITORY.owner },
       sender: SENDER
     }
   }
 }
 
-export function pushEvent(options: { sha: string; before?: string; ref?: string }): GitHubEvent {
+export interface PushEventOptions {
+  sha: string
+  before?: string
+  ref?: string
+}
+
+export function pushEvent(options: PushEventOptions): GitHubEvent {
+  const repository = repositoryPayload()
   return {
     name: 'push',
     payload: {
       ref: options.ref ?? 'refs/heads/main',
       before: options.before ?? ZERO_SHA,
       after: options.sha,
+      created: false,
+      deleted: false,
+      forced: false,
+      compare: `https://github.com/${repository.full_name}/compare/${options.sha.slice(0, 12)}`,
       head_commit: { id: options.sha, message: 'push', timestamp: new Date().toISOString() },
-      repository: repositoryPayload(),
+      repository,
       pusher: { name: SENDER.login },
       sender: SENDER
     }
@@ -187,6 +220,11 @@ export function eventRefs(event: GitHubEvent): Record<string, string> {
 }
 
 // --- environment -----------------------------------------------------------------------------
+
+/** A step's bundle in a dist directory (default dist/). */
+export function bundlePath(entry: RunOptions['entry'] = 'main', dir = distDir): string {
+  return path.join(dir, entry === 'post' ? 'post.js' : 'index.js')
+}
 
 /** Input name → env name, exactly as @actions/core's getInput looks it up. */
 export function inputEnvName(name: string): string {
@@ -323,7 +361,7 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | undefined 
 
 const ANNOTATION_LEVELS = new Set(['error', 'warning', 'notice'])
 
-/** `::error file=…,line=…::message` (and warning/notice) lines from stdout. */
+/** `::error file=…,line=…,title=…::message` (and warning/notice) lines from stdout. */
 export function parseAnnotations(stdout: string): Annotation[] {
   return stdout
     .split('\n')
@@ -332,6 +370,9 @@ export function parseAnnotations(stdout: string): Annotation[] {
     .map((c) => ({
       level: c.name as Annotation['level'],
       message: c.message,
+      file: c.properties.file,
+      line: c.properties.line,
+      title: c.properties.title,
       properties: c.properties
     }))
 }
@@ -460,10 +501,11 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const files = createRunnerFiles(options.runDir)
   writeFileSync(files.event, JSON.stringify(options.event.payload, null, 2))
   const env = buildEnv(options, files)
-  const bundle = options.entry === 'post' ? postBundle : mainBundle
+  const bundle = bundlePath(options.entry, options.distDir)
   const startedAt = Date.now()
   const exit = await spawnAction(bundle, options, env)
   return {
+    bundle,
     ...exit,
     outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
     summary: readFileSync(files.summary, 'utf8'),
@@ -480,16 +522,21 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
 }
 
 /**
- * Runs dist/post.js after `main` like the runner does: same inputs, event and environment, its
+ * The post step after `main` as the runner runs it: same inputs, event and environment, its
  * saved state as STATE_*, its own run directory (`<main dir>/post` unless given).
  */
-export function runPost(main: ActionRun, overrides: Partial<RunOptions> = {}): Promise<ActionRun> {
-  return runAction({
+export function postOptions(main: ActionRun, overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
     ...main.options,
     runDir: path.join(main.files.dir, 'post'),
     signal: undefined, // the main step's cancellation is not the post step's
     ...overrides,
     entry: 'post',
     state: main.state
-  })
+  }
+}
+
+/** Runs dist/post.js after `main` like the runner does (see postOptions). */
+export function runPost(main: ActionRun, overrides: Partial<RunOptions> = {}): Promise<ActionRun> {
+  return runAction(postOptions(main, overrides))
 }

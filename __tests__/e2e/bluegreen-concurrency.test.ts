@@ -121,7 +121,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
     try {
       ws.commit('Release v3', releaseModel('v3'))
       other.commit('Release v3-other', releaseModel('v3-other'))
-      await scriptHydration(emulator, 4)
+      await scriptHydration(emulator, 8)
 
       const first = run({ 'run-tests': 'false' })
       const holder = await leaseOf(first)
@@ -166,7 +166,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
   it('10. a manifest published by a newer run meanwhile is never overwritten', async () => {
     const emulator = warehouse.emulator
     ws.commit('Release v4', releaseModel('v4'))
-    await scriptHydration(emulator, 4)
+    await scriptHydration(emulator, 8)
     const pending = run({ 'run-tests': 'false' })
     await duringRun(pending, 'the green schema and cluster', () => greenExists(emulator))
 

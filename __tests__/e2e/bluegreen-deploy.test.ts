@@ -64,7 +64,7 @@ describe('blue/green deploys on the Materialize emulator', () => {
     const before = await production(emulator)
     expect(before.release).toBe('v1')
     const sha = ws.commit('Release v2', releaseModel('v2'))
-    await scriptHydration(emulator, 4)
+    await scriptHydration(emulator, 8)
 
     const result = await run()
     expectExit(result, 0)

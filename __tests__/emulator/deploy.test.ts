@@ -97,7 +97,17 @@ describe('dbt-materialize against the emulator', () => {
   }, 30_000)
 
   it('4. deploy_await waits through the scripted hydration delay, then returns', async () => {
+    // Hold green back until deploy_await has polled it at least once, then let it hydrate:
+    // a fixed delay from creation can run out first on a loaded machine.
+    await emulator.control.scriptObject('prod_dbt_deploy.order_totals', { neverHydrates: true })
+    const release = setTimeout(() => {
+      void emulator.control.scriptObject('prod_dbt_deploy.order_totals', {
+        neverHydrates: false,
+        delaySeconds: 0
+      })
+    }, 6000)
     const awaited = await dbt('run-operation', 'deploy_await', '--args', '{poll_interval: 1}')
+    clearTimeout(release)
     expectSuccess(awaited)
     expect(awaited.output).toMatch(/analytics_dbt_deploy: hydrating \(\d+\/4 objects\)/)
     expect(awaited.output).toMatch(/analytics_dbt_deploy: ready \(hydration: 4\/4, lag: 0s\)/)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  bundlePath,
   eventRefs,
   inputDefaults,
   inputEnvName,
@@ -7,8 +8,10 @@ import {
   parseAnnotations,
   parseFileCommands,
   parseMasks,
+  postOptions,
   pullRequestEvent,
-  pushEvent
+  pushEvent,
+  type ActionRun
 } from '../../dev/runner.js'
 
 describe('parseFileCommands', () => {
@@ -35,7 +38,13 @@ describe('workflow commands', () => {
   it('parses annotations with escaped properties and messages', () => {
     const stdout = 'plain\n::warning file=a.sql,title=x%2Cy::one%0Atwo\n::notice::hi\n'
     expect(parseAnnotations(stdout)).toEqual([
-      { level: 'warning', message: 'one\ntwo', properties: { file: 'a.sql', title: 'x,y' } },
+      {
+        level: 'warning',
+        message: 'one\ntwo',
+        file: 'a.sql',
+        title: 'x,y',
+        properties: { file: 'a.sql', title: 'x,y' }
+      },
       { level: 'notice', message: 'hi', properties: {} }
     ])
   })
@@ -83,5 +92,34 @@ describe('lineSplitter', () => {
     expect(lines).toEqual(['a', 'bc'])
     splitter.end()
     expect(lines).toEqual(['a', 'bc', 'tail'])
+  })
+})
+
+describe('steps', () => {
+  it('finds a step bundle in a dist dir', () => {
+    expect(bundlePath('post', '/d')).toBe('/d/post.js')
+    expect(bundlePath(undefined, '/d')).toBe('/d/index.js')
+  })
+
+  it('runs the post step with the main step state, in its own dir, without the signal', () => {
+    const event = pushEvent({ sha: 's' })
+    const main = {
+      options: {
+        workspace: 'w',
+        event,
+        inputs: { a: '1' },
+        signal: { name: 'SIGINT', afterMs: 1 }
+      },
+      files: { dir: '/run' },
+      state: { k: 'v' }
+    } as unknown as ActionRun
+    expect(postOptions(main, { inputs: { a: '2' } })).toEqual({
+      workspace: 'w',
+      event,
+      inputs: { a: '2' },
+      runDir: '/run/post',
+      entry: 'post',
+      state: { k: 'v' }
+    })
   })
 })

@@ -17,7 +17,7 @@ const PR_BRANCH = 'feature/average-order-amount'
 const PR_TITLE = 'Average order amount per customer'
 const PR_ENVIRONMENT = `pr_${PR_NUMBER}`
 const TOKEN = 'ghs_demoWorkflowToken000000000000000000'
-const HYDRATION_DELAY_SECONDS = 4
+const HYDRATION_DELAY_SECONDS = 6
 
 const SLIM_OUTPUTS = [
   'status',
