@@ -1,16 +1,14 @@
 // Blue/green against other actors (issue 4, "Tests must show" 6, 7 and 10): production changed
 // between deploy and promote, two deploys at once, and a manifest published meanwhile. One
 // emulator, one workspace, one bucket; production starts at release v1.
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
 import type { Emulator } from '../../dev/emulator/index.js'
 import {
-  FIXTURE,
   GREEN_CLUSTER,
   GREEN_SCHEMA,
   KEYS,
   PROD_SCHEMA,
-  buildProduction,
   clusterIds,
   duringRun,
   errorText,
@@ -19,16 +17,13 @@ import {
   production,
   releaseIn,
   releaseModel,
-  runBlueGreen,
   scriptHydration,
   sql,
-  startWarehouse,
-  type BlueGreenWarehouse
+  useBlueGreenSuite
 } from './support/bluegreen.js'
 import type { ActionRun } from './support/runner.js'
-import { createBucket, getObject, listKeys, putObject, type StoredObject } from './support/s3.js'
+import { getObject, listKeys, putObject, type StoredObject } from './support/s3.js'
 import { expectExit } from './support/slim.js'
-import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(180_000)
 
@@ -41,38 +36,12 @@ interface Lease {
 }
 
 describe('blue/green with concurrent changes on the Materialize emulator', () => {
-  let warehouse: BlueGreenWarehouse
-  let ws: Workspace
-  let bucket: string
-
-  const inFlight: Promise<ActionRun>[] = []
-
-  function run(inputs: Record<string, string> = {}, workspace: Workspace = ws) {
-    const pending = runBlueGreen(warehouse, workspace, bucket, inputs)
-    inFlight.push(pending)
-    return pending
-  }
-
-  beforeAll(async () => {
-    warehouse = await startWarehouse()
-    ws = createWorkspace({ fixture: FIXTURE })
-    await buildProduction(warehouse, ws)
-    bucket = await createBucket('bg-concurrency')
-  }, 120_000)
-
-  // A test that fails midway must not leave its runs racing the next test.
-  afterEach(async () => {
-    await Promise.allSettled(inFlight.splice(0))
-  })
-
-  afterAll(async () => {
-    ws?.cleanup()
-    await warehouse?.stop()
-  })
+  const suite = useBlueGreenSuite('bg-concurrency')
+  const { run } = suite
 
   it('6. drift in production between deploy and promote is refused; force promotes anyway', async () => {
-    const emulator = warehouse.emulator
-    ws.commit('Release v2', releaseModel('v2'))
+    const emulator = suite.emulator
+    suite.ws.commit('Release v2', releaseModel('v2'))
     await scriptHydration(emulator, 0)
     const deployed = await run({ phase: 'deploy', 'run-tests': 'false' })
     expectExit(deployed, 0)
@@ -89,7 +58,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
     expect(await production(emulator)).toEqual(drifted)
     // The staged deploy is still there to force or clean up; nothing was published.
     expect(await releaseIn(emulator, GREEN_SCHEMA)).toBe('v2')
-    const keys = await listKeys(bucket)
+    const keys = await listKeys(suite.bucket)
     expect(keys).toEqual(expect.arrayContaining([KEYS.stagedDeployment, KEYS.stagedManifest]))
     expect(keys).not.toContain(KEYS.manifest)
     expect(keys).not.toContain(KEYS.lock)
@@ -99,7 +68,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
     expectOutputs(forced, { status: 'promoted', promoted: 'true' })
     expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v2')
     expect(await greenLeftovers(emulator)).toEqual([])
-    expect(await listKeys(bucket)).toContain(KEYS.manifest)
+    expect(await listKeys(suite.bucket)).toContain(KEYS.manifest)
   })
 
   /** deploy_init is done: green's schema and cluster both exist. */
@@ -109,17 +78,17 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
   async function leaseOf(pending: Promise<ActionRun>): Promise<Lease> {
     let lease: StoredObject | undefined
     await duringRun(pending, 'the deploy lock', async () => {
-      lease = await getObject(bucket, KEYS.lock)
+      lease = await getObject(suite.bucket, KEYS.lock)
       return lease !== undefined
     })
     return JSON.parse(lease!.body) as Lease
   }
 
   it('7. two concurrent deploys: one promotes, the other waits, fails naming the holder, touches nothing', async () => {
-    const emulator = warehouse.emulator
-    const other = ws.clone()
+    const emulator = suite.emulator
+    const other = suite.ws.clone()
     try {
-      ws.commit('Release v3', releaseModel('v3'))
+      suite.ws.commit('Release v3', releaseModel('v3'))
       other.commit('Release v3-other', releaseModel('v3-other'))
       await scriptHydration(emulator, 8)
 
@@ -138,7 +107,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
       await duringRun(first, 'the green schema and cluster', () => greenExists(emulator))
       const greenCluster = (await clusterIds(emulator))[GREEN_CLUSTER]
 
-      const second = await run({ 'run-tests': 'false', 'lock-timeout': '3s' }, other)
+      const second = await run({ 'run-tests': 'false', 'lock-timeout': '3s' }, { workspace: other })
       expectExit(second, 1)
       expectOutputs(second, { status: 'failed', promoted: 'false' })
       expect(second.durationMs).toBeGreaterThanOrEqual(3_000)
@@ -157,15 +126,15 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
       expectOutputs(winner, { status: 'promoted', promoted: 'true' })
       expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v3')
       expect(await greenLeftovers(emulator)).toEqual([])
-      expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+      expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
     } finally {
       other.cleanup()
     }
   })
 
   it('10. a manifest published by a newer run meanwhile is never overwritten', async () => {
-    const emulator = warehouse.emulator
-    ws.commit('Release v4', releaseModel('v4'))
+    const emulator = suite.emulator
+    suite.ws.commit('Release v4', releaseModel('v4'))
     await scriptHydration(emulator, 8)
     const pending = run({ 'run-tests': 'false' })
     await duringRun(pending, 'the green schema and cluster', () => greenExists(emulator))
@@ -173,14 +142,16 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
     // A newer run publishes while this one is still deploying.
     const newerSha = randomBytes(20).toString('hex')
     const newerBody = JSON.stringify({ metadata: { generated_at: new Date().toISOString() } })
-    const newerEtag = await putObject(bucket, KEYS.manifest, newerBody, { 'git-sha': newerSha })
+    const newerEtag = await putObject(suite.bucket, KEYS.manifest, newerBody, {
+      'git-sha': newerSha
+    })
 
     const result = await pending
-    const manifest = await getObject(bucket, KEYS.manifest)
+    const manifest = await getObject(suite.bucket, KEYS.manifest)
     expect(manifest?.etag).toBe(newerEtag)
     expect(manifest?.metadata['git-sha']).toBe(newerSha)
     const problems = result.annotations.filter((a) => a.level !== 'notice')
     expect(problems.map((a) => a.message).join('\n')).toMatch(/manifest/i)
-    expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+    expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
   })
 })

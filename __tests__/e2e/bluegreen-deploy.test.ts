@@ -1,16 +1,14 @@
 // Blue/green happy paths (issue 4, "Tests must show" 1, 2, 9, and the rollback refusal of 11),
 // in order on one emulator, one workspace and one bucket: production starts at release v1,
 // each test commits the next release and deploys it.
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { freePort } from '../../dev/net.js'
 import {
-  FIXTURE,
   GREEN_CLUSTER,
   GREEN_SCHEMA,
   KEYS,
   PROD_CLUSTER,
   PROD_SCHEMA,
-  buildProduction,
   errorText,
   expectOutputs,
   fingerprint,
@@ -21,37 +19,18 @@ import {
   progressOf,
   releaseIn,
   releaseModel,
-  runBlueGreen,
   scriptHydration,
-  startWarehouse,
-  type BlueGreenWarehouse
+  useBlueGreenSuite
 } from './support/bluegreen.js'
 import type { ActionRun } from './support/runner.js'
-import { createBucket, getObject, listKeys } from './support/s3.js'
+import { getObject, listKeys } from './support/s3.js'
 import { expectExit } from './support/slim.js'
-import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(180_000)
 
 describe('blue/green deploys on the Materialize emulator', () => {
-  let warehouse: BlueGreenWarehouse
-  let ws: Workspace
-  let bucket: string
-
-  const run = (inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
-    runBlueGreen(warehouse, ws, bucket, inputs, env)
-
-  beforeAll(async () => {
-    warehouse = await startWarehouse()
-    ws = createWorkspace({ fixture: FIXTURE })
-    await buildProduction(warehouse, ws)
-    bucket = await createBucket('bg-deploy')
-  }, 120_000)
-
-  afterAll(async () => {
-    ws?.cleanup()
-    await warehouse?.stop()
-  })
+  const suite = useBlueGreenSuite('bg-deploy')
+  const { run } = suite
 
   function expectNoStagingLeft(keys: string[]): void {
     expect(keys).not.toContain(KEYS.lock)
@@ -60,10 +39,10 @@ describe('blue/green deploys on the Materialize emulator', () => {
   }
 
   it('1. phase all waits through a scripted hydration delay, tests, promotes and cleans up', async () => {
-    const emulator = warehouse.emulator
+    const emulator = suite.emulator
     const before = await production(emulator)
     expect(before.release).toBe('v1')
-    const sha = ws.commit('Release v2', releaseModel('v2'))
+    const sha = suite.ws.commit('Release v2', releaseModel('v2'))
     await scriptHydration(emulator, 8)
 
     const result = await run()
@@ -94,32 +73,32 @@ describe('blue/green deploys on the Materialize emulator', () => {
     expect(after.clusters[PROD_CLUSTER]).not.toBe(before.clusters[PROD_CLUSTER])
     expect(await greenLeftovers(emulator)).toEqual([])
 
-    const keys = await listKeys(bucket)
+    const keys = await listKeys(suite.bucket)
     expect(keys).toEqual(expect.arrayContaining([KEYS.manifest, KEYS.archive(sha)]))
     expectNoStagingLeft(keys)
-    expect((await getObject(bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
+    expect((await getObject(suite.bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
   })
 
   it('11. rollback without a kept previous production is refused before any SQL', async () => {
-    const emulator = warehouse.emulator
+    const emulator = suite.emulator
     const before = await production(emulator)
-    const manifestBefore = await getObject(bucket, KEYS.manifest)
-    const keysBefore = await listKeys(bucket)
+    const manifestBefore = await getObject(suite.bucket, KEYS.manifest)
+    const keysBefore = await listKeys(suite.bucket)
     // Materialize unreachable: a run that tried SQL first would fail on the connection instead.
-    const result = await run({ phase: 'rollback' }, { MZ_PORT: String(await freePort()) })
+    const result = await run({ phase: 'rollback' }, { env: { MZ_PORT: String(await freePort()) } })
 
     expectExit(result, 1)
     expect(errorText(result)).toMatch(/keep-previous/)
     expect(errorText(result)).not.toMatch(/ECONNREFUSED/)
     expect(await production(emulator)).toEqual(before)
-    expect(await listKeys(bucket)).toEqual(keysBefore)
-    expect((await getObject(bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
+    expect(await listKeys(suite.bucket)).toEqual(keysBefore)
+    expect((await getObject(suite.bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
   })
 
   it('2. phase deploy stages green; phase promote in a fresh workspace swaps it in', async () => {
-    const emulator = warehouse.emulator
-    const manifestBefore = await getObject(bucket, KEYS.manifest)
-    const sha = ws.commit('Release v3', releaseModel('v3'))
+    const emulator = suite.emulator
+    const manifestBefore = await getObject(suite.bucket, KEYS.manifest)
+    const sha = suite.ws.commit('Release v3', releaseModel('v3'))
     await scriptHydration(emulator, 2)
 
     const deployed = await run({ phase: 'deploy' })
@@ -127,17 +106,17 @@ describe('blue/green deploys on the Materialize emulator', () => {
     expectOutputs(deployed, { status: 'staged', deployed: 'true', promoted: 'false' })
     expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v2')
     expect(await releaseIn(emulator, GREEN_SCHEMA)).toBe('v3')
-    const staged = await listKeys(bucket)
+    const staged = await listKeys(suite.bucket)
     expect(staged).toEqual(expect.arrayContaining([KEYS.stagedDeployment, KEYS.stagedManifest]))
     expect(staged).not.toContain(KEYS.lock)
     // The manifest is published only by the promote.
-    expect((await getObject(bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
-    const stagedManifest = await getObject(bucket, KEYS.stagedManifest)
+    expect((await getObject(suite.bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
+    const stagedManifest = await getObject(suite.bucket, KEYS.stagedManifest)
 
-    const fresh = ws.clone()
+    const fresh = suite.ws.clone()
     let promoted: ActionRun
     try {
-      promoted = await runBlueGreen(warehouse, fresh, bucket, { phase: 'promote' })
+      promoted = await run({ phase: 'promote' }, { workspace: fresh })
     } finally {
       fresh.cleanup()
     }
@@ -149,20 +128,20 @@ describe('blue/green deploys on the Materialize emulator', () => {
     expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v3')
     expect(await greenLeftovers(emulator)).toEqual([])
 
-    const keys = await listKeys(bucket)
+    const keys = await listKeys(suite.bucket)
     expectNoStagingLeft(keys)
     expect(keys).toContain(KEYS.archive(sha))
-    const published = await getObject(bucket, KEYS.manifest)
+    const published = await getObject(suite.bucket, KEYS.manifest)
     expect(published?.metadata['git-sha']).toBe(sha)
     expect(fingerprint(published)).toBe(fingerprint(stagedManifest))
   })
 
   it('9. rollback after keep-previous restores the previous objects under the production names', async () => {
-    const emulator = warehouse.emulator
+    const emulator = suite.emulator
     const previous = await production(emulator)
     expect(previous.release).toBe('v3')
-    const previousManifest = await getObject(bucket, KEYS.manifest)
-    const sha = ws.commit('Release v4', releaseModel('v4'))
+    const previousManifest = await getObject(suite.bucket, KEYS.manifest)
+    const sha = suite.ws.commit('Release v4', releaseModel('v4'))
     await scriptHydration(emulator, 1)
 
     const promoted = await run({ 'keep-previous': 'true', 'run-tests': 'false' })
@@ -181,7 +160,7 @@ describe('blue/green deploys on the Materialize emulator', () => {
         ])
       )
     )
-    expect((await getObject(bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
+    expect((await getObject(suite.bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
 
     const rolledBack = await run({ phase: 'rollback' })
     expectExit(rolledBack, 0)
@@ -190,9 +169,9 @@ describe('blue/green deploys on the Materialize emulator', () => {
     expect(after.release).toBe('v3')
     expect(after.objects).toEqual(previous.objects)
     expect(after.clusters[PROD_CLUSTER]).toBe(previous.clusters[PROD_CLUSTER])
-    const restored = await getObject(bucket, KEYS.manifest)
+    const restored = await getObject(suite.bucket, KEYS.manifest)
     expect(fingerprint(restored)).toBe(fingerprint(previousManifest))
     expect(restored?.metadata['git-sha']).toBe(previousManifest?.metadata['git-sha'])
-    expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+    expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
   })
 })

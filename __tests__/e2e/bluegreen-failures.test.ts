@@ -1,15 +1,13 @@
 // What must never reach production (issue 4, "Tests must show" 3, 4, 5 and 8): a failing dbt
 // test, a stalled or failing cluster, swap conflicts, a cancelled or killed run. One emulator,
 // one workspace, one bucket; production starts at release v1 and each test commits its own.
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { freePort } from '../../dev/net.js'
 import {
-  FIXTURE,
   GREEN_CLUSTER,
   GREEN_SCHEMA,
   KEYS,
   brokenReleaseModel,
-  buildProduction,
   clusterIds,
   duringRun,
   errorText,
@@ -21,50 +19,23 @@ import {
   production,
   releaseIn,
   releaseModel,
-  runBlueGreen,
   scriptHydration,
-  startWarehouse,
   swapAttempts,
-  type BlueGreenWarehouse,
+  useBlueGreenSuite,
   type ProductionSnapshot
 } from './support/bluegreen.js'
 import { runPost, type ActionRun } from './support/runner.js'
-import { createBucket, getObject, listKeys } from './support/s3.js'
+import { getObject, listKeys } from './support/s3.js'
 import { annotationsOf, errors, expectCanaryHidden, expectExit } from './support/slim.js'
-import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(180_000)
 
 describe('blue/green failures on the Materialize emulator', () => {
-  let warehouse: BlueGreenWarehouse
-  let ws: Workspace
-  let bucket: string
-
-  const inFlight: Promise<ActionRun>[] = []
-
-  function run(inputs: Record<string, string> = {}): Promise<ActionRun> {
-    const pending = runBlueGreen(warehouse, ws, bucket, inputs)
-    inFlight.push(pending)
-    return pending
-  }
-
-  beforeAll(async () => {
-    warehouse = await startWarehouse()
-    ws = createWorkspace({ fixture: FIXTURE })
-    await buildProduction(warehouse, ws)
-    bucket = await createBucket('bg-failures')
-  }, 120_000)
-
-  // A test that fails midway must not leave its run or swap faults to the next test.
-  afterEach(async () => {
-    await Promise.allSettled(inFlight.splice(0))
-    await warehouse.emulator.control.failNextSwaps(0)
+  // A test that fails midway must not leave swap faults to the next test.
+  const suite = useBlueGreenSuite('bg-failures', {
+    afterEach: ({ emulator }) => emulator.control.failNextSwaps(0)
   })
-
-  afterAll(async () => {
-    ws?.cleanup()
-    await warehouse?.stop()
-  })
+  const { run } = suite
 
   interface Snapshot {
     production: ProductionSnapshot
@@ -72,7 +43,10 @@ describe('blue/green failures on the Materialize emulator', () => {
   }
 
   async function snapshot(): Promise<Snapshot> {
-    return { production: await production(warehouse.emulator), keys: await listKeys(bucket) }
+    return {
+      production: await production(suite.emulator),
+      keys: await listKeys(suite.bucket)
+    }
   }
 
   /** A failed run that left production and S3 as they were, green dropped, no lock. */
@@ -80,14 +54,14 @@ describe('blue/green failures on the Materialize emulator', () => {
     expectExit(result, 1)
     expectOutputs(result, { status: 'failed', promoted: 'false' })
     expect(await snapshot()).toEqual(before)
-    expect(await greenLeftovers(warehouse.emulator)).toEqual([])
+    expect(await greenLeftovers(suite.emulator)).toEqual([])
   }
 
   it('3. a failing dbt test blocks promotion: production unchanged, green dropped', async () => {
     const before = await snapshot()
     expect(before.production.release).toBe('v1')
-    ws.commit('Duplicate the release row', brokenReleaseModel('v-broken'))
-    await scriptHydration(warehouse.emulator, 0)
+    suite.ws.commit('Duplicate the release row', brokenReleaseModel('v-broken'))
+    await scriptHydration(suite.emulator, 0)
 
     const result = await run()
     await expectCleanFailure(result, before)
@@ -97,8 +71,8 @@ describe('blue/green failures on the Materialize emulator', () => {
 
   it('4. a stalled hydration hits await-timeout, naming the cluster and its progress', async () => {
     const before = await snapshot()
-    ws.commit('Release v-stalled', releaseModel('v-stalled'))
-    await scriptHydration(warehouse.emulator, 0, true)
+    suite.ws.commit('Release v-stalled', releaseModel('v-stalled'))
+    await scriptHydration(suite.emulator, 0, true)
 
     const result = await run({ 'await-timeout': '5s', 'run-tests': 'false' })
     await expectCleanFailure(result, before)
@@ -111,10 +85,10 @@ describe('blue/green failures on the Materialize emulator', () => {
 
   /** Starts a run that waits up to 2 min, breaks green's cluster once it exists, awaits it. */
   async function failGreenCluster(breakIt: () => Promise<void>): Promise<ActionRun> {
-    await scriptHydration(warehouse.emulator, 0, true)
+    await scriptHydration(suite.emulator, 0, true)
     const pending = run({ 'await-timeout': '2m', 'run-tests': 'false' })
     await duringRun(pending, 'the green cluster', async () => {
-      return GREEN_CLUSTER in (await clusterIds(warehouse.emulator))
+      return GREEN_CLUSTER in (await clusterIds(suite.emulator))
     })
     await breakIt()
     return pending
@@ -123,7 +97,7 @@ describe('blue/green failures on the Materialize emulator', () => {
   it('4. a cluster with OOM-killed replicas fails fast, well before the timeout', async () => {
     const before = await snapshot()
     const result = await failGreenCluster(() =>
-      warehouse.emulator.control.failReplicas(GREEN_CLUSTER, 3)
+      suite.emulator.control.failReplicas(GREEN_CLUSTER, 3)
     )
     await expectCleanFailure(result, before)
     expect(result.durationMs).toBeLessThan(60_000)
@@ -134,7 +108,7 @@ describe('blue/green failures on the Materialize emulator', () => {
   it('4. a cluster without replicas fails fast, well before the timeout', async () => {
     const before = await snapshot()
     const result = await failGreenCluster(() =>
-      warehouse.emulator.control.setReplicationFactor(GREEN_CLUSTER, 0)
+      suite.emulator.control.setReplicationFactor(GREEN_CLUSTER, 0)
     )
     await expectCleanFailure(result, before)
     expect(result.durationMs).toBeLessThan(60_000)
@@ -143,26 +117,26 @@ describe('blue/green failures on the Materialize emulator', () => {
   })
 
   it('5. a one-off 40001 on the swap is retried and the promote succeeds', async () => {
-    ws.commit('Release v5', releaseModel('v5'))
-    await scriptHydration(warehouse.emulator, 0)
-    await warehouse.emulator.control.failNextSwaps(1)
-    const attemptsBefore = await swapAttempts(warehouse.emulator)
+    suite.ws.commit('Release v5', releaseModel('v5'))
+    await scriptHydration(suite.emulator, 0)
+    await suite.emulator.control.failNextSwaps(1)
+    const attemptsBefore = await swapAttempts(suite.emulator)
 
     const result = await run({ 'run-tests': 'false' })
     expectExit(result, 0)
     expectOutputs(result, { status: 'promoted', promoted: 'true' })
-    expect((await swapAttempts(warehouse.emulator)) - attemptsBefore).toBe(2)
-    expect(await releaseIn(warehouse.emulator, 'prod')).toBe('v5')
-    expect(await greenLeftovers(warehouse.emulator)).toEqual([])
-    expect(await listKeys(bucket)).toContain(KEYS.manifest)
-    expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+    expect((await swapAttempts(suite.emulator)) - attemptsBefore).toBe(2)
+    expect(await releaseIn(suite.emulator, 'prod')).toBe('v5')
+    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await listKeys(suite.bucket)).toContain(KEYS.manifest)
+    expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
   })
 
   it('5. a persistent 40001 fails cleanly: production and green exactly as before the swap', async () => {
-    const emulator = warehouse.emulator
+    const emulator = suite.emulator
     const before = await production(emulator)
-    const manifestBefore = await getObject(bucket, KEYS.manifest)
-    ws.commit('Release v6', releaseModel('v6'))
+    const manifestBefore = await getObject(suite.bucket, KEYS.manifest)
+    suite.ws.commit('Release v6', releaseModel('v6'))
     await scriptHydration(emulator, 0)
     await emulator.control.failNextSwaps(10)
     const attemptsBefore = await swapAttempts(emulator)
@@ -178,8 +152,8 @@ describe('blue/green failures on the Materialize emulator', () => {
     const green = objectsIn(await placement(emulator), GREEN_SCHEMA)
     expect(green.order_totals?.cluster).toBe(GREEN_CLUSTER)
     expect(green.order_totals_customer_id_idx?.cluster).toBe(GREEN_CLUSTER)
-    expect((await getObject(bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
-    expect(await listKeys(bucket)).not.toContain(KEYS.lock)
+    expect((await getObject(suite.bucket, KEYS.manifest))?.etag).toBe(manifestBefore?.etag)
+    expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
 
     // Kept for inspection (cleanup-on-failure: false); phase cleanup drops it.
     await emulator.control.failNextSwaps(0)
@@ -191,12 +165,12 @@ describe('blue/green failures on the Materialize emulator', () => {
   })
 
   it('8. SIGINT during the hydration wait: lock released and green dropped within 7 s', async () => {
-    const before = await production(warehouse.emulator)
-    ws.commit('Release v7', releaseModel('v7'))
-    await scriptHydration(warehouse.emulator, 0, true)
+    const before = await production(suite.emulator)
+    suite.ws.commit('Release v7', releaseModel('v7'))
+    await scriptHydration(suite.emulator, 0, true)
     const pending = run({ 'await-timeout': '2m', 'run-tests': 'false' })
-    const pid = await inHydrationWait(pending, warehouse, ws, 'v7')
-    expect(await getObject(bucket, KEYS.lock)).toBeDefined()
+    const pid = await inHydrationWait(pending, suite.warehouse, suite.ws, 'v7')
+    expect(await getObject(suite.bucket, KEYS.lock)).toBeDefined()
 
     const signalled = Date.now()
     process.kill(pid, 'SIGINT')
@@ -204,23 +178,23 @@ describe('blue/green failures on the Materialize emulator', () => {
     expect(Date.now() - signalled).toBeLessThan(7_000)
     expect(result.exitCode).not.toBe(0)
     expect(result.timedOut).toBe(false)
-    expect(await getObject(bucket, KEYS.lock)).toBeUndefined()
-    expect(await greenLeftovers(warehouse.emulator)).toEqual([])
-    expect(await production(warehouse.emulator)).toEqual(before)
+    expect(await getObject(suite.bucket, KEYS.lock)).toBeUndefined()
+    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await production(suite.emulator)).toEqual(before)
   })
 
   it('8. after a hard kill the post step removes what main created, and only warns when it cannot', async () => {
-    const emulator = warehouse.emulator
+    const emulator = suite.emulator
     const before = await production(emulator)
-    ws.commit('Release v8', releaseModel('v8'))
+    suite.ws.commit('Release v8', releaseModel('v8'))
     await scriptHydration(emulator, 0, true)
     const pending = run({ 'await-timeout': '2m', 'run-tests': 'false' })
-    process.kill(await inHydrationWait(pending, warehouse, ws, 'v8'), 'SIGKILL')
+    process.kill(await inHydrationWait(pending, suite.warehouse, suite.ws, 'v8'), 'SIGKILL')
     const main = await pending
     expect(main.signal).toBe('SIGKILL')
     const created = [`cluster ${GREEN_CLUSTER}`, `schema ${GREEN_SCHEMA}`]
     expect(await greenLeftovers(emulator)).toEqual(created)
-    expect(await getObject(bucket, KEYS.lock)).toBeDefined()
+    expect(await getObject(suite.bucket, KEYS.lock)).toBeDefined()
 
     // Neither Materialize nor S3 reachable: the post step warns and succeeds.
     const deadPort = String(await freePort())
@@ -230,7 +204,7 @@ describe('blue/green failures on the Materialize emulator', () => {
         's3-endpoint': `http://127.0.0.1:${deadPort}`,
         's3-max-attempts': '1'
       },
-      env: { ...warehouse.env, MZ_PORT: deadPort }
+      env: { ...suite.warehouse.env, MZ_PORT: deadPort }
     })
     expectExit(unreachable, 0)
     expectCanaryHidden(unreachable)
@@ -242,7 +216,7 @@ describe('blue/green failures on the Materialize emulator', () => {
     expectExit(post, 0)
     expectCanaryHidden(post)
     expect(await greenLeftovers(emulator)).toEqual([])
-    expect(await getObject(bucket, KEYS.lock)).toBeUndefined()
+    expect(await getObject(suite.bucket, KEYS.lock)).toBeUndefined()
     expect(await production(emulator)).toEqual(before)
   })
 })

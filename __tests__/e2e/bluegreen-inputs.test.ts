@@ -5,21 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { freePort } from '../../dev/net.js'
 import {
-  FIXTURE,
   FIXTURE_VARS,
-  buildProduction,
   errorText,
   greenLeftovers,
   production,
   projectWithVars,
-  runBlueGreen,
-  startWarehouse,
-  type BlueGreenWarehouse
+  useBlueGreenSuite
 } from './support/bluegreen.js'
 import { startFaultProxy, type FaultProxy } from './support/s3-faults.js'
-import { createBucket, listKeys, s3Endpoint } from './support/s3.js'
+import { listKeys, s3Endpoint } from './support/s3.js'
 import { expectExit } from './support/slim.js'
-import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(120_000)
 
@@ -75,42 +70,34 @@ const CASES: BadInput[] = [
 ]
 
 describe('blue/green input validation on the Materialize emulator', () => {
-  let warehouse: BlueGreenWarehouse
-  let ws: Workspace
-  let bucket: string
+  const suite = useBlueGreenSuite('bg-inputs')
   let s3: FaultProxy
 
   beforeAll(async () => {
-    warehouse = await startWarehouse()
-    ws = createWorkspace({ fixture: FIXTURE })
-    await buildProduction(warehouse, ws)
-    bucket = await createBucket('bg-inputs')
     s3 = await startFaultProxy(s3Endpoint())
-  }, 120_000)
+  })
 
   afterAll(async () => {
     await s3?.stop()
-    ws?.cleanup()
-    await warehouse?.stop()
   })
 
   it.each(CASES)('11. refuses $name before touching S3 or Materialize', async (bad) => {
-    ws.commit(bad.name, projectWithVars(bad.vars ?? FIXTURE_VARS))
-    const before = await production(warehouse.emulator)
+    suite.ws.commit(bad.name, projectWithVars(bad.vars ?? FIXTURE_VARS))
+    const before = await production(suite.emulator)
     s3.requests.length = 0
     const env: Record<string, string> = bad.needsMaterialize
       ? {}
       : { MZ_PORT: String(await freePort()) }
 
     const inputs = { ...bad.inputs, 's3-endpoint': s3.url }
-    const result = await runBlueGreen(warehouse, ws, bucket, inputs, env)
+    const result = await suite.run(inputs, { env })
     expectExit(result, 1)
     const message = errorText(result)
     for (const pattern of bad.error) expect(message).toMatch(pattern)
     expect(message).not.toMatch(/ECONNREFUSED/)
     expect(s3.requests.map((r) => `${r.method} ${r.path}`)).toEqual([])
-    expect(await listKeys(bucket)).toEqual([])
-    expect(await greenLeftovers(warehouse.emulator)).toEqual([])
-    expect(await production(warehouse.emulator)).toEqual(before)
+    expect(await listKeys(suite.bucket)).toEqual([])
+    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await production(suite.emulator)).toEqual(before)
   })
 })

@@ -23,6 +23,7 @@ import {
   ALL_MODELS,
   ALL_RELATIONS,
   annotationsOf,
+  calendarWith,
   dbtRanIn,
   errors,
   expectCanaryHidden,
@@ -40,14 +41,7 @@ const PROD_ENV = { E2E_PROD_SCHEMA: 'analytics_failures' }
 const SLOW_SQL = `select 1 as id from (select pg_sleep({{ var('sleep_seconds', 0) }})) s\n`
 const BROKEN_SQL = `select not_a_real_function_xyz(1) as id\n`
 const FAILING_TEST_SQL = `-- fails: the calendar is never empty\nselect * from {{ ref('calendar') }}\n`
-const CALENDAR_V2 = `select 1 as day_of_week, 'Monday' as day_name
-union all
-select 2 as day_of_week, 'Tuesday' as day_name
-union all
-select 3 as day_of_week, 'Wednesday' as day_name
-union all
-select 7 as day_of_week, 'Sunday' as day_name
-`
+const CALENDAR_V2 = calendarWith(7, 'Sunday')
 
 let stub: GitHubStub
 let proxy: FaultProxy

@@ -23,6 +23,7 @@ import {
   MARKER,
   TOKEN,
   annotationsOf,
+  calendarWith,
   dbtRanIn,
   expectCanaryHidden,
   expectExit,
@@ -80,6 +81,19 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
     runs.push(result)
     return result
   }
+
+  /** The pull request `number` at `branch`'s HEAD, deferring to production. */
+  const runPr = (
+    branch: Workspace,
+    number: number,
+    action: 'opened' | 'synchronize',
+    extra: Record<string, string> = {}
+  ): Promise<ActionRun> =>
+    run({
+      workspace: branch.dir,
+      event: pullRequestEvent({ number, action, headSha: branch.sha(), baseSha }),
+      inputs: inputs(bucket, { defer: 'true', ...extra })
+    })
 
   const prComments = (n: number) => stub.comments().filter((c) => c.issueNumber === n)
 
@@ -150,14 +164,10 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
   it('(1) a PR changing stg_orders builds it and its children in its PR environment, and comments once', async () => {
     await backend.preparePrEnvironment(`pr_${PR}`)
     prBranch = main.clone()
-    const head = prBranch.commit('Add a revision column to stg_orders', {
+    prBranch.commit('Add a revision column to stg_orders', {
       'models/staging/stg_orders.sql': STG_ORDERS_V2
     })
-    const result = await run({
-      workspace: prBranch.dir,
-      event: pullRequestEvent({ number: PR, action: 'opened', headSha: head, baseSha }),
-      inputs: inputs(bucket, { defer: 'true' })
-    })
+    const result = await runPr(prBranch, PR, 'opened')
 
     expectExit(result, 0)
     expect(result.outputs.status).toBe('success')
@@ -212,11 +222,7 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
 
   it('(2) a second push to the PR edits the same comment instead of adding one', async () => {
     const head = prBranch.commit('Flag completed orders', { 'models/marts/orders.sql': ORDERS_V2 })
-    const result = await run({
-      workspace: prBranch.dir,
-      event: pullRequestEvent({ number: PR, action: 'synchronize', headSha: head, baseSha }),
-      inputs: inputs(bucket, { defer: 'true' })
-    })
+    const result = await runPr(prBranch, PR, 'synchronize')
 
     expectExit(result, 0)
     expect(result.outputs.status).toBe('success')
@@ -238,14 +244,10 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
 
   it('(3) a docs-only PR skips dbt entirely', async () => {
     docsBranch = main.clone()
-    const head = docsBranch.commit('Document the project', {
+    docsBranch.commit('Document the project', {
       'README.md': '# jaffle\n\nNow with more documentation.\n'
     })
-    const result = await run({
-      workspace: docsBranch.dir,
-      event: pullRequestEvent({ number: DOCS_PR, action: 'opened', headSha: head, baseSha }),
-      inputs: inputs(bucket, { defer: 'true' })
-    })
+    const result = await runPr(docsBranch, DOCS_PR, 'opened')
 
     expectExit(result, 0)
     expect(result.outputs.status).toBe('skipped-unchanged')
@@ -258,16 +260,7 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
   })
 
   it('(3) with skip-unchanged: false, dbt runs and selects nothing', async () => {
-    const result = await run({
-      workspace: docsBranch.dir,
-      event: pullRequestEvent({
-        number: DOCS_PR,
-        action: 'synchronize',
-        headSha: docsBranch.sha(),
-        baseSha
-      }),
-      inputs: inputs(bucket, { defer: 'true', 'skip-unchanged': 'false' })
-    })
+    const result = await runPr(docsBranch, DOCS_PR, 'synchronize', { 'skip-unchanged': 'false' })
 
     expectExit(result, 0)
     expect(result.outputs.status).toBe('nothing-selected')
@@ -337,14 +330,7 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
 
 /** A model only the older run rebuilds; portable, since pg_sleep is not Materialize SQL. */
 const EXTRA_SQL = `select 1 as id\n`
-const CALENDAR_V2 = `select 1 as day_of_week, 'Monday' as day_name
-union all
-select 2 as day_of_week, 'Tuesday' as day_name
-union all
-select 3 as day_of_week, 'Wednesday' as day_name
-union all
-select 4 as day_of_week, 'Thursday' as day_name
-`
+const CALENDAR_V2 = calendarWith(4, 'Thursday')
 
 describe.each(slimBackends())('(5) production manifest races on %s', (_label, backend) => {
   const prodSchema = backend.prodSchema('analytics_race')

@@ -1,7 +1,7 @@
 // Shared vocabulary of the blue/green e2e tests: one Materialize emulator per test file (on a
 // PostgreSQL whose password is the canary), the production the deploys start from, inputs,
 // looks at what really exists in Materialize and S3, and the action's process while it runs.
-import { expect } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
@@ -11,9 +11,9 @@ import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
 import { CANARY_PASSWORD, dbtBinary, fixturesDir, venvBin } from './paths.js'
 import { pushEvent, runAction, type ActionRun } from './runner.js'
-import { s3Endpoint, type StoredObject } from './s3.js'
+import { createBucket, s3Endpoint, type StoredObject } from './s3.js'
 import { TOKEN, expectCanaryHidden } from './slim.js'
-import type { Workspace } from './workspace.js'
+import { createWorkspace, type Workspace } from './workspace.js'
 
 export const FIXTURE = 'bluegreen'
 export const PROD_SCHEMA = 'prod'
@@ -220,6 +220,88 @@ export async function runBlueGreen(
   })
   expectCanaryHidden(run)
   return run
+}
+
+// --- one test file's emulator, workspace and bucket ---------------------------------------------
+
+export interface BlueGreenRunOptions {
+  /** Another workspace than the suite's, e.g. a clone deploying a different commit. */
+  workspace?: Workspace
+  env?: Record<string, string>
+}
+
+/** What `useBlueGreenSuite` sets up; the getters throw until its beforeAll has run. */
+export interface BlueGreenSuite {
+  readonly warehouse: BlueGreenWarehouse
+  /** The warehouse's emulator. */
+  readonly emulator: Emulator
+  readonly ws: Workspace
+  readonly bucket: string
+  /** `runBlueGreen` on the suite's warehouse and bucket; the suite awaits it after the test. */
+  run(inputs?: Record<string, string>, options?: BlueGreenRunOptions): Promise<ActionRun>
+}
+
+export interface BlueGreenSuiteOptions {
+  /** Runs after each test, once that test's runs have settled (e.g. to clear injected faults). */
+  afterEach?: (suite: BlueGreenSuite) => Promise<void>
+}
+
+/**
+ * Registers the lifecycle of a blue/green test file: an emulator with production built from a
+ * workspace of FIXTURE and a fresh bucket before all tests; after each test, its runs awaited,
+ * so a test that fails midway leaves no run racing the next one; everything stopped at the end.
+ */
+export function useBlueGreenSuite(
+  bucketLabel: string,
+  options: BlueGreenSuiteOptions = {}
+): BlueGreenSuite {
+  let warehouse: BlueGreenWarehouse | undefined
+  let ws: Workspace | undefined
+  let bucket: string | undefined
+  const inFlight: Promise<ActionRun>[] = []
+
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`no ${what}: the blue/green suite did not start`)
+    return value
+  }
+  const suite: BlueGreenSuite = {
+    get warehouse() {
+      return ready(warehouse, 'warehouse')
+    },
+    get emulator() {
+      return suite.warehouse.emulator
+    },
+    get ws() {
+      return ready(ws, 'workspace')
+    },
+    get bucket() {
+      return ready(bucket, 'bucket')
+    },
+    run(inputs = {}, { workspace = suite.ws, env = {} } = {}) {
+      const pending = runBlueGreen(suite.warehouse, workspace, suite.bucket, inputs, env)
+      inFlight.push(pending)
+      return pending
+    }
+  }
+
+  beforeAll(async () => {
+    warehouse = await startWarehouse()
+    ws = createWorkspace({ fixture: FIXTURE })
+    await buildProduction(warehouse, ws)
+    bucket = await createBucket(bucketLabel)
+  }, 120_000)
+
+  afterEach(async () => {
+    await Promise.allSettled(inFlight.splice(0))
+    await options.afterEach?.(suite)
+  })
+
+  afterAll(async () => {
+    ws?.cleanup()
+    await warehouse?.stop()
+  })
+
+  return suite
 }
 
 /** Every `<hydrated>/<total>` the action printed on a line naming `cluster`. */

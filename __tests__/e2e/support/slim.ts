@@ -32,6 +32,19 @@ export function slimInputs(
   }
 }
 
+/** The fixture's models/marts/calendar.sql (Monday to Wednesday) with one more day. */
+export function calendarWith(dayOfWeek: number, dayName: string): string {
+  const days: Array<[number, string]> = [
+    [1, 'Monday'],
+    [2, 'Tuesday'],
+    [3, 'Wednesday'],
+    [dayOfWeek, dayName]
+  ]
+  return days
+    .map(([n, name]) => `select ${n} as day_of_week, '${name}' as day_name\n`)
+    .join('union all\n')
+}
+
 function transcript(run: ActionRun): string {
   const tail = (text: string): string => text.split('\n').slice(-80).join('\n')
   return `--- stdout (tail) ---\n${tail(run.stdout)}\n--- stderr (tail) ---\n${tail(run.stderr)}\n--- outputs ---\n${JSON.stringify(run.outputs, null, 2)}`

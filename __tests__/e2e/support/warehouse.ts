@@ -36,41 +36,43 @@ function queryVia(connect: Connect): Warehouse['query'] {
     withClient(connect, async (client) => (await client.query(sql, params)).rows)
 }
 
-/** Prefix filtering in JS: LIKE would read the `_` in `pr_101` as a wildcard. */
-const startingWith = (prefix: string) => (rows: { name: string }[]) =>
-  rows
-    .map((row) => row.name)
-    .filter((name) => name.startsWith(prefix))
-    .sort()
+/** Where a warehouse keeps its catalog: queries whose rows have a `name` column. */
+interface Catalog {
+  /** Relations of the schema `$1`, sorted. */
+  relations: string
+  /** Columns of the relation `$2` in the schema `$1`, in order. */
+  columns: string
+  schemas: string
+  /** Clusters, where the warehouse has them. */
+  clusters?: string
+}
 
-const names = (rows: { name: string }[]): string[] => rows.map((row) => row.name)
-
-function postgresWarehouse(connect: Connect): Warehouse {
+function catalogWarehouse(connect: Connect, catalog: Catalog): Warehouse {
   const query = queryVia(connect)
+  const namesOf = async (sql: string, params?: unknown[]): Promise<string[]> =>
+    (await query<{ name: string }>(sql, params)).map((row) => row.name)
+  /** Prefix filtering in JS: LIKE would read the `_` in `pr_101` as a wildcard. */
+  const startingWith = async (prefix: string, sql: string): Promise<string[]> =>
+    (await namesOf(sql)).filter((name) => name.startsWith(prefix)).sort()
   return {
     query,
     execute: async (sql) => void (await query(sql)),
-    relationsIn: async (schema) =>
-      names(
-        await query(
-          `select table_name as name from information_schema.tables
-            where table_schema = $1 order by 1`,
-          [schema]
-        )
-      ),
-    columnsOf: async (schema, relation) =>
-      names(
-        await query(
-          `select column_name as name from information_schema.columns
-            where table_schema = $1 and table_name = $2 order by ordinal_position`,
-          [schema, relation]
-        )
-      ),
-    schemasStartingWith: async (prefix) =>
-      startingWith(prefix)(await query('select nspname as name from pg_namespace')),
-    clustersStartingWith: async () => []
+    relationsIn: (schema) => namesOf(catalog.relations, [schema]),
+    columnsOf: (schema, relation) => namesOf(catalog.columns, [schema, relation]),
+    schemasStartingWith: (prefix) => startingWith(prefix, catalog.schemas),
+    clustersStartingWith: async (prefix) =>
+      catalog.clusters === undefined ? [] : startingWith(prefix, catalog.clusters)
   }
 }
+
+const postgresWarehouse = (connect: Connect): Warehouse =>
+  catalogWarehouse(connect, {
+    relations: `select table_name as name from information_schema.tables
+                 where table_schema = $1 order by 1`,
+    columns: `select column_name as name from information_schema.columns
+               where table_schema = $1 and table_name = $2 order by ordinal_position`,
+    schemas: 'select nspname as name from pg_namespace'
+  })
 
 // Materialize's information_schema leaves out materialized views on the emulator (they are
 // PostgreSQL materialized views there), so these read mz_catalog, which both answer alike.
@@ -78,34 +80,17 @@ const MZ_SCHEMAS = `select s.id, s.name from mz_catalog.mz_schemas s
   join mz_catalog.mz_databases d on d.id = s.database_id
  where d.name = current_database()`
 
-function materializeWarehouse(connect: Connect): Warehouse {
-  const query = queryVia(connect)
-  return {
-    query,
-    execute: async (sql) => void (await query(sql)),
-    relationsIn: async (schema) =>
-      names(
-        await query(
-          `select r.name from mz_catalog.mz_relations r join (${MZ_SCHEMAS}) s on s.id = r.schema_id
-            where s.name = $1 order by 1`,
-          [schema]
-        )
-      ),
-    columnsOf: async (schema, relation) =>
-      names(
-        await query(
-          `select c.name from mz_catalog.mz_columns c
-             join mz_catalog.mz_relations r on r.id = c.id
-             join (${MZ_SCHEMAS}) s on s.id = r.schema_id
-            where s.name = $1 and r.name = $2 order by c.position`,
-          [schema, relation]
-        )
-      ),
-    schemasStartingWith: async (prefix) => startingWith(prefix)(await query(MZ_SCHEMAS)),
-    clustersStartingWith: async (prefix) =>
-      startingWith(prefix)(await query('select name from mz_catalog.mz_clusters'))
-  }
-}
+const materializeWarehouse = (connect: Connect): Warehouse =>
+  catalogWarehouse(connect, {
+    relations: `select r.name from mz_catalog.mz_relations r join (${MZ_SCHEMAS}) s on s.id = r.schema_id
+                 where s.name = $1 order by 1`,
+    columns: `select c.name from mz_catalog.mz_columns c
+                join mz_catalog.mz_relations r on r.id = c.id
+                join (${MZ_SCHEMAS}) s on s.id = r.schema_id
+               where s.name = $1 and r.name = $2 order by c.position`,
+    schemas: MZ_SCHEMAS,
+    clusters: 'select name from mz_catalog.mz_clusters'
+  })
 
 function requiredEnv(name: string): string {
   const value = process.env[name]
