@@ -1,6 +1,5 @@
 // One blue/green run: its inputs, clients, lock and timeline, shared by the phase files.
 import * as core from '@actions/core'
-import path from 'node:path'
 import type { BlueGreenInputs } from '../inputs.js'
 import type { RunContext } from '../context.js'
 import { DbtCli, type Dbt } from '../dbt/cli.js'
@@ -29,7 +28,7 @@ export interface BlueGreenClients {
   store: ObjectStore & { close(): void }
   /** Connects on first use, so checks that need only S3 run before any SQL. */
   connect: () => Promise<Warehouse>
-  dbt: Dbt & { withVars?(vars: Record<string, unknown>, targetPath?: string): Dbt }
+  dbt: Dbt & { withVars?(vars: Record<string, unknown>): Dbt }
 }
 
 export interface BlueGreenDependencies {
@@ -91,12 +90,7 @@ export class BlueGreenRun {
   /** dbt with `deploy: true`, so models build into the green schemas and clusters. */
   get greenDbt(): Dbt {
     const vars = { ...this.inputs.dbt.vars, deploy: true }
-    // dbt keeps one partial-parse cache per target path and discards it when vars change;
-    // a target path of its own lets both the green and the production invocations reuse theirs.
-    const targetPath = path.join(this.project.targetPath, 'dbt_deploy')
-    return this.clients.dbt.withVars
-      ? this.clients.dbt.withVars(vars, targetPath)
-      : this.clients.dbt
+    return this.clients.dbt.withVars ? this.clients.dbt.withVars(vars) : this.clients.dbt
   }
 
   async step<T>(name: string, action: () => Promise<T>): Promise<T> {

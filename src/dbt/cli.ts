@@ -17,9 +17,7 @@ export class DbtCli implements Dbt {
   private constructor(
     private readonly executable: string,
     private readonly settings: DbtSettings,
-    private readonly env: Record<string, string>,
-    /** Overrides the project's target-path, e.g. to keep a partial-parse cache per vars. */
-    private readonly targetPath?: string
+    private readonly env: Record<string, string>
   ) {}
 
   get projectDir(): string {
@@ -31,8 +29,8 @@ export class DbtCli implements Dbt {
   }
 
   /** The same dbt with different vars, e.g. `deploy: true` for the green environment. */
-  withVars(vars: Record<string, unknown>, targetPath?: string): DbtCli {
-    return new DbtCli(this.executable, { ...this.settings, vars }, this.env, targetPath)
+  withVars(vars: Record<string, unknown>): DbtCli {
+    return new DbtCli(this.executable, { ...this.settings, vars }, this.env)
   }
 
   async run(
@@ -53,7 +51,6 @@ export class DbtCli implements Dbt {
     if (profilesDir) args.push('--profiles-dir', profilesDir)
     if (target) args.push('--target', target)
     if (Object.keys(vars).length > 0) args.push('--vars', JSON.stringify(vars))
-    if (this.targetPath) args.push('--target-path', this.targetPath)
     return args
   }
 }
