@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 7700:
+/***/ 3859:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71865,7 +71865,7 @@ function ssl(sslmode) {
 }
 const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
-const literalList = (values) => values.map(quoteLiteral).join(', ');
+const pg_literalList = (values) => values.map(quoteLiteral).join(', ');
 class PgWarehouse {
     client;
     isMaterialize;
@@ -72043,8 +72043,34 @@ function redact(text) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/bluegreen/connection.ts
+;// CONCATENATED MODULE: ./src/dbt/masking.ts
+// Reads the profile target with its secrets masked before dbt or anything else can print them.
 
+
+
+
+/** The rendered target, its password and DBT_ENV_SECRET_* values masked; `purpose` names the caller. */
+function maskedProfileTarget(settings, project, env, purpose) {
+    registerSecretEnvironment();
+    const file = profilesFile(settings.projectDir, settings.profilesDir);
+    if (!file) {
+        throw new errors/* ActionError */.lZ(`${purpose} needs the dbt profile, but no profiles.yml was found (input "profiles-dir").`);
+    }
+    const target = readProfileTarget(file, project.profile, settings.target, env);
+    registerSecret(target.password);
+    return target;
+}
+/** Best effort before dbt runs: dbt reports profile problems itself. */
+function maskProfileSecrets(settings, project, env) {
+    try {
+        maskedProfileTarget(settings, project, env, 'Masking');
+    }
+    catch (error) {
+        core.debug(`Profile not read for masking: ${errorMessage(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/bluegreen/connection.ts
 
 
 function fromUrl(url, target) {
@@ -72063,12 +72089,7 @@ function fromUrl(url, target) {
 }
 /** The profile target (its name is the deployment config key) and how to connect. */
 function materializeTarget(inputs, project) {
-    registerSecretEnvironment();
-    const file = profilesFile(inputs.dbt.projectDir, inputs.dbt.profilesDir);
-    if (!file)
-        throw new errors/* ActionError */.lZ('Blue/green needs the dbt profile, but no profiles.yml was found (input "profiles-dir").');
-    const profile = readProfileTarget(file, project.profile, inputs.dbt.target, process.env);
-    registerSecret(profile.password);
+    const profile = maskedProfileTarget(inputs.dbt, project, process.env, 'Blue/green');
     if (inputs.blueGreen.materializeUrl)
         return fromUrl(inputs.blueGreen.materializeUrl, profile.target);
     if (profile.type !== 'materialize') {
@@ -72077,9 +72098,86 @@ function materializeTarget(inputs, project) {
     return profile;
 }
 
+;// CONCATENATED MODULE: ./src/bluegreen/config.ts
+// The deployment configuration dbt-materialize's deploy macros read:
+// `vars.deployment.<target>.{clusters, schemas}` in dbt_project.yml.
+
+const GREEN_SUFFIX = '_dbt_deploy';
+const config_green = (name) => `${name}${GREEN_SUFFIX}`;
+function names(value, field, target) {
+    if (!Array.isArray(value) ||
+        value.length === 0 ||
+        !value.every((v) => typeof v === 'string' && v !== '')) {
+        throw new ActionError(`vars.deployment.${target}.${field} in dbt_project.yml must be a non-empty list of ${field} names; it is ${JSON.stringify(value ?? null)}.`);
+    }
+    return value;
+}
+function readDeploymentConfig(projectVars, target) {
+    const deployment = projectVars.deployment;
+    if (!deployment || typeof deployment !== 'object') {
+        throw new ActionError('Blue/green needs vars.deployment in dbt_project.yml, e.g. vars: {deployment: {prod: {clusters: [analytics], schemas: [analytics]}}}.');
+    }
+    const config = deployment[target];
+    if (!config) {
+        throw new ActionError(`vars.deployment in dbt_project.yml has no entry for target "${target}"; it has: ${Object.keys(deployment).join(', ') || 'none'}.`);
+    }
+    return {
+        target,
+        clusters: names(config.clusters, 'clusters', target),
+        schemas: names(config.schemas, 'schemas', target)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/bluegreen/catalog.ts
+// What the action asks Materialize's catalog: existence of production and green objects, and
+// a fingerprint of production to detect drift between a staged deploy and its promotion.
+
+
+
+async function existingNames(sql, names) {
+    const schemas = await sql.query(`select s.name from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on d.id = s.database_id
+     where d.name = current_database() and s.name in (${literalList(names.schemas)})`);
+    const clusters = await sql.query(`select name from mz_catalog.mz_clusters where name in (${literalList(names.clusters)})`);
+    return {
+        schemas: schemas.map((r) => r.name).sort(),
+        clusters: clusters.map((r) => r.name).sort()
+    };
+}
+/** Drops the schemas (cascading to their objects), then the clusters. */
+async function dropEnvironment(warehouse, names) {
+    for (const schema of names.schemas)
+        await warehouse.dropSchema(schema);
+    for (const cluster of names.clusters)
+        await warehouse.dropCluster(cluster);
+}
+const productionNames = (config) => ({
+    schemas: config.schemas,
+    clusters: config.clusters
+});
+const greenNames = (config) => ({
+    schemas: config.schemas.map(green),
+    clusters: config.clusters.map(green)
+});
+/** A hash of production's schemas, clusters and objects, by id; it changes when anything is replaced. */
+async function productionFingerprint(sql, config) {
+    const rows = await sql.query(`select 'schema' as kind, s.id, s.name from mz_catalog.mz_schemas s
+       join mz_catalog.mz_databases d on d.id = s.database_id
+       where d.name = current_database() and s.name in (${literalList(config.schemas)})
+     union all
+     select 'object' as kind, o.id, s.name || '.' || o.name as name from mz_catalog.mz_objects o
+       join mz_catalog.mz_schemas s on s.id = o.schema_id
+       join mz_catalog.mz_databases d on d.id = s.database_id
+       where d.name = current_database() and s.name in (${literalList(config.schemas)})
+     union all
+     select 'cluster' as kind, c.id, c.name from mz_catalog.mz_clusters c where c.name in (${literalList(config.clusters)})`);
+    const lines = rows.map((r) => `${r.kind} ${r.id} ${r.name}`).sort();
+    return createHash('sha256').update(lines.join('\n')).digest('hex');
+}
+
 ;// CONCATENATED MODULE: ./src/cleanup.ts
 // Undoing what a run created: on failure and cancellation in the main step, and in the post
 // step for whatever main could not finish. A failing removal only warns.
+
 
 
 
@@ -72102,11 +72200,7 @@ const removers = {
             : `The deploy lock ${key} was no longer ours.`;
     },
     green: async ({ schemas, clusters }, clients) => {
-        const warehouse = await clients.warehouse();
-        for (const schema of schemas)
-            await warehouse.dropSchema(schema);
-        for (const cluster of clusters)
-            await warehouse.dropCluster(cluster);
+        await dropEnvironment(await clients.warehouse(), { schemas, clusters });
         return `Dropped green schemas ${schemas.join(', ')} and clusters ${clusters.join(', ')}.`;
     }
 };
@@ -72207,7 +72301,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7700);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3859);
 
 
 

@@ -10,6 +10,7 @@ import { S3Lease } from './store/lock.js'
 import { S3ObjectStore, type ObjectStore } from './store/s3.js'
 import { PgWarehouse, type Warehouse } from './warehouse/pg.js'
 import { materializeTarget } from './bluegreen/connection.js'
+import { dropEnvironment } from './bluegreen/catalog.js'
 
 /** Clients opened only when a resource needs them. */
 export interface CleanupClients {
@@ -36,9 +37,7 @@ const removers: Removers = {
       : `The deploy lock ${key} was no longer ours.`
   },
   green: async ({ schemas, clusters }, clients) => {
-    const warehouse = await clients.warehouse()
-    for (const schema of schemas) await warehouse.dropSchema(schema)
-    for (const cluster of clusters) await warehouse.dropCluster(cluster)
+    await dropEnvironment(await clients.warehouse(), { schemas, clusters })
     return `Dropped green schemas ${schemas.join(', ')} and clusters ${clusters.join(', ')}.`
   }
 }

@@ -1,10 +1,10 @@
 // The action's own Materialize connection: the dbt profile target's credentials, or the
 // `materialize-url` input.
 import type { BlueGreenInputs } from '../inputs.js'
-import { profilesFile, readProfileTarget, type ProfileTarget } from '../dbt/profile.js'
+import type { ProfileTarget } from '../dbt/profile.js'
 import type { DbtProject } from '../dbt/project.js'
+import { maskedProfileTarget } from '../dbt/masking.js'
 import { ActionError } from '../errors.js'
-import { registerSecret, registerSecretEnvironment } from '../secrets.js'
 
 function fromUrl(url: string, target: string): ProfileTarget {
   const parsed = new URL(url)
@@ -23,14 +23,7 @@ function fromUrl(url: string, target: string): ProfileTarget {
 
 /** The profile target (its name is the deployment config key) and how to connect. */
 export function materializeTarget(inputs: BlueGreenInputs, project: DbtProject): ProfileTarget {
-  registerSecretEnvironment()
-  const file = profilesFile(inputs.dbt.projectDir, inputs.dbt.profilesDir)
-  if (!file)
-    throw new ActionError(
-      'Blue/green needs the dbt profile, but no profiles.yml was found (input "profiles-dir").'
-    )
-  const profile = readProfileTarget(file, project.profile, inputs.dbt.target, process.env)
-  registerSecret(profile.password)
+  const profile = maskedProfileTarget(inputs.dbt, project, process.env, 'Blue/green')
   if (inputs.blueGreen.materializeUrl)
     return fromUrl(inputs.blueGreen.materializeUrl, profile.target)
   if (profile.type !== 'materialize') {

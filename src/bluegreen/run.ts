@@ -14,7 +14,8 @@ import { forgetCreated, recordCreated, recordedHere } from '../state.js'
 import { undoResources } from '../cleanup.js'
 import { readDeploymentConfig, type DeploymentConfig } from './config.js'
 import { materializeTarget } from './connection.js'
-import { existingNames, greenNames, productionNames } from './catalog.js'
+import type { ProfileTarget } from '../dbt/profile.js'
+import { dropEnvironment, existingNames, greenNames, productionNames } from './catalog.js'
 import { keys } from './records.js'
 import type { HydrationResult } from './readiness.js'
 
@@ -32,12 +33,11 @@ export interface BlueGreenClients {
 }
 
 export interface BlueGreenDependencies {
-  open(inputs: BlueGreenInputs, project: DbtProject): Promise<BlueGreenClients>
+  open(inputs: BlueGreenInputs, target: ProfileTarget): Promise<BlueGreenClients>
 }
 
 export const realDependencies: BlueGreenDependencies = {
-  async open(inputs, project) {
-    const target = materializeTarget(inputs, project)
+  async open(inputs, target) {
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
     const dbt = await DbtCli.create(inputs.dbt, dbtEnvironment(undefined))
     return { store, connect: () => PgWarehouse.connect(target), dbt }
@@ -67,10 +67,10 @@ export class BlueGreenRun {
     deps: BlueGreenDependencies
   ): Promise<BlueGreenRun> {
     const project = readProject(inputs.dbt.projectDir)
-    const target = materializeTarget(inputs, project).target
+    const target = materializeTarget(inputs, project)
     // Validated before any client opens: nothing is touched on a bad configuration.
-    const config = readDeploymentConfig(project.vars, target)
-    const clients = await deps.open(inputs, project)
+    const config = readDeploymentConfig(project.vars, target.target)
+    const clients = await deps.open(inputs, target)
     const run = new BlueGreenRun(inputs, context, project, config, clients)
     core.setOutput('green-schemas', JSON.stringify(greenNames(config).schemas))
     core.setOutput('green-clusters', JSON.stringify(greenNames(config).clusters))
@@ -163,10 +163,7 @@ export class BlueGreenRun {
   }
 
   async dropGreen(): Promise<void> {
-    const { schemas, clusters } = greenNames(this.config)
-    const warehouse = await this.warehouse()
-    for (const schema of schemas) await warehouse.dropSchema(schema)
-    for (const cluster of clusters) await warehouse.dropCluster(cluster)
+    await dropEnvironment(await this.warehouse(), greenNames(this.config))
   }
 
   private undoing?: Promise<void>

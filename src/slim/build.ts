@@ -49,7 +49,7 @@ export async function slimBuild(
   const environment = prEnvironment(inputs, context)
   if (environment) core.setOutput('pr-environment', environment)
   const project = readProject(inputs.dbt.projectDir)
-  maskProfileSecrets(inputs.dbt, project, environment)
+  maskProfileSecrets(inputs.dbt, project, dbtEnvironment(environment))
   const store = deps.store(inputs)
   try {
     await buildWithState(inputs, context, deps, project, store, environment)

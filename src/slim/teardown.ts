@@ -4,10 +4,10 @@ import * as core from '@actions/core'
 import type { SlimTeardownInputs } from '../inputs.js'
 import type { RunContext } from '../context.js'
 import { readProject } from '../dbt/project.js'
-import { profilesFile, readProfileTarget, type ProfileTarget } from '../dbt/profile.js'
+import type { ProfileTarget } from '../dbt/profile.js'
+import { maskedProfileTarget } from '../dbt/masking.js'
 import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
-import { registerSecret, registerSecretEnvironment } from '../secrets.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { reportRun } from '../report/index.js'
 
@@ -16,18 +16,9 @@ export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
 const belongsTo = (base: string) => (name: string) => name === base || name.startsWith(`${base}_`)
 
 function environmentTarget(inputs: SlimTeardownInputs, environment: string): ProfileTarget {
-  registerSecretEnvironment()
   const project = readProject(inputs.dbt.projectDir)
-  const file = profilesFile(inputs.dbt.projectDir, inputs.dbt.profilesDir)
-  if (!file)
-    throw new ActionError(
-      'Teardown needs the dbt profile, but no profiles.yml was found (input "profiles-dir").'
-    )
-  const target = readProfileTarget(file, project.profile, inputs.dbt.target, {
-    ...process.env,
-    [PR_ENVIRONMENT_ENV]: environment
-  })
-  registerSecret(target.password)
+  const env = { ...process.env, [PR_ENVIRONMENT_ENV]: environment }
+  const target = maskedProfileTarget(inputs.dbt, project, env, 'Teardown')
   if (!target.schema?.includes(environment)) {
     throw new ActionError(
       `Teardown refused: the target schema "${target.schema ?? ''}" does not contain the PR environment name "${environment}", so it is not a PR environment. ` +
