@@ -1,6 +1,8 @@
 // Building green: deploy_init, dbt run into the green schemas and clusters, the hydration
 // wait, and validation with dbt test. Production is not touched.
 import * as core from '@actions/core'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { ActionError } from '../errors.js'
 import { recordCreated } from '../state.js'
 import { manifestKey } from '../slim/state.js'
@@ -54,8 +56,24 @@ function excludeArgs(exclude: string[]): string[] {
   return exclude.length > 0 ? ['--exclude', ...exclude] : []
 }
 
+/**
+ * The manifest to publish once green is promoted: parsed with production's vars, so its
+ * relations name production as it is after the swap, not the `*_dbt_deploy` names green was
+ * built under (a slim PR deferring to it would read those).
+ */
+async function productionManifest(run: BlueGreenRun): Promise<string> {
+  await run.dbtOk(run.clients.dbt, 'parse', [], 'dbt parse (production manifest)')
+  return readFileSync(path.join(run.project.dir, run.project.targetPath, 'manifest.json'), 'utf8')
+}
+
+export interface StagedGreen {
+  staged: StagedDeployment
+  /** The manifest of production after a promote of this green. */
+  manifest: string
+}
+
 /** Stages a validated green environment; the lock must be held. */
-export async function stageGreen(run: BlueGreenRun): Promise<StagedDeployment> {
+export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
   await run.step('Check green', () => refuseExistingGreen(run))
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
@@ -82,8 +100,9 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedDeployment> {
   } else {
     run.notes.push('Validation skipped ("run-tests: false").')
   }
+  const productionBody = await run.step('Production manifest', () => productionManifest(run))
   core.setOutput('deployed', 'true')
-  return {
+  const staged: StagedDeployment = {
     sha: (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha,
     target: run.config.target,
     ...green,
@@ -93,4 +112,5 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedDeployment> {
     stagedAt: new Date().toISOString(),
     runUrl: run.context.runUrl
   }
+  return { staged, manifest: productionBody }
 }

@@ -1,6 +1,4 @@
 // phase: deploy — stage a validated green environment for a later `promote` job.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { forgetCreated } from '../../state.js'
 import { stageGreen } from '../stage.js'
 import type { BlueGreenRun } from '../run.js'
@@ -8,12 +6,8 @@ import type { BlueGreenRun } from '../run.js'
 export async function deployPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
-  const staged = await stageGreen(run)
+  const { staged, manifest } = await stageGreen(run)
   await run.step('Store staged deploy', async () => {
-    const manifest = readFileSync(
-      path.join(run.project.dir, run.project.targetPath, 'manifest.json'),
-      'utf8'
-    )
     await run.clients.store.put(run.keys.stagedManifest, manifest)
     await run.clients.store.put(run.keys.staged, JSON.stringify(staged, null, 2))
   })
