@@ -6,15 +6,27 @@ const { publishComment, renderComment, upsertComment, marker } =
   await import('../../src/report/comment.js')
 const { registerSecret } = await import('../../src/secrets.js')
 type CommentApi = import('../../src/report/comment.js').CommentApi
+type IssueComment = import('../../src/report/comment.js').IssueComment
 
-function fakeApi(existing: Array<{ id: number; body?: string }> = []) {
+const BOT = { login: 'github-actions[bot]', type: 'Bot' }
+const PERSON = { login: 'octocat', type: 'User' }
+
+function fakeApi(existing: IssueComment[] = [], login?: string) {
   const calls: string[] = []
+  const bodies: string[] = []
   const api: CommentApi = {
     list: async () => existing,
-    create: async (_issue, body) => void calls.push(`create:${body.length}`),
-    update: async (_issue, id) => void calls.push(`update:${id}`)
+    create: async (_issue, body) => {
+      calls.push(`create:${body.length}`)
+      bodies.push(body)
+    },
+    update: async (_issue, id, body) => {
+      calls.push(`update:${id}`)
+      bodies.push(body)
+    },
+    login: async () => login
   }
-  return { api, calls }
+  return { api, calls, bodies }
 }
 
 const report = {
@@ -50,14 +62,46 @@ beforeEach(() => core.resetCore())
 
 describe('sticky comment', () => {
   it('creates one comment when none carries the marker, and updates it afterwards', async () => {
-    const first = fakeApi([{ id: 5, body: 'someone else' }])
-    expect(await upsertComment(first.api, issue, 'slim', 'body')).toBe('created')
+    const first = fakeApi([{ id: 5, body: 'someone else', user: PERSON }])
+    expect(await upsertComment(first.api, issue, 'slim', report)).toBe('created')
     const second = fakeApi([
-      { id: 5, body: 'x' },
-      { id: 9, body: `${marker('slim')}\nold` }
+      { id: 5, body: 'x', user: PERSON },
+      { id: 9, body: `${marker('slim')}\nold`, user: BOT }
     ])
-    expect(await upsertComment(second.api, issue, 'slim', 'body')).toBe('updated')
+    expect(await upsertComment(second.api, issue, 'slim', report)).toBe('updated')
     expect(second.calls).toEqual(['update:9'])
+  })
+
+  it("never takes a person's comment that quotes the marker for its own", async () => {
+    const quoted = { id: 3, body: `${marker('slim')}\nI quote the bot`, user: PERSON }
+    const alone = fakeApi([quoted])
+    expect(await upsertComment(alone.api, issue, 'slim', report)).toBe('created')
+    const both = fakeApi([quoted, { id: 9, body: `${marker('slim')}\nold`, user: BOT }])
+    await upsertComment(both.api, issue, 'slim', report)
+    expect(both.calls).toEqual(['update:9'])
+    const inline = fakeApi([{ id: 4, body: `see ${marker('slim')}`, user: BOT }])
+    expect(await upsertComment(inline.api, issue, 'slim', report)).toBe('created')
+  })
+
+  it("takes its own user's comment when a personal token wrote it", async () => {
+    const mine = { id: 7, body: `${marker('slim')}\nold`, user: PERSON }
+    const { api, calls } = fakeApi([mine], 'octocat')
+    await upsertComment(api, issue, 'slim', report)
+    expect(calls).toEqual(['update:7'])
+  })
+
+  it('keeps the earlier report of the same title and adds a follow-up line', async () => {
+    const earlier = renderComment({ ...report, headline: 'Dropped schema pr_1.' }, 'slim')
+    const followUp = { ...report, headline: 'Nothing to drop.', followUp: 'Teardown ran again.' }
+    const { api, bodies } = fakeApi([{ id: 9, body: earlier, user: BOT }])
+    await upsertComment(api, issue, 'slim', followUp)
+    expect(bodies[0]).toContain('Dropped schema pr_1.')
+    expect(bodies[0]!.endsWith('Teardown ran again.')).toBe(true)
+    const other = fakeApi([
+      { id: 9, body: renderComment({ ...report, title: 'dbt slim build' }, 'slim'), user: BOT }
+    ])
+    await upsertComment(other.api, issue, 'slim', { ...followUp, title: 'teardown' })
+    expect(other.bodies[0]).toContain('Nothing to drop.')
   })
 
   it('renders the marker, escapes table cells and never shows a secret', () => {
@@ -76,7 +120,8 @@ describe('sticky comment', () => {
         throw Object.assign(new Error('Resource not accessible by integration'), { status: 403 })
       },
       create: async () => undefined,
-      update: async () => undefined
+      update: async () => undefined,
+      login: async () => undefined
     })
     await publishComment({ prComment: true, githubToken: 't' }, context, report, 'slim', denied)
     expect(core.notice).toHaveBeenLastCalledWith(expect.stringContaining('HTTP 403'))

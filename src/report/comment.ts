@@ -1,6 +1,8 @@
 // One sticky PR comment per mode, found by a hidden marker and edited in place.
 import * as core from '@actions/core'
 import { getOctokit } from '@actions/github'
+import { retry } from '@octokit/plugin-retry'
+import { throttling } from '@octokit/plugin-throttling'
 import type { RunContext } from '../context.js'
 import type { ReportSettings } from '../inputs.js'
 import type { RunReport } from './model.js'
@@ -17,14 +19,38 @@ export interface IssueRef {
   number: number
 }
 
+export interface IssueComment {
+  id: number
+  body?: string
+  user?: { login: string; type: string } | null
+}
+
 export interface CommentApi {
-  list(issue: IssueRef): Promise<Array<{ id: number; body?: string }>>
+  list(issue: IssueRef): Promise<IssueComment[]>
   create(issue: IssueRef, body: string): Promise<void>
   update(issue: IssueRef, id: number, body: string): Promise<void>
+  /** The token's own login, or undefined where the API will not say (installation tokens). */
+  login(): Promise<string | undefined>
+}
+
+const RATE_LIMIT_RETRIES = 2
+
+/** Octokit that retries server errors and waits out (a few) rate limits. */
+function octokitFor(token: string) {
+  const retryOnLimit = (after: number, _options: object, _octokit: unknown, count: number) => {
+    core.info(`GitHub API rate limit: retrying in ${after} s.`)
+    return count < RATE_LIMIT_RETRIES
+  }
+  return getOctokit(
+    token,
+    { throttle: { onRateLimit: retryOnLimit, onSecondaryRateLimit: retryOnLimit } },
+    retry,
+    throttling
+  )
 }
 
 export function gitHubCommentApi(token: string): CommentApi {
-  const octokit = getOctokit(token)
+  const octokit = octokitFor(token)
   return {
     list: (issue) =>
       octokit.paginate(octokit.rest.issues.listComments, {
@@ -48,6 +74,13 @@ export function gitHubCommentApi(token: string): CommentApi {
         comment_id: id,
         body
       })
+    },
+    login: async () => {
+      try {
+        return (await octokit.rest.users.getAuthenticated()).data.login
+      } catch {
+        return undefined
+      }
     }
   }
 }
@@ -57,7 +90,7 @@ export const marker = (mode: string): string => `<!-- dbt-materialize-deploy:${m
 export function renderComment(report: RunReport, mode: string): string {
   const body = [
     marker(mode),
-    `### ${report.title}: ${report.status}`,
+    `${titleLine(report)}${report.status}`,
     redact(report.headline),
     factsList(report),
     report.nodes ? nodesTable(report.nodes, COMMENT_NODE_ROWS) : '',
@@ -70,14 +103,43 @@ export function renderComment(report: RunReport, mode: string): string {
     : body
 }
 
-/** Creates or edits the comment. Returns what happened; never throws. */
+/**
+ * Our earlier comment: it starts with the marker and was written by a bot (GITHUB_TOKEN and
+ * app tokens) or by the token's own user (a personal token). A person's comment that quotes
+ * the marker is never taken for it.
+ */
+async function findOwnComment(
+  api: CommentApi,
+  issue: IssueRef,
+  mode: string
+): Promise<IssueComment | undefined> {
+  const marked = (await api.list(issue)).filter((c) => c.body?.startsWith(marker(mode)))
+  const byBot = marked.find((c) => c.user?.type === 'Bot')
+  if (byBot || marked.length === 0) return byBot
+  const login = await api.login()
+  return login === undefined ? undefined : marked.find((c) => c.user?.login === login)
+}
+
+const titleLine = (report: RunReport): string => `### ${report.title}: `
+
+/** The comment's new body: the report, or the earlier report of the same title plus a line. */
+function nextBody(existing: IssueComment | undefined, report: RunReport, mode: string): string {
+  const earlier = existing?.body
+  if (report.followUp && earlier?.includes(`\n${titleLine(report)}`)) {
+    return `${earlier}\n\n${redact(report.followUp)}`
+  }
+  return renderComment(report, mode)
+}
+
+/** Creates or edits the comment. Returns what happened. */
 export async function upsertComment(
   api: CommentApi,
   issue: IssueRef,
   mode: string,
-  body: string
+  report: RunReport
 ): Promise<'created' | 'updated'> {
-  const existing = (await api.list(issue)).find((comment) => comment.body?.includes(marker(mode)))
+  const existing = await findOwnComment(api, issue, mode)
+  const body = nextBody(existing, report, mode)
   if (existing) {
     await api.update(issue, existing.id, body)
     return 'updated'
@@ -108,12 +170,7 @@ export async function publishComment(
   }
   const issue = { owner: context.owner, repo: context.repo, number: context.pullRequest.number }
   try {
-    const outcome = await upsertComment(
-      api(settings.githubToken),
-      issue,
-      mode,
-      renderComment(report, mode)
-    )
+    const outcome = await upsertComment(api(settings.githubToken), issue, mode, report)
     core.info(`PR comment ${outcome} on #${issue.number}.`)
   } catch (error) {
     const status = httpStatus(error)

@@ -21,6 +21,11 @@ export interface RunReport {
   notes: string[]
   /** Extra Markdown sections (already escaped), e.g. a timeline. */
   sections?: string[]
+  /**
+   * A run that only confirms an earlier one (a repeated teardown): the PR comment keeps the
+   * earlier report of the same title and gains this line, instead of being replaced.
+   */
+  followUp?: string
 }
 
 export const failed = (node: ReportedNode): boolean =>

@@ -7,9 +7,10 @@ import { readProject } from '../dbt/project.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { maskedProfileTarget } from '../dbt/masking.js'
 import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { reportRun } from '../report/index.js'
+import type { RunReport } from '../report/model.js'
 
 export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
 
@@ -59,7 +60,9 @@ export async function slimTeardown(
     )
   }
   core.setOutput('pr-environment', environment)
-  const target = environmentTarget(inputs, environment)
+  const target = await reportRefusal(inputs, context, environment, () =>
+    environmentTarget(inputs, environment)
+  )
   const warehouse = await connect(target)
   let dropped: string[]
   try {
@@ -70,21 +73,49 @@ export async function slimTeardown(
     await warehouse.close()
   }
   for (const item of dropped) core.info(`Dropped ${item}.`)
-  const headline =
-    dropped.length > 0
-      ? `Dropped ${dropped.join(', ')}.`
-      : `Nothing to drop: ${environment} was already gone.`
+  const gone = `Nothing to drop: ${environment} was already gone.`
   core.setOutput('status', 'torn-down')
   await reportRun(
     {
-      title: 'dbt PR environment teardown',
-      status: 'torn-down',
-      headline,
-      facts: [['PR environment', `\`${environment}\``]],
-      notes: []
+      ...teardownReport(environment, 'torn-down'),
+      headline: dropped.length > 0 ? `Dropped ${dropped.join(', ')}.` : gone,
+      // A repeated teardown keeps the comment's report of what was dropped.
+      followUp:
+        dropped.length > 0 ? undefined : `Teardown ran again (${new Date().toISOString()}): ${gone}`
     },
     inputs.report,
     context,
     'slim'
   )
+}
+
+function teardownReport(environment: string, status: string): RunReport {
+  return {
+    title: 'dbt PR environment teardown',
+    status,
+    headline: '',
+    facts: [['PR environment', `\`${environment}\``]],
+    notes: []
+  }
+}
+
+/** A refused teardown still writes its report (summary and comment) before it fails. */
+async function reportRefusal<T>(
+  inputs: SlimTeardownInputs,
+  context: RunContext,
+  environment: string,
+  check: () => T
+): Promise<T> {
+  try {
+    return check()
+  } catch (error) {
+    const headline = errorMessage(error)
+    await reportRun(
+      { ...teardownReport(environment, 'refused'), headline },
+      inputs.report,
+      context,
+      'slim'
+    )
+    throw error
+  }
 }
