@@ -29,6 +29,8 @@ export interface StubRequest {
 export interface GitHubStub {
   url: string
   comments(): StubComment[]
+  /** A comment written by someone else, e.g. a person quoting the action's marker. */
+  addComment(comment: Pick<StubComment, 'repo' | 'issueNumber' | 'body' | 'user'>): StubComment
   requests: StubRequest[]
   /** Later requests with this token (with or without its auth scheme) get a 403. */
   denyToken(token: string): void
@@ -167,6 +169,13 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     })
   }
 
+  function addComment(fields: Pick<StubComment, 'repo' | 'issueNumber' | 'body' | 'user'>) {
+    const now = new Date().toISOString()
+    const comment: StubComment = { id: nextId++, ...fields, createdAt: now, updatedAt: now }
+    store.push(comment)
+    return comment
+  }
+
   function findComment(path: string): { comment: StubComment; index: number } {
     const [, owner, repo, id] = ONE_COMMENT.exec(path)!
     const index = store.findIndex((c) => c.id === Number(id) && c.repo === `${owner}/${repo}`)
@@ -181,6 +190,8 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     body: unknown,
     response: ServerResponse
   ): void {
+    // Installation tokens (GITHUB_TOKEN) have no user of their own.
+    if (path === '/user') throw new HttpError(403, 'Resource not accessible by integration')
     if (ISSUE_COMMENTS.test(path) && method === 'GET') return listComments(response, path, query)
     if (ISSUE_COMMENTS.test(path) && method === 'POST') return createComment(response, path, body)
     if (ONE_COMMENT.test(path)) {
@@ -235,6 +246,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
   return {
     url,
     comments: () => store.map((c) => ({ ...c, user: { ...c.user } })),
+    addComment,
     requests,
     denyToken: (token) => denied.add(tokenOf(token) ?? token),
     stop: () =>
