@@ -195,7 +195,9 @@ function vars(): Record<string, unknown> {
   if (value === '') return {}
   let parsed: unknown
   try {
-    parsed = yaml.load(value)
+    // The core schema: a date such as 2024-01-01 stays the text dbt renders, not a Date that
+    // JSON would turn into a timestamp.
+    parsed = yaml.load(value, { schema: yaml.CORE_SCHEMA })
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
     throw new InputError(
@@ -248,6 +250,12 @@ function profilesDir(workspace: string): string | undefined {
   return dir
 }
 
+/** A name is looked up on PATH when dbt runs; a path is taken from the workspace, as documented. */
+function dbtPath(workspace: string): string {
+  const value = text('dbt-path') || 'dbt'
+  return path.basename(value) === value ? value : path.resolve(workspace, value)
+}
+
 function dbtSettings(workspace: string): DbtSettings {
   const projectDir = directoryInWorkspace('project-dir', text('project-dir') || '.', workspace)
   if (!existsSync(path.join(projectDir, 'dbt_project.yml'))) {
@@ -257,7 +265,7 @@ function dbtSettings(workspace: string): DbtSettings {
     )
   }
   return {
-    executable: text('dbt-path') || 'dbt',
+    executable: dbtPath(workspace),
     projectDir,
     profilesDir: profilesDir(workspace),
     target: text('target') || undefined,
@@ -313,6 +321,14 @@ function selection(): Selection {
 }
 
 function slimBuild(common: CommonInputs): SlimBuildInputs {
+  const defer = bool('defer', false)
+  const favorState = bool('favor-state', false)
+  if (favorState && !defer) {
+    throw new InputError(
+      'favor-state',
+      'is "true", which needs "defer: true": --favor-state only changes how dbt defers. Set "defer" to "true", or drop "favor-state".'
+    )
+  }
   return {
     ...common,
     mode: 'slim',
@@ -321,8 +337,8 @@ function slimBuild(common: CommonInputs): SlimBuildInputs {
     s3: s3Settings(),
     onStateError: oneOf('on-state-error', ['fail', 'full-build'], 'fail'),
     selection: selection(),
-    defer: bool('defer', false),
-    favorState: bool('favor-state', false),
+    defer,
+    favorState,
     skipUnchanged: bool('skip-unchanged', true),
     uploadManifest: oneOf('upload-manifest', ['auto', 'true', 'false'], 'auto'),
     cachePackages: bool('cache-packages', true)
@@ -350,6 +366,21 @@ function duration(name: string, fallback: string, minMs: number, maxMs: number):
   return ms
 }
 
+const ENCODING_HINT =
+  'Percent-encode reserved characters in the user name and password, e.g. "%" as "%25", "/" as "%2F", "@" as "%40", "#" as "%23".'
+
+/** Decodes a user name or password; the error never shows the value. */
+function decodeUrlPart(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    throw new InputError(
+      'materialize-url',
+      `has a ${what} that is not percent-encoded. ${ENCODING_HINT}`
+    )
+  }
+}
+
 function materializeUrl(): string | undefined {
   const value = text('materialize-url')
   if (value === '') return undefined
@@ -360,13 +391,14 @@ function materializeUrl(): string | undefined {
   } catch {
     throw new InputError(
       'materialize-url',
-      'is not a URL; accepted: postgres://user:password@host:port/database.'
+      `is not a URL; accepted: postgres://user:password@host:port/database. ${ENCODING_HINT}`
     )
   }
   if (!['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
     throw new InputError('materialize-url', 'must be postgres://user:password@host:port/database.')
   }
-  if (url.password) core.setSecret(decodeURIComponent(url.password))
+  decodeUrlPart(url.username, 'user name')
+  if (url.password) core.setSecret(decodeUrlPart(url.password, 'password'))
   return value
 }
 

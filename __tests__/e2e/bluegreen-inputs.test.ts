@@ -51,6 +51,21 @@ const CASES: BadInput[] = [
   },
   { name: 'an unknown phase', inputs: { phase: 'promte' }, error: [/promte/, /phase/] },
   {
+    name: 'a target missing from profiles.yml',
+    inputs: { target: 'prdo' },
+    error: [/Input "target" is "prdo"/, /"prod", "staging"/]
+  },
+  {
+    name: 'a dbt-path that is not there',
+    inputs: { 'dbt-path': 'bin/dbt' },
+    error: [/Input "dbt-path" resolves to "[^"]*\/bin\/dbt"/]
+  },
+  {
+    name: 'a materialize-url password with an unencoded "%"',
+    inputs: { 'materialize-url': 'postgres://materialize:50%off@127.0.0.1:6875/materialize' },
+    error: [/Input "materialize-url"/, /percent-encode/i, /"%25"/]
+  },
+  {
     name: 'a malformed duration',
     inputs: { 'await-timeout': 'soon' },
     error: [/await-timeout/, /soon/]
@@ -94,6 +109,7 @@ describe('blue/green input validation on the Materialize emulator', () => {
     expectExit(result, 1)
     const message = errorText(result)
     for (const pattern of bad.error) expect(message).toMatch(pattern)
+    expect(message).not.toContain('50%off')
     expect(message).not.toMatch(/ECONNREFUSED/)
     expect(s3.requests.map((r) => `${r.method} ${r.path}`)).toEqual([])
     expect(await listKeys(suite.bucket)).toEqual([])

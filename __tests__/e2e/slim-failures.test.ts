@@ -1,15 +1,11 @@
 // What goes wrong in real life: dbt missing or failing, S3 down, slow, denying or garbled,
 // the GitHub token missing or refused, and a canary secret that must never leak.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import { freePort } from '../../dev/net.js'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
-import { CANARY_PASSWORD, dbtBinary } from './support/paths.js'
+import { CANARY_PASSWORD } from './support/paths.js'
 import { postgres } from './support/warehouse.js'
 import {
-  profileEnv,
   pullRequestEvent,
   pushEvent,
   runAction,
@@ -29,6 +25,7 @@ import {
   expectCanaryHidden,
   expectExit,
   modelsIn,
+  parsedManifest,
   selectedIds,
   slimInputs
 } from './support/slim.js'
@@ -53,18 +50,9 @@ const workspaces: Workspace[] = []
 /** Production state without a build: `dbt parse` of the base commit, uploaded like the action does. */
 async function seedManifest(workspace: Workspace): Promise<string> {
   const bucket = await createBucket('seeded')
-  const clone = workspace.clone()
-  try {
-    execFileSync(dbtBinary, ['parse', '--profiles-dir', '.'], {
-      cwd: clone.dir,
-      env: { PATH: process.env.PATH, HOME: clone.dir, ...profileEnv(), ...PROD_ENV },
-      stdio: 'pipe'
-    })
-    const manifest = readFileSync(path.join(clone.dir, 'target', 'manifest.json'), 'utf8')
-    await putObject(bucket, 'prod/manifest.json', manifest, { 'git-sha': workspace.sha() })
-  } finally {
-    clone.cleanup()
-  }
+  await putObject(bucket, 'prod/manifest.json', parsedManifest(workspace, PROD_ENV), {
+    'git-sha': workspace.sha()
+  })
   return bucket
 }
 
@@ -166,16 +154,16 @@ describe('dbt failures', () => {
     expect(result.summary).toMatch(/not_a_real_function_xyz|error/i)
   })
 
-  it('dbt exit 2 (unknown target): a clear error, nothing uploaded', async () => {
+  it('dbt exit 2 (a flag dbt does not know): a clear error, nothing uploaded', async () => {
     const bucket = await createBucket('exit2')
     const workspace = branch()
     const result = await run({
       workspace: workspace.dir,
       event: push(workspace),
-      inputs: slimInputs(bucket, { target: 'nope' })
+      inputs: slimInputs(bucket, { 'dbt-args': '--not-a-dbt-flag' })
     })
-    await expectDbtFailed(result, /dbt|target/i, bucket)
-    expect(annotationsOf(result, 'error')).toContain('nope')
+    await expectDbtFailed(result, /could not complete the build \(exit 2\)/, bucket)
+    expect(annotationsOf(result, 'error')).toContain('--not-a-dbt-flag')
   })
 
   it('a profiles-dir without profiles.yml: a clear error, nothing uploaded', async () => {

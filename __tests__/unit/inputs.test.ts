@@ -77,6 +77,36 @@ describe('getInputs', () => {
     expect(getInputs()).toMatchObject({ phase: 'teardown' })
   })
 
+  it('keeps a date in vars the text dbt renders, as YAML core schema does', () => {
+    withInputs({ ...valid, vars: '{as_of: 2024-01-01, at: 2024-01-01T10:00:00Z, n: 1.5}' })
+    expect(getInputs().dbt.vars).toEqual({
+      as_of: '2024-01-01',
+      at: '2024-01-01T10:00:00Z',
+      n: 1.5
+    })
+  })
+
+  it('takes a relative dbt-path from the workspace, not from project-dir', () => {
+    mkdirSync(path.join(workspace, 'project'), { recursive: true })
+    writeFileSync(path.join(workspace, 'project', 'dbt_project.yml'), 'name: p\n')
+    withInputs({ ...valid, 'project-dir': 'project', 'dbt-path': 'tools/dbt' })
+    expect(getInputs().dbt.executable).toBe(path.join(workspace, 'tools', 'dbt'))
+    withInputs({ ...valid, 'dbt-path': 'dbt-wrapper' })
+    expect(getInputs().dbt.executable).toBe('dbt-wrapper')
+  })
+
+  it('refuses favor-state without defer, naming both inputs', () => {
+    withInputs({ ...valid, 'favor-state': 'true' })
+    expect(() => getInputs()).toThrow(
+      expect.objectContaining({
+        input: 'favor-state',
+        message: expect.stringContaining('"defer: true"')
+      })
+    )
+    withInputs({ ...valid, 'favor-state': 'true', defer: 'true' })
+    expect(getInputs()).toMatchObject({ defer: true, favorState: true })
+  })
+
   const badInputs: Array<[string, Record<string, string>]> = [
     ['mode', { mode: 'turbo' }],
     ['phase', { phase: 'deploy-everything' }],
@@ -170,6 +200,31 @@ describe('blue/green inputs', () => {
     )
     expect(core.setSecret).toHaveBeenCalledWith('p@ss')
   })
+
+  it.each([
+    ['a "%"', 'postgres://deployer:50%off@mz.example:6875/materialize', '50%off'],
+    ['a "/"', 'postgres://deployer:a/b@mz.example:6875/materialize', 'a/b'],
+    ['a "%" in the user name', 'postgres://de%ployer:pw@mz.example:6875/materialize', 'de%ployer']
+  ])(
+    'refuses materialize-url with %s unencoded, saying how to encode and never showing it',
+    (_name, url, secret) => {
+      withInputs({ ...blueGreen, 'materialize-url': url })
+      let caught: unknown
+      try {
+        getInputs()
+      } catch (error) {
+        caught = error
+      }
+      expect(caught).toBeInstanceOf(InputError)
+      const message = (caught as Error).message
+      expect(message).toContain('"materialize-url"')
+      expect(message).toMatch(/percent-encode/i)
+      expect(message).toContain('"%25"')
+      expect(message).toContain('"%2F"')
+      expect(message).toContain('"%40"')
+      expect(message).not.toContain(secret)
+    }
+  )
 
   it.each([
     ['phase', { phase: 'build' }],

@@ -7,18 +7,22 @@ import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { slimBuild } = await import('../../src/slim/build.js')
-type Dbt = import('../../src/dbt/cli.js').Dbt
+type SlimDbt = import('../../src/slim/build.js').SlimDbt
 type SlimBuildInputs = import('../../src/inputs.js').SlimBuildInputs
 
 const project = mkdtempSync(path.join(os.tmpdir(), 'slim-'))
 writeFileSync(path.join(project, 'dbt_project.yml'), 'name: p\nprofile: p\n')
 
 /** A dbt that writes the artifacts a real `dbt build` would, and records its arguments. */
-function fakeDbt(exitCode: number, results: Array<[string, string]>): Dbt & { calls: string[][] } {
+function fakeDbt(
+  exitCode: number,
+  results: Array<[string, string]>
+): SlimDbt & { calls: string[][] } {
   const calls: string[][] = []
   return {
     projectDir: project,
     calls,
+    manifestSupport: async () => ({ dbtVersion: '1.11.7', versions: [12, 4], exhaustive: true }),
     async run(command, args) {
       calls.push([command, ...args])
       mkdirSync(path.join(project, 'target'), { recursive: true })

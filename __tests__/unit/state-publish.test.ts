@@ -10,6 +10,12 @@ const { fetchProductionState, publishCondition } = await import('../../src/slim/
 const { publishManifest, wantsUpload } = await import('../../src/slim/publish.js')
 
 const location = { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' }
+/** The installed dbt, as dbt-core 1.11 answers: it reads manifests v4 to v12. */
+const dbt111 = async () => ({
+  dbtVersion: '1.11.7',
+  versions: [12, 4, 5, 6, 7, 8, 9, 10, 11],
+  exhaustive: true
+})
 const dir = mkdtempSync(path.join(os.tmpdir(), 'publish-'))
 const newManifest = manifestJson({ 'model.p.a': 'new' })
 
@@ -20,7 +26,7 @@ beforeEach(() => {
 
 describe('fetchProductionState', () => {
   it('reports a missing manifest with a notice', async () => {
-    const state = await fetchProductionState(new MemoryStore(), location, 'fail')
+    const state = await fetchProductionState(new MemoryStore(), location, 'fail', dbt111)
     expect(state.kind).toBe('missing')
     expect(core.notice).toHaveBeenCalledWith(expect.stringContaining('full build'))
   })
@@ -30,7 +36,7 @@ describe('fetchProductionState', () => {
     await store.put('prod/manifest.json', manifestJson({ 'model.p.a': 'c1' }), undefined, {
       'git-sha': 'abc1234'
     })
-    const state = await fetchProductionState(store, location, 'fail')
+    const state = await fetchProductionState(store, location, 'fail', dbt111)
     expect(state).toMatchObject({ kind: 'found', etag: '"v1"', gitSha: 'abc1234' })
     expect(state.kind === 'found' && state.nodes.get('model.p.a')?.checksum).toBe('c1')
     expect(JSON.parse(core.saved.resources ?? '[]')).toEqual([
@@ -41,10 +47,10 @@ describe('fetchProductionState', () => {
   it('fails on an unparsable manifest unless full-build is allowed', async () => {
     const store = new MemoryStore()
     await store.put('prod/manifest.json', '{"not": "a manifest"}')
-    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(
+    await expect(fetchProductionState(store, location, 'fail', dbt111)).rejects.toThrow(
       /not a dbt manifest[\s\S]*on-state-error/
     )
-    expect(await fetchProductionState(store, location, 'full-build')).toEqual({
+    expect(await fetchProductionState(store, location, 'full-build', dbt111)).toEqual({
       kind: 'unusable',
       etag: '"v1"',
       reason: expect.any(String)
@@ -55,11 +61,64 @@ describe('fetchProductionState', () => {
   it('fails or falls back when S3 itself fails', async () => {
     const store = new MemoryStore()
     store.failGet = new Error('S3 answered HTTP 503')
-    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(/503/)
-    expect(await fetchProductionState(store, location, 'full-build')).toMatchObject({
+    await expect(fetchProductionState(store, location, 'fail', dbt111)).rejects.toThrow(/503/)
+    expect(await fetchProductionState(store, location, 'full-build', dbt111)).toMatchObject({
       kind: 'unusable',
       etag: undefined
     })
+  })
+})
+
+describe('fetchProductionState and the manifest version', () => {
+  /** A manifest from dbt 1.12, whose schema v13 dbt-core 1.11 cannot read. */
+  async function storeWithNewerManifest(): Promise<MemoryStore> {
+    const store = new MemoryStore()
+    const metadata = {
+      dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v13.json',
+      dbt_version: '1.12.0'
+    }
+    await store.put('prod/manifest.json', JSON.stringify({ metadata, nodes: {} }))
+    return store
+  }
+
+  it('fails before dbt runs, naming both versions, by default', async () => {
+    await expect(
+      fetchProductionState(await storeWithNewerManifest(), location, 'fail', dbt111)
+    ).rejects.toThrow(
+      /v13 \(written by dbt 1\.12\.0\)[\s\S]*1\.11\.7[\s\S]*v4 to v12[\s\S]*full-build/
+    )
+  })
+
+  it('builds everything with a warning under full-build', async () => {
+    const state = await fetchProductionState(
+      await storeWithNewerManifest(),
+      location,
+      'full-build',
+      dbt111
+    )
+    expect(state).toMatchObject({ kind: 'unusable', etag: '"v1"' })
+    expect(core.warning).toHaveBeenCalledWith(expect.stringMatching(/builds everything[\s\S]*v13/))
+  })
+
+  it('refuses a manifest without a schema version without asking dbt', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', JSON.stringify({ metadata: {}, nodes: {} }))
+    const query = jest.fn(dbt111)
+    await expect(fetchProductionState(store, location, 'fail', query)).rejects.toThrow(
+      /no metadata\.dbt_schema_version/
+    )
+    expect(query).not.toHaveBeenCalled()
+  })
+
+  it('leaves the check to dbt when the installed version cannot be told', async () => {
+    const state = await fetchProductionState(
+      await storeWithNewerManifest(),
+      location,
+      'fail',
+      async () => undefined
+    )
+    expect(state.kind).toBe('found')
+    expect(core.info).toHaveBeenCalledWith(expect.stringMatching(/dbt checks the manifest itself/))
   })
 })
 
@@ -80,7 +139,7 @@ describe('publishManifest', () => {
   it('refuses to replace a manifest that changed since the run read it', async () => {
     const store = new MemoryStore()
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'old' })
-    const state = await fetchProductionState(store, location, 'fail')
+    const state = await fetchProductionState(store, location, 'fail', dbt111)
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'newer' })
     await expect(
       publishManifest(store, location, newManifest, publishCondition(state), 'older-run')

@@ -4,6 +4,7 @@ import type { BlueGreenInputs } from '../inputs.js'
 import type { RunContext } from '../context.js'
 import { DbtCli, type Dbt } from '../dbt/cli.js'
 import { readProject, type DbtProject } from '../dbt/project.js'
+import { checkTarget } from '../dbt/target.js'
 import { dbtEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
 import { S3Lease } from '../store/lock.js'
@@ -67,6 +68,7 @@ export class BlueGreenRun {
     deps: BlueGreenDependencies
   ): Promise<BlueGreenRun> {
     const project = readProject(inputs.dbt.projectDir)
+    checkTarget(inputs.dbt, project)
     const target = materializeTarget(inputs, project)
     // Validated before any client opens: nothing is touched on a bad configuration.
     const config = readDeploymentConfig(project.vars, target.target)

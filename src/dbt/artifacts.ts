@@ -1,6 +1,7 @@
 // dbt's JSON artifacts, reduced to the fields the reports use.
 import { existsSync, readFileSync } from 'node:fs'
 import { ActionError } from '../errors.js'
+import type { ManifestVersion } from './manifest-versions.js'
 
 export interface NodeResult {
   uniqueId: string
@@ -49,10 +50,14 @@ export function readRunResults(file: string): NodeResult[] {
   }))
 }
 
-/** Parses a manifest and keeps only the per-node facts, so the big document can be freed. */
-export function indexManifest(text: string, source: string): NodeIndex {
+/** A manifest reduced to its versions and per-node facts, so the big document can be freed. */
+export interface ParsedManifest extends ManifestVersion {
+  nodes: NodeIndex
+}
+
+export function parseManifest(text: string, source: string): ParsedManifest {
   let parsed: {
-    metadata?: { dbt_schema_version?: string }
+    metadata?: { dbt_schema_version?: string; dbt_version?: string }
     nodes?: Record<string, RawNode>
     sources?: Record<string, RawNode>
   }
@@ -63,26 +68,24 @@ export function indexManifest(text: string, source: string): NodeIndex {
       `${source} is not valid JSON (${error instanceof Error ? error.message : error}).`
     )
   }
-  if (
-    !parsed?.metadata?.dbt_schema_version?.includes('manifest') ||
-    typeof parsed.nodes !== 'object'
-  ) {
+  const schemaVersion = parsed?.metadata?.dbt_schema_version
+  if (!schemaVersion?.includes('manifest') || typeof parsed.nodes !== 'object') {
     throw new ActionError(
       `${source} is not a dbt manifest (no metadata.dbt_schema_version or nodes).`
     )
   }
-  const index: NodeIndex = new Map()
+  const nodes: NodeIndex = new Map()
   for (const [id, node] of Object.entries({ ...parsed.nodes, ...parsed.sources })) {
-    index.set(id, {
+    nodes.set(id, {
       resourceType: node.resource_type ?? id.split('.')[0] ?? '',
       name: node.name ?? id,
       originalFilePath: node.original_file_path,
       checksum: node.checksum?.checksum
     })
   }
-  return index
+  return { schemaVersion, dbtVersion: parsed.metadata?.dbt_version, nodes }
 }
 
 export function readManifestIndex(file: string): NodeIndex {
-  return existsSync(file) ? indexManifest(readFileSync(file, 'utf8'), file) : new Map()
+  return existsSync(file) ? parseManifest(readFileSync(file, 'utf8'), file).nodes : new Map()
 }

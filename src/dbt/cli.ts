@@ -1,9 +1,10 @@
 // The dbt command line behind a small interface, so unit tests can fake it.
 import * as io from '@actions/io'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, statSync } from 'node:fs'
 import path from 'node:path'
 import type { DbtSettings } from '../inputs.js'
-import { ActionError } from '../errors.js'
+import { InputError } from '../errors.js'
+import { queryManifestSupport, type ManifestSupport } from './manifest-versions.js'
 import { runProcess, type ProcessResult } from '../util/process.js'
 
 export type DbtInvocation = ProcessResult
@@ -24,8 +25,14 @@ export class DbtCli implements Dbt {
     return this.settings.projectDir
   }
 
+  /** Fails with an InputError naming "dbt-path" when dbt is not there. */
   static async create(settings: DbtSettings, env: Record<string, string>): Promise<DbtCli> {
-    return new DbtCli(await locate(settings.executable, settings.projectDir), settings, env)
+    return new DbtCli(await locate(settings.executable), settings, env)
+  }
+
+  /** The manifest schema versions this dbt reads; undefined when it cannot tell. */
+  manifestSupport(): Promise<ManifestSupport | undefined> {
+    return queryManifestSupport(this.executable, this.settings.projectDir, this.env)
   }
 
   /** The same dbt with different vars, e.g. `deploy: true` for the green environment. */
@@ -55,21 +62,32 @@ export class DbtCli implements Dbt {
   }
 }
 
-async function locate(executable: string, cwd: string): Promise<string> {
-  const hint = `Install dbt-core and your adapter in an earlier step (for example "pip install dbt-materialize"), or point "dbt-path" at the executable.`
-  if (executable.includes('/')) {
-    const resolved = path.resolve(cwd, executable)
-    try {
-      accessSync(resolved, constants.X_OK)
-      return resolved
-    } catch {
-      throw new ActionError(`dbt was not found at "${executable}" (input "dbt-path"). ${hint}`)
-    }
+const INSTALL_HINT =
+  'Install dbt-core and your adapter in an earlier step (for example "pip install dbt-materialize"), or point "dbt-path" at the executable (a relative path is taken from the workspace).'
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK)
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** The dbt executable: a path (made absolute by the inputs) or a name on PATH. */
+async function locate(executable: string): Promise<string> {
+  if (path.isAbsolute(executable)) {
+    if (isExecutableFile(executable)) return executable
+    throw new InputError(
+      'dbt-path',
+      `resolves to "${executable}", which is not an executable file. ${INSTALL_HINT}`
+    )
   }
   const found = await io.which(executable, false)
   if (!found)
-    throw new ActionError(
-      `dbt was not found on PATH (input "dbt-path" is "${executable}"). ${hint}`
+    throw new InputError(
+      'dbt-path',
+      `is "${executable}", which was not found on PATH. ${INSTALL_HINT}`
     )
   return found
 }

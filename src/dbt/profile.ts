@@ -128,3 +128,20 @@ export function readProfileTarget(
     sslmode: optionalString(fields.sslmode)
   }
 }
+
+/** The target names of a profile, read by name only (nothing rendered); undefined without the profile. */
+export function profileTargetNames(file: string, profileName: string): string[] | undefined {
+  let profiles: unknown
+  try {
+    profiles = yaml.load(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ActionError(
+      `Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`
+    )
+  }
+  const profile = (profiles as Record<string, { outputs?: unknown } | undefined> | null)?.[
+    profileName
+  ]
+  if (!profile || typeof profile !== 'object') return undefined
+  return profile.outputs && typeof profile.outputs === 'object' ? Object.keys(profile.outputs) : []
+}

@@ -15,21 +15,31 @@ import { isDbtFile, readProject, type DbtProject } from '../dbt/project.js'
 import { dbtEnvironment, prEnvironment, withEnvironmentVar } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { maskProfileSecrets } from '../dbt/masking.js'
+import { checkTarget } from '../dbt/target.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { changedFilesSince, headSha } from '../util/git.js'
 import { installPackages } from './packages.js'
 import { publishManifest, wantsUpload } from './publish.js'
-import { planSelection, type SelectionPlan } from './selection.js'
-import { fetchProductionState, publishCondition, type ProductionState } from './state.js'
+import { checkSelector, planSelection, type SelectionPlan } from './selection.js'
+import {
+  fetchProductionState,
+  publishCondition,
+  type ManifestSupportQuery,
+  type ProductionState
+} from './state.js'
 import { reportRun } from '../report/index.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
 import { failed } from '../report/model.js'
 
 export type SlimStatus = 'success' | 'nothing-selected' | 'skipped-unchanged' | 'failed'
 
+/** dbt, and which manifest versions it reads. */
+export type SlimDbt = Dbt & { manifestSupport: ManifestSupportQuery }
+
 export interface SlimDependencies {
   store: (inputs: SlimBuildInputs) => ObjectStore & { close(): void }
-  dbt: (inputs: SlimBuildInputs, environment?: string) => Promise<Dbt>
+  /** Locates dbt, so a bad "dbt-path" fails before anything is touched. */
+  dbt: (inputs: SlimBuildInputs, environment?: string) => Promise<SlimDbt>
 }
 
 const realDependencies: SlimDependencies = {
@@ -50,9 +60,13 @@ export async function slimBuild(
   if (environment) core.setOutput('pr-environment', environment)
   const project = readProject(inputs.dbt.projectDir)
   maskProfileSecrets(inputs.dbt, project, dbtEnvironment(environment))
+  // Every setting is checked before S3 or the warehouse, even when dbt will be skipped.
+  checkTarget(inputs.dbt, project)
+  checkSelector(inputs.selection, project)
+  const dbt = await deps.dbt(inputs, environment)
   const store = deps.store(inputs)
   try {
-    await buildWithState(inputs, context, deps, project, store, environment)
+    await buildWithState(inputs, context, dbt, project, store, environment)
   } finally {
     store.close()
   }
@@ -61,14 +75,14 @@ export async function slimBuild(
 async function buildWithState(
   inputs: SlimBuildInputs,
   context: RunContext,
-  deps: SlimDependencies,
+  dbt: SlimDbt,
   project: DbtProject,
   store: ObjectStore,
   environment: string | undefined
 ): Promise<void> {
   const started = Date.now()
   const state = await core.group('Production state', () =>
-    fetchProductionState(store, inputs.state, inputs.onStateError)
+    fetchProductionState(store, inputs.state, inputs.onStateError, () => dbt.manifestSupport())
   )
   core.setOutput('state-available', String(state.kind === 'found'))
   const plan = planSelection(inputs.selection, project, {
@@ -81,7 +95,7 @@ async function buildWithState(
     await reportSkipped(inputs, context, facts)
     return
   }
-  const build = await runBuild(await deps.dbt(inputs, environment), inputs, project, state, plan)
+  const build = await runBuild(dbt, inputs, project, state, plan)
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
   const published = build.error
     ? { uploaded: false, notes: [] }

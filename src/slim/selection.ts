@@ -2,6 +2,7 @@
 import type { Selection } from '../inputs.js'
 import { DEFAULT_EXCLUDE } from '../inputs.js'
 import type { DbtProject } from '../dbt/project.js'
+import { InputError } from '../errors.js'
 
 export interface SelectionPlan {
   args: string[]
@@ -21,6 +22,19 @@ const DEFAULT_SELECT = 'state:modified+'
 
 function excludeArgs(exclude: string[]): string[] {
   return exclude.length > 0 ? ['--exclude', ...exclude] : []
+}
+
+/** A "selector" must be one of the project's YAML selectors, checked before anything runs. */
+export function checkSelector(selection: Selection, project: DbtProject): void {
+  const name = selection.selector
+  if (name === undefined || project.selectors.has(name)) return
+  const known = [...project.selectors.keys()].map((s) => `"${s}"`).join(', ')
+  throw new InputError(
+    'selector',
+    known
+      ? `is "${name}", which is not a selector in selectors.yml; accepted: ${known}.`
+      : `is "${name}", but the project has no selectors.yml with selectors.`
+  )
 }
 
 function chooseSelection(

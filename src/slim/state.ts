@@ -5,7 +5,13 @@ import os from 'node:os'
 import path from 'node:path'
 import type { StateErrorPolicy, StateLocation } from '../inputs.js'
 import type { ObjectStore, WriteCondition } from '../store/s3.js'
-import { indexManifest, type NodeIndex } from '../dbt/artifacts.js'
+import { parseManifest, type NodeIndex } from '../dbt/artifacts.js'
+import {
+  readableRange,
+  unreadableManifest,
+  type ManifestSupport,
+  type ManifestVersion
+} from '../dbt/manifest-versions.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { recordCreated } from '../state.js'
 
@@ -36,10 +42,14 @@ function stateDirectory(): string {
   return dir
 }
 
+/** What the installed dbt reads, asked only once a manifest is found. */
+export type ManifestSupportQuery = () => Promise<ManifestSupport | undefined>
+
 export async function fetchProductionState(
   store: ObjectStore,
   location: StateLocation,
-  onError: StateErrorPolicy
+  onError: StateErrorPolicy,
+  manifestSupport: ManifestSupportQuery
 ): Promise<ProductionState> {
   const uri = `s3://${location.bucket}/${manifestKey(location)}`
   let object
@@ -52,17 +62,37 @@ export async function fetchProductionState(
     core.notice(`No production manifest at ${uri} yet: this run builds everything (a full build).`)
     return { kind: 'missing' }
   }
+  let manifest
   try {
-    const nodes = indexManifest(object.body, uri)
-    const dir = stateDirectory()
-    writeFileSync(path.join(dir, 'manifest.json'), object.body)
-    core.info(
-      `Production manifest ${uri} (${nodes.size} nodes, built from ${object.metadata['git-sha'] ?? 'an unknown commit'}).`
-    )
-    return { kind: 'found', dir, etag: object.etag, gitSha: object.metadata['git-sha'], nodes }
+    manifest = parseManifest(object.body, uri)
   } catch (error) {
     return unusable(onError, errorMessage(error), object.etag)
   }
+  const unreadable = await unreadableByDbt(manifest, uri, manifestSupport)
+  if (unreadable) return unusable(onError, unreadable, object.etag)
+  const dir = stateDirectory()
+  writeFileSync(path.join(dir, 'manifest.json'), object.body)
+  const gitSha = object.metadata['git-sha']
+  core.info(
+    `Production manifest ${uri} (${manifest.nodes.size} nodes, built from ${gitSha ?? 'an unknown commit'}).`
+  )
+  return { kind: 'found', dir, etag: object.etag, gitSha, nodes: manifest.nodes }
+}
+
+async function unreadableByDbt(
+  manifest: ManifestVersion,
+  uri: string,
+  manifestSupport: ManifestSupportQuery
+): Promise<string | undefined> {
+  const support = await manifestSupport()
+  if (!support) {
+    core.info(
+      'Could not tell which manifest versions dbt reads, so dbt checks the manifest itself.'
+    )
+    return undefined
+  }
+  core.info(`dbt-core ${support.dbtVersion} reads manifest versions ${readableRange(support)}.`)
+  return unreadableManifest(manifest, support, uri)
 }
 
 function unusable(onError: StateErrorPolicy, reason: string, etag?: string): ProductionState {

@@ -6,6 +6,7 @@ import type { RunContext } from '../context.js'
 import { readProject } from '../dbt/project.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { maskedProfileTarget } from '../dbt/masking.js'
+import { checkTarget } from '../dbt/target.js'
 import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
@@ -18,6 +19,7 @@ const belongsTo = (base: string) => (name: string) => name === base || name.star
 
 function environmentTarget(inputs: SlimTeardownInputs, environment: string): ProfileTarget {
   const project = readProject(inputs.dbt.projectDir)
+  checkTarget(inputs.dbt, project)
   const env = { ...process.env, [PR_ENVIRONMENT_ENV]: environment }
   const target = maskedProfileTarget(inputs.dbt, project, env, 'Teardown')
   if (!target.schema?.includes(environment)) {

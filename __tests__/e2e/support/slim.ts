@@ -1,12 +1,14 @@
 // Shared vocabulary of the slim-mode e2e tests: inputs, exit checks with readable failure
 // output, and the canary-secret check every run must pass.
 import { expect } from '@jest/globals'
-import { existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { StubComment } from '../../../dev/github-stub.js'
-import { CANARY_PASSWORD } from './paths.js'
-import type { ActionRun, Annotation } from './runner.js'
+import { CANARY_PASSWORD, dbtBinary } from './paths.js'
+import { profileEnv, type ActionRun, type Annotation } from './runner.js'
 import { s3Endpoint } from './s3.js'
+import type { Workspace } from './workspace.js'
 
 export const TOKEN = 'ghs_e2eWorkflowToken1111111111111111'
 export const MARKER = '<!-- dbt-materialize-deploy:slim -->'
@@ -29,6 +31,21 @@ export function slimInputs(
     'aws-region': 'us-east-1',
     'github-token': TOKEN,
     ...extra
+  }
+}
+
+/** The manifest `dbt parse` writes for `workspace`'s HEAD (in a clone, leaving the workspace clean). */
+export function parsedManifest(workspace: Workspace, env: Record<string, string> = {}): string {
+  const clone = workspace.clone()
+  try {
+    execFileSync(dbtBinary, ['parse', '--profiles-dir', '.'], {
+      cwd: clone.dir,
+      env: { PATH: process.env.PATH, HOME: clone.dir, ...profileEnv(), ...env },
+      stdio: 'pipe'
+    })
+    return readFileSync(path.join(clone.dir, 'target', 'manifest.json'), 'utf8')
+  } finally {
+    clone.cleanup()
   }
 }
 
