@@ -252,6 +252,19 @@ describe('a production manifest written by a newer dbt', () => {
     expect(modelsIn(selectedIds(result))).toEqual(ALL_MODELS)
     expect(await postgres.relationsIn('pr_314')).toEqual(ALL_RELATIONS)
   })
+
+  it('a docs-only PR skips dbt without asking which manifests it reads', async () => {
+    const workspace = branch({ 'README.md': '# jaffle\n\nDocs only.\n' })
+    const result = await run({
+      workspace: workspace.dir,
+      event: pr(workspace, 315),
+      inputs: slimInputs(newer.bucket, { 'github-token': '' })
+    })
+    expectExit(result, 0)
+    expect(result.outputs.status).toBe('skipped-unchanged')
+    expect(result.stdout).not.toMatch(/reads manifest versions/)
+    expect(dbtRanIn(workspace.dir)).toBe(false)
+  })
 })
 
 describe('vars', () => {

@@ -6,7 +6,8 @@ import * as core from '../../__fixtures__/core.js'
 import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { fetchProductionState, publishCondition } = await import('../../src/slim/state.js')
+const { fetchProductionState, publishCondition, readableState } =
+  await import('../../src/slim/state.js')
 const { publishManifest, wantsUpload } = await import('../../src/slim/publish.js')
 
 const location = { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' }
@@ -26,7 +27,7 @@ beforeEach(() => {
 
 describe('fetchProductionState', () => {
   it('reports a missing manifest with a notice', async () => {
-    const state = await fetchProductionState(new MemoryStore(), location, 'fail', dbt111)
+    const state = await fetchProductionState(new MemoryStore(), location, 'fail')
     expect(state.kind).toBe('missing')
     expect(core.notice).toHaveBeenCalledWith(expect.stringContaining('full build'))
   })
@@ -36,7 +37,7 @@ describe('fetchProductionState', () => {
     await store.put('prod/manifest.json', manifestJson({ 'model.p.a': 'c1' }), undefined, {
       'git-sha': 'abc1234'
     })
-    const state = await fetchProductionState(store, location, 'fail', dbt111)
+    const state = await fetchProductionState(store, location, 'fail')
     expect(state).toMatchObject({ kind: 'found', etag: '"v1"', gitSha: 'abc1234' })
     expect(state.kind === 'found' && state.nodes.get('model.p.a')?.checksum).toBe('c1')
     expect(JSON.parse(core.saved.resources ?? '[]')).toEqual([
@@ -47,10 +48,10 @@ describe('fetchProductionState', () => {
   it('fails on an unparsable manifest unless full-build is allowed', async () => {
     const store = new MemoryStore()
     await store.put('prod/manifest.json', '{"not": "a manifest"}')
-    await expect(fetchProductionState(store, location, 'fail', dbt111)).rejects.toThrow(
+    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(
       /not a dbt manifest[\s\S]*on-state-error/
     )
-    expect(await fetchProductionState(store, location, 'full-build', dbt111)).toEqual({
+    expect(await fetchProductionState(store, location, 'full-build')).toEqual({
       kind: 'unusable',
       etag: '"v1"',
       reason: expect.any(String)
@@ -61,62 +62,65 @@ describe('fetchProductionState', () => {
   it('fails or falls back when S3 itself fails', async () => {
     const store = new MemoryStore()
     store.failGet = new Error('S3 answered HTTP 503')
-    await expect(fetchProductionState(store, location, 'fail', dbt111)).rejects.toThrow(/503/)
-    expect(await fetchProductionState(store, location, 'full-build', dbt111)).toMatchObject({
+    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(/503/)
+    expect(await fetchProductionState(store, location, 'full-build')).toMatchObject({
       kind: 'unusable',
       etag: undefined
     })
   })
 })
 
-describe('fetchProductionState and the manifest version', () => {
+describe('readableState: the manifest version against the installed dbt', () => {
   /** A manifest from dbt 1.12, whose schema v13 dbt-core 1.11 cannot read. */
-  async function storeWithNewerManifest(): Promise<MemoryStore> {
+  async function newerState() {
     const store = new MemoryStore()
     const metadata = {
       dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v13.json',
       dbt_version: '1.12.0'
     }
     await store.put('prod/manifest.json', JSON.stringify({ metadata, nodes: {} }))
-    return store
+    return fetchProductionState(store, location, 'fail')
   }
 
+  it('fetching alone never asks dbt, so a run that skips dbt does not pay for it', async () => {
+    expect((await newerState()).kind).toBe('found')
+  })
+
   it('fails before dbt runs, naming both versions, by default', async () => {
-    await expect(
-      fetchProductionState(await storeWithNewerManifest(), location, 'fail', dbt111)
-    ).rejects.toThrow(
+    await expect(readableState(await newerState(), location, 'fail', dbt111)).rejects.toThrow(
       /v13 \(written by dbt 1\.12\.0\)[\s\S]*1\.11\.7[\s\S]*v4 to v12[\s\S]*full-build/
     )
   })
 
   it('builds everything with a warning under full-build', async () => {
-    const state = await fetchProductionState(
-      await storeWithNewerManifest(),
-      location,
-      'full-build',
-      dbt111
-    )
+    const state = await readableState(await newerState(), location, 'full-build', dbt111)
     expect(state).toMatchObject({ kind: 'unusable', etag: '"v1"' })
     expect(core.warning).toHaveBeenCalledWith(expect.stringMatching(/builds everything[\s\S]*v13/))
   })
 
-  it('refuses a manifest without a schema version without asking dbt', async () => {
+  it('keeps a manifest the installed dbt reads', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', manifestJson({ 'model.p.a': 'c1' }))
+    const state = await fetchProductionState(store, location, 'fail')
+    expect(await readableState(state, location, 'fail', dbt111)).toBe(state)
+  })
+
+  it('refuses a manifest without a schema version before any version check', async () => {
     const store = new MemoryStore()
     await store.put('prod/manifest.json', JSON.stringify({ metadata: {}, nodes: {} }))
-    const query = jest.fn(dbt111)
-    await expect(fetchProductionState(store, location, 'fail', query)).rejects.toThrow(
+    await expect(fetchProductionState(store, location, 'fail')).rejects.toThrow(
       /no metadata\.dbt_schema_version/
     )
+  })
+
+  it('does not ask dbt when there is no manifest', async () => {
+    const query = jest.fn(dbt111)
+    await readableState({ kind: 'missing' }, location, 'fail', query)
     expect(query).not.toHaveBeenCalled()
   })
 
   it('leaves the check to dbt when the installed version cannot be told', async () => {
-    const state = await fetchProductionState(
-      await storeWithNewerManifest(),
-      location,
-      'fail',
-      async () => undefined
-    )
+    const state = await readableState(await newerState(), location, 'fail', async () => undefined)
     expect(state.kind).toBe('found')
     expect(core.info).toHaveBeenCalledWith(expect.stringMatching(/dbt checks the manifest itself/))
   })
@@ -139,7 +143,7 @@ describe('publishManifest', () => {
   it('refuses to replace a manifest that changed since the run read it', async () => {
     const store = new MemoryStore()
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'old' })
-    const state = await fetchProductionState(store, location, 'fail', dbt111)
+    const state = await fetchProductionState(store, location, 'fail')
     await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'newer' })
     await expect(
       publishManifest(store, location, newManifest, publishCondition(state), 'older-run')

@@ -24,6 +24,7 @@ import { checkSelector, planSelection, type SelectionPlan } from './selection.js
 import {
   fetchProductionState,
   publishCondition,
+  readableState,
   type ManifestSupportQuery,
   type ProductionState
 } from './state.js'
@@ -81,20 +82,21 @@ async function buildWithState(
   environment: string | undefined
 ): Promise<void> {
   const started = Date.now()
-  const state = await core.group('Production state', () =>
-    fetchProductionState(store, inputs.state, inputs.onStateError, () => dbt.manifestSupport())
+  const fetched = await core.group('Production state', () =>
+    fetchProductionState(store, inputs.state, inputs.onStateError)
   )
-  core.setOutput('state-available', String(state.kind === 'found'))
-  const plan = planSelection(inputs.selection, project, {
-    stateDir: state.kind === 'found' ? state.dir : undefined,
-    defer: inputs.defer,
-    favorState: inputs.favorState
-  })
-  const facts = baseFacts(context, environment, state, plan)
-  if (await unchangedSinceState(inputs, project, state, plan)) {
-    await reportSkipped(inputs, context, facts)
+  const fetchedPlan = planFor(inputs, project, fetched)
+  if (await unchangedSinceState(inputs, project, fetched, fetchedPlan)) {
+    core.setOutput('state-available', 'true')
+    await reportSkipped(inputs, context, baseFacts(context, environment, fetched, fetchedPlan))
     return
   }
+  const state = await core.group('Manifest version', () =>
+    readableState(fetched, inputs.state, inputs.onStateError, () => dbt.manifestSupport())
+  )
+  core.setOutput('state-available', String(state.kind === 'found'))
+  const plan = state === fetched ? fetchedPlan : planFor(inputs, project, state)
+  const facts = baseFacts(context, environment, state, plan)
   const build = await runBuild(dbt, inputs, project, state, plan)
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
   const published = build.error
@@ -113,6 +115,18 @@ async function buildWithState(
     report(status, headline(status, build.nodes), facts, build.nodes, published.notes)
   )
   if (failed) throw failed
+}
+
+function planFor(
+  inputs: SlimBuildInputs,
+  project: DbtProject,
+  state: ProductionState
+): SelectionPlan {
+  return planSelection(inputs.selection, project, {
+    stateDir: state.kind === 'found' ? state.dir : undefined,
+    defer: inputs.defer,
+    favorState: inputs.favorState
+  })
 }
 
 async function reportSkipped(

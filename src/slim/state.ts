@@ -16,7 +16,15 @@ import { ActionError, errorMessage } from '../errors.js'
 import { recordCreated } from '../state.js'
 
 export type ProductionState =
-  | { kind: 'found'; dir: string; etag: string; gitSha?: string; nodes: NodeIndex }
+  | {
+      kind: 'found'
+      dir: string
+      etag: string
+      gitSha?: string
+      nodes: NodeIndex
+      /** The manifest's own schema and dbt versions, checked before dbt reads it. */
+      version: ManifestVersion
+    }
   | { kind: 'missing' }
   /** Present but unusable; etag is known only when the object itself was read. */
   | { kind: 'unusable'; etag?: string; reason: string }
@@ -48,8 +56,7 @@ export type ManifestSupportQuery = () => Promise<ManifestSupport | undefined>
 export async function fetchProductionState(
   store: ObjectStore,
   location: StateLocation,
-  onError: StateErrorPolicy,
-  manifestSupport: ManifestSupportQuery
+  onError: StateErrorPolicy
 ): Promise<ProductionState> {
   const uri = `s3://${location.bucket}/${manifestKey(location)}`
   let object
@@ -68,31 +75,46 @@ export async function fetchProductionState(
   } catch (error) {
     return unusable(onError, errorMessage(error), object.etag)
   }
-  const unreadable = await unreadableByDbt(manifest, uri, manifestSupport)
-  if (unreadable) return unusable(onError, unreadable, object.etag)
   const dir = stateDirectory()
   writeFileSync(path.join(dir, 'manifest.json'), object.body)
   const gitSha = object.metadata['git-sha']
   core.info(
     `Production manifest ${uri} (${manifest.nodes.size} nodes, built from ${gitSha ?? 'an unknown commit'}).`
   )
-  return { kind: 'found', dir, etag: object.etag, gitSha, nodes: manifest.nodes }
+  const { schemaVersion, dbtVersion } = manifest
+  return {
+    kind: 'found',
+    dir,
+    etag: object.etag,
+    gitSha,
+    nodes: manifest.nodes,
+    version: { schemaVersion, dbtVersion }
+  }
 }
 
-async function unreadableByDbt(
-  manifest: ManifestVersion,
-  uri: string,
+/**
+ * The state dbt is about to read, checked against the manifest versions the installed dbt
+ * reads (asked only now: a run that skips dbt never pays for it). A manifest from a newer dbt
+ * falls under `on-state-error`.
+ */
+export async function readableState(
+  state: ProductionState,
+  location: StateLocation,
+  onError: StateErrorPolicy,
   manifestSupport: ManifestSupportQuery
-): Promise<string | undefined> {
+): Promise<ProductionState> {
+  if (state.kind !== 'found') return state
   const support = await manifestSupport()
   if (!support) {
     core.info(
       'Could not tell which manifest versions dbt reads, so dbt checks the manifest itself.'
     )
-    return undefined
+    return state
   }
   core.info(`dbt-core ${support.dbtVersion} reads manifest versions ${readableRange(support)}.`)
-  return unreadableManifest(manifest, support, uri)
+  const uri = `s3://${location.bucket}/${manifestKey(location)}`
+  const unreadable = unreadableManifest(state.version, support, uri)
+  return unreadable ? unusable(onError, unreadable, state.etag) : state
 }
 
 function unusable(onError: StateErrorPolicy, reason: string, etag?: string): ProductionState {
