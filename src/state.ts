@@ -1,5 +1,6 @@
 // What main created, saved for the post step so that it undoes exactly that.
 import * as core from '@actions/core'
+import { misfit, type Shape } from './store/shape.js'
 
 export type CreatedResource =
   | { kind: 'directory'; path: string }
@@ -32,14 +33,41 @@ export function recordedHere(): CreatedResource[] {
   return [...created]
 }
 
-/** Resources the main step recorded, read back in the post step. */
+type ResourceShapes = {
+  [K in CreatedResource['kind']]: Shape<Extract<CreatedResource, { kind: K }>>
+}
+
+const RESOURCE_SHAPES: ResourceShapes = {
+  directory: { kind: 'string', path: 'string' },
+  lock: { kind: 'string', key: 'string', nonce: 'string' },
+  green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' }
+}
+
+function isResource(value: unknown): value is CreatedResource {
+  const kind = (value as { kind?: unknown } | null)?.kind
+  return (
+    typeof kind === 'string' &&
+    Object.hasOwn(RESOURCE_SHAPES, kind) &&
+    misfit(value, RESOURCE_SHAPES[kind as CreatedResource['kind']]) === undefined
+  )
+}
+
+/** Resources the main step recorded, read back in the post step; anything else is skipped. */
 export function createdResources(): CreatedResource[] {
   const saved = core.getState(RESOURCES)
   if (!saved) return []
+  let parsed: unknown
   try {
-    return JSON.parse(saved) as CreatedResource[]
+    parsed = JSON.parse(saved)
   } catch {
-    core.warning('The saved state of the main step is unreadable; nothing to clean up.')
-    return []
+    parsed = undefined
   }
+  const list: unknown[] = Array.isArray(parsed) ? parsed : []
+  const resources = list.filter(isResource)
+  if (!Array.isArray(parsed) || resources.length < list.length) {
+    core.warning(
+      "Part of the main step's saved state is unreadable; only the readable part is cleaned up."
+    )
+  }
+  return resources
 }

@@ -3,7 +3,7 @@
 import type { StateLocation } from '../inputs.js'
 import type { ObjectStore } from '../store/s3.js'
 import { objectKey } from '../slim/state.js'
-import { ActionError } from '../errors.js'
+import { parseRecord, type Shape } from '../store/shape.js'
 
 export interface StagedDeployment {
   sha: string
@@ -20,11 +20,29 @@ export interface StagedDeployment {
   runUrl?: string
 }
 
+export const STAGED_SHAPE: Shape<StagedDeployment> = {
+  sha: 'string',
+  target: 'string',
+  schemas: 'string[]',
+  clusters: 'string[]',
+  fingerprint: 'string',
+  manifestEtag: 'string|null',
+  previousSha: 'string?',
+  stagedAt: 'string',
+  runUrl: 'string?'
+}
+
 export interface PreviousProduction {
   /** Commit of the kept production, whose manifest is archived under manifests/<sha>.json. */
   sha?: string
   replacedBy: string
   keptAt: string
+}
+
+export const PREVIOUS_SHAPE: Shape<PreviousProduction> = {
+  sha: 'string?',
+  replacedBy: 'string',
+  keptAt: 'string'
 }
 
 export const keys = (location: StateLocation) => ({
@@ -34,18 +52,14 @@ export const keys = (location: StateLocation) => ({
   previous: objectKey(location, 'previous.json')
 })
 
-export async function readJson<T>(
+/** The record at `key`, checked against its shape, or undefined when there is none. */
+export async function readRecord<T>(
   store: ObjectStore,
   key: string,
-  what: string
+  what: string,
+  shape: Shape<T>
 ): Promise<T | undefined> {
   const object = await store.get(key)
   if (!object) return undefined
-  try {
-    return JSON.parse(object.body) as T
-  } catch {
-    throw new ActionError(
-      `The ${what} at ${key} is not valid JSON; run phase "cleanup" to start over.`
-    )
-  }
+  return parseRecord(object.body, shape, what, `${key} (run phase "cleanup" to start over)`)
 }

@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
 import { ActionError } from '../errors.js'
 import { ConditionalWriteRefused, type ObjectStore, type WriteCondition } from './s3.js'
+import { misfit, type Shape } from './shape.js'
 
 export interface LeaseBody {
   owner: string
@@ -32,12 +33,19 @@ function describe(lease: LeaseBody): string {
   return `${lease.owner}${run}, acquired ${lease.acquiredAt}, expires ${lease.expiresAt}`
 }
 
+const LEASE_SHAPE: Shape<LeaseBody> = {
+  owner: 'string',
+  runUrl: 'string?',
+  nonce: 'string',
+  acquiredAt: 'string',
+  expiresAt: 'string'
+}
+
+/** The lease, or undefined for a body no run of this action wrote (taken over once expired). */
 function parseLease(body: string): LeaseBody | undefined {
   try {
-    const lease = JSON.parse(body) as LeaseBody
-    return typeof lease.nonce === 'string' && typeof lease.expiresAt === 'string'
-      ? lease
-      : undefined
+    const lease: unknown = JSON.parse(body)
+    return misfit(lease, LEASE_SHAPE) === undefined ? (lease as LeaseBody) : undefined
   } catch {
     return undefined
   }

@@ -1,17 +1,13 @@
 // phase: promote — swap a deploy staged by an earlier job into production.
 import { ActionError } from '../../errors.js'
-import { readJson, type StagedDeployment } from '../records.js'
+import { STAGED_SHAPE, readRecord, type StagedDeployment } from '../records.js'
 import { promoteGreen } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 
 async function stagedDeployment(
   run: BlueGreenRun
 ): Promise<{ staged: StagedDeployment; manifest: string }> {
-  const staged = await readJson<StagedDeployment>(
-    run.clients.store,
-    run.keys.staged,
-    'staged deploy'
-  )
+  const staged = await readRecord(run.clients.store, run.keys.staged, 'staged deploy', STAGED_SHAPE)
   const manifest = await run.clients.store.get(run.keys.stagedManifest)
   if (!staged || !manifest) {
     throw new ActionError(

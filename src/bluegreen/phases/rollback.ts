@@ -2,7 +2,7 @@
 import { ActionError } from '../../errors.js'
 import { archiveKey, manifestKey } from '../../slim/state.js'
 import { publishManifest } from '../../slim/publish.js'
-import { readJson, type PreviousProduction } from '../records.js'
+import { PREVIOUS_SHAPE, readRecord, type PreviousProduction } from '../records.js'
 import { swapBack } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 
@@ -23,10 +23,11 @@ async function restoreManifest(run: BlueGreenRun, previous: PreviousProduction):
 }
 
 export async function rollbackPhase(run: BlueGreenRun): Promise<string> {
-  const previous = await readJson<PreviousProduction>(
+  const previous = await readRecord(
     run.clients.store,
     run.keys.previous,
-    'kept previous production'
+    'kept previous production',
+    PREVIOUS_SHAPE
   )
   if (!previous) {
     throw new ActionError(
