@@ -1,13 +1,9 @@
 // What the action asks Materialize's catalog: existence of production and green objects, and
 // a fingerprint of production to detect drift between a staged deploy and its promotion.
 import { createHash } from 'node:crypto'
-import { literalList, type Sql, type Warehouse } from '../warehouse/pg.js'
+import { literalList, type Sql } from '../warehouse/pg.js'
+import type { EnvironmentNames } from '../warehouse/environment.js'
 import { green, type DeploymentConfig } from './config.js'
-
-export interface EnvironmentNames {
-  schemas: string[]
-  clusters: string[]
-}
 
 export async function existingNames(sql: Sql, names: EnvironmentNames): Promise<EnvironmentNames> {
   const schemas = await sql.query<{ name: string }>(
@@ -21,15 +17,6 @@ export async function existingNames(sql: Sql, names: EnvironmentNames): Promise<
     schemas: schemas.map((r) => r.name).sort(),
     clusters: clusters.map((r) => r.name).sort()
   }
-}
-
-/** Drops the schemas (cascading to their objects), then the clusters. */
-export async function dropEnvironment(
-  warehouse: Warehouse,
-  names: EnvironmentNames
-): Promise<void> {
-  for (const schema of names.schemas) await warehouse.dropSchema(schema)
-  for (const cluster of names.clusters) await warehouse.dropCluster(cluster)
 }
 
 export const productionNames = (config: DeploymentConfig): EnvironmentNames => ({

@@ -12,11 +12,12 @@ import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { cancelled, sleep, undoOnCancel } from '../cancel.js'
 import { forgetCreated, recordCreated, recordedHere } from '../state.js'
-import { undoResources } from '../cleanup.js'
+import { undoResources } from '../undo.js'
+import { dropEnvironment } from '../warehouse/environment.js'
 import { readDeploymentConfig, type DeploymentConfig } from './config.js'
 import { materializeTarget } from './connection.js'
 import type { ProfileTarget } from '../dbt/profile.js'
-import { dropEnvironment, existingNames, greenNames, productionNames } from './catalog.js'
+import { existingNames, greenNames, productionNames } from './catalog.js'
 import { keys } from './records.js'
 import type { HydrationResult } from './readiness.js'
 
@@ -165,7 +166,7 @@ export class BlueGreenRun {
   }
 
   async dropGreen(): Promise<void> {
-    await dropEnvironment(await this.warehouse(), greenNames(this.config))
+    await dropEnvironment(await this.warehouse(), greenNames(this.config), 'exact')
   }
 
   private undoing?: Promise<void>

@@ -10,12 +10,11 @@ import { checkTarget } from '../dbt/target.js'
 import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
+import { dropEnvironment, type EnvironmentNames } from '../warehouse/environment.js'
 import { reportRun } from '../report/index.js'
 import type { RunReport } from '../report/model.js'
 
 export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
-
-const belongsTo = (base: string) => (name: string) => name === base || name.startsWith(`${base}_`)
 
 function environmentTarget(inputs: SlimTeardownInputs, environment: string): ProfileTarget {
   const project = readProject(inputs.dbt.projectDir)
@@ -31,23 +30,14 @@ function environmentTarget(inputs: SlimTeardownInputs, environment: string): Pro
   return target
 }
 
-async function dropEnvironment(
-  warehouse: Warehouse,
+/** The PR's schemas and, on Materialize when the profile routes it, its clusters. */
+function prNames(
   target: ProfileTarget,
-  environment: string
-): Promise<string[]> {
-  const dropped: string[] = []
-  for (const schema of (await warehouse.schemaNames()).filter(belongsTo(target.schema!))) {
-    await warehouse.dropSchema(schema)
-    dropped.push(`schema ${schema}`)
-  }
-  if (warehouse.isMaterialize && target.cluster?.includes(environment)) {
-    for (const cluster of (await warehouse.clusterNames()).filter(belongsTo(target.cluster))) {
-      await warehouse.dropCluster(cluster)
-      dropped.push(`cluster ${cluster}`)
-    }
-  }
-  return dropped
+  environment: string,
+  warehouse: Warehouse
+): EnvironmentNames {
+  const ownCluster = warehouse.isMaterialize && target.cluster?.includes(environment)
+  return { schemas: [target.schema!], clusters: ownCluster ? [target.cluster!] : [] }
 }
 
 export async function slimTeardown(
@@ -69,7 +59,7 @@ export async function slimTeardown(
   let dropped: string[]
   try {
     dropped = await core.group(`Drop PR environment ${environment}`, () =>
-      dropEnvironment(warehouse, target, environment)
+      dropEnvironment(warehouse, prNames(target, environment, warehouse), 'with-suffixes')
     )
   } finally {
     await warehouse.close()
