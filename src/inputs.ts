@@ -1,10 +1,11 @@
 // The only module that reads action inputs. Everything is validated here, before anything
 // touches S3, dbt or a database, and every error names the input and what it accepts.
 import * as core from '@actions/core'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import { InputError } from './errors.js'
+import { bool, directoryInWorkspace, duration, integer, oneOf, text } from './input-fields.js'
 import { splitArgs } from './util/args.js'
 
 export const MODES = ['slim', 'blue-green'] as const
@@ -131,51 +132,6 @@ const FLAGS_WITH_INPUTS: Record<string, string> = {
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-
-function text(name: string): string {
-  return core.getInput(name).trim()
-}
-
-function oneOf<T extends string>(name: string, accepted: readonly T[], fallback: T): T {
-  const value = text(name) || fallback
-  if ((accepted as readonly string[]).includes(value)) return value as T
-  throw new InputError(
-    name,
-    `is "${value}"; accepted: ${accepted.map((a) => `"${a}"`).join(', ')}.`
-  )
-}
-
-function bool(name: string, fallback: boolean): boolean {
-  const value = text(name)
-  if (value === '') return fallback
-  if (/^true$/i.test(value)) return true
-  if (/^false$/i.test(value)) return false
-  throw new InputError(name, `is "${value}"; accepted: "true" or "false".`)
-}
-
-function integer(name: string, fallback: number, min: number, max: number): number {
-  const value = text(name)
-  if (value === '') return fallback
-  if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new InputError(name, `is "${value}"; accepted: a whole number from ${min} to ${max}.`)
-  }
-  return Number(value)
-}
-
-function directoryInWorkspace(name: string, value: string, workspace: string): string {
-  const resolved = path.resolve(workspace, value)
-  const relative = path.relative(workspace, resolved)
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InputError(
-      name,
-      `is "${value}", which is outside the workspace; accepted: a directory inside ${workspace}.`
-    )
-  }
-  if (!existsSync(resolved) || !statSync(resolved).isDirectory()) {
-    throw new InputError(name, `is "${value}", which is not a directory in the workspace.`)
-  }
-  return resolved
-}
 
 export function parseStateUri(value: string): StateLocation {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value)
@@ -345,27 +301,6 @@ function slimBuild(common: CommonInputs): SlimBuildInputs {
   }
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** A duration such as `500ms`, `5s`, `2m`, `1h` or plain seconds, in milliseconds. */
-export function parseDuration(value: string): number | undefined {
-  const match = DURATION.exec(value.trim())
-  return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's']! : undefined
-}
-
-function duration(name: string, fallback: string, minMs: number, maxMs: number): number {
-  const value = text(name) || fallback
-  const ms = parseDuration(value)
-  if (ms === undefined || ms < minMs || ms > maxMs) {
-    throw new InputError(
-      name,
-      `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`
-    )
-  }
-  return ms
-}
-
 const ENCODING_HINT =
   'Percent-encode reserved characters in the user name and password, e.g. "%" as "%25", "/" as "%2F", "@" as "%40", "#" as "%23".'
 
@@ -443,6 +378,49 @@ function blueGreen(common: CommonInputs): BlueGreenPhaseInputs {
   } as BlueGreenPhaseInputs
 }
 
+/**
+ * Inputs only one mode reads, with their action.yml defaults (a unit test keeps them equal).
+ * Set to anything else under the other mode, they would silently do nothing.
+ */
+export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
+  slim: {
+    'on-state-error': 'fail',
+    select: '',
+    selector: '',
+    defer: 'false',
+    'favor-state': 'false',
+    'skip-unchanged': 'true',
+    'upload-manifest': 'auto',
+    'cache-packages': 'true'
+  },
+  'blue-green': {
+    await: 'action',
+    'lag-threshold': '1s',
+    'poll-interval': '1s',
+    'await-timeout': '30m',
+    'run-tests': 'true',
+    force: 'false',
+    'keep-previous': 'false',
+    'cleanup-on-failure': 'true',
+    'lock-timeout': '10m',
+    'lock-ttl': '30m',
+    'swap-retries': '3',
+    'materialize-url': ''
+  }
+}
+
+function warnInapplicable(mode: Mode): void {
+  const other = MODES.find((m) => m !== mode)!
+  for (const [name, fallback] of Object.entries(MODE_ONLY_INPUTS[other])) {
+    const value = text(name)
+    if (value !== '' && value.toLowerCase() !== fallback.toLowerCase()) {
+      core.warning(
+        `Input "${name}" applies only to mode "${other}"; it has no effect with mode "${mode}".`
+      )
+    }
+  }
+}
+
 export function getInputs(): Inputs {
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd())
   const mode = oneOf('mode', MODES, 'slim')
@@ -453,6 +431,12 @@ export function getInputs(): Inputs {
     prEnvironment: prEnvironment(),
     dbt: dbtSettings(workspace)
   }
-  if (mode === 'blue-green') return blueGreen(common)
-  return phase === 'build' ? slimBuild(common) : { ...common, mode: 'slim', phase: 'teardown' }
+  const inputs: Inputs =
+    mode === 'blue-green'
+      ? blueGreen(common)
+      : phase === 'build'
+        ? slimBuild(common)
+        : { ...common, mode: 'slim', phase: 'teardown' }
+  warnInapplicable(mode)
+  return inputs
 }

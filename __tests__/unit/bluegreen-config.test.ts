@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
 import { readDeploymentConfig } from '../../src/bluegreen/config.js'
-import { parseDuration } from '../../src/inputs.js'
+import { parseDuration } from '../../src/input-fields.js'
 
 describe('readDeploymentConfig', () => {
   const vars = {

@@ -1,11 +1,12 @@
 import { jest, describe, it, expect, beforeEach, afterAll } from '@jest/globals'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import yaml from 'js-yaml'
 import * as core from '../../__fixtures__/core.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { getInputs, parseStateUri } = await import('../../src/inputs.js')
+const { getInputs, parseStateUri, MODE_ONLY_INPUTS } = await import('../../src/inputs.js')
 const { InputError } = await import('../../src/errors.js')
 
 const workspace = mkdtempSync(path.join(os.tmpdir(), 'inputs-'))
@@ -247,5 +248,39 @@ describe('blue/green inputs', () => {
   ])('rejects a bad "%s"', (name, values) => {
     withInputs({ ...blueGreen, ...values })
     expect(() => getInputs()).toThrow(`"${name}"`)
+  })
+})
+
+describe('inputs that only one mode reads', () => {
+  it('have the defaults action.yml documents', () => {
+    const spec = yaml.load(readFileSync('action.yml', 'utf8')) as {
+      inputs: Record<string, { default?: unknown }>
+    }
+    for (const table of Object.values(MODE_ONLY_INPUTS)) {
+      for (const [name, fallback] of Object.entries(table)) {
+        expect([name, String(spec.inputs[name]?.default ?? '')]).toEqual([name, fallback])
+      }
+    }
+  })
+
+  it('warn when set under the other mode, never showing the value', () => {
+    withInputs({ ...valid, 'await-timeout': '5m', 'materialize-url': 'postgres://u:pw@h/db' })
+    getInputs()
+    const warnings = core.warning.mock.calls.map(([message]) => String(message))
+    expect(warnings).toEqual([
+      'Input "await-timeout" applies only to mode "blue-green"; it has no effect with mode "slim".',
+      'Input "materialize-url" applies only to mode "blue-green"; it has no effect with mode "slim".'
+    ])
+    withInputs({ ...valid, mode: 'blue-green', defer: 'true', 'skip-unchanged': 'true' })
+    getInputs()
+    expect(core.warning.mock.calls.map(([message]) => String(message))).toEqual([
+      'Input "defer" applies only to mode "slim"; it has no effect with mode "blue-green".'
+    ])
+  })
+
+  it('stay quiet at their defaults', () => {
+    withInputs({ ...valid, 'lag-threshold': '1s', 'run-tests': 'TRUE' })
+    getInputs()
+    expect(core.warning).not.toHaveBeenCalled()
   })
 })
