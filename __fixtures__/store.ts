@@ -6,10 +6,18 @@ import {
   type WriteCondition
 } from '../src/store/s3.js'
 
+/**
+ * What S3 does with one write: `lose-answer` commits it, then refuses it as the SDK's retry of
+ * a write whose answer was lost would be; `conflict` refuses it unchanged (a 409).
+ */
+export type PutFault = 'lose-answer' | 'conflict'
+
 export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>()
   private version = 0
   failGet?: Error
+  /** Called before each write: a concurrent writer (via `objects`) or a fault for this write. */
+  beforePut?: (key: string) => PutFault | void
 
   async get(key: string): Promise<StoredObject | undefined> {
     if (this.failGet) throw this.failGet
@@ -22,6 +30,19 @@ export class MemoryStore implements ObjectStore {
     condition?: WriteCondition,
     metadata: Record<string, string> = {}
   ): Promise<string> {
+    const fault = this.beforePut?.(key)
+    if (fault === 'conflict') throw new ConditionalWriteRefused(key)
+    const etag = this.write(key, body, condition, metadata)
+    if (fault === 'lose-answer') throw new ConditionalWriteRefused(key)
+    return etag
+  }
+
+  private write(
+    key: string,
+    body: string,
+    condition: WriteCondition,
+    metadata: Record<string, string>
+  ): string {
     const current = this.objects.get(key)
     if (condition && 'ifNoneMatch' in condition && current) throw new ConditionalWriteRefused(key)
     if (condition && 'ifMatch' in condition && current?.etag !== condition.ifMatch)

@@ -1,6 +1,8 @@
-// A local stand-in for the GitHub REST API: just the issue-comment endpoints that a sticky PR
-// comment needs, with realistic JSON, pagination and permission errors. Used by the e2e suite
-// and the demo; it records every request so tests can assert what was posted and edited.
+// A local stand-in for the GitHub REST API: the issue-comment endpoints that a sticky PR
+// comment needs, with realistic JSON, pagination and permission errors, and the commit compare
+// endpoint, answered from a local git repository's history. Used by the e2e suite and the demo;
+// it records every request so tests can assert what was posted and edited.
+import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -34,12 +36,15 @@ export interface GitHubStub {
   requests: StubRequest[]
   /** Later requests with this token (with or without its auth scheme) get a 403. */
   denyToken(token: string): void
+  /** Answers compare requests from this git repository (without one, every compare is a 404). */
+  serveHistory(gitDir: string): void
   stop(): Promise<void>
 }
 
 const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
 const ISSUE_COMMENTS = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/
 const ONE_COMMENT = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/
+const COMPARE = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([^/.]+)\.\.\.([^/.]+)$/
 
 class HttpError extends Error {
   constructor(
@@ -105,6 +110,21 @@ function linkHeader(base: string, page: number, lastPage: number, perPage: numbe
   return links.join(', ')
 }
 
+/** git in the served repository; undefined when it fails (e.g. an unknown commit). */
+function gitIn(dir: string, args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: 'pipe' }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+function compareStatus(aheadBy: number, behindBy: number): string {
+  if (aheadBy > 0 && behindBy > 0) return 'diverged'
+  if (aheadBy > 0) return 'ahead'
+  return behindBy > 0 ? 'behind' : 'identical'
+}
+
 function positiveInt(value: string | null, fallback: number, max: number): number {
   const parsed = Number(value)
   return Number.isInteger(parsed) && parsed > 0 ? Math.min(parsed, max) : fallback
@@ -116,6 +136,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
   const denied = new Set<string>()
   let nextId = 1_900_000_001
   let url = ''
+  let history: string | undefined
 
   function toJson(comment: StubComment): Record<string, unknown> {
     const [owner, repo] = comment.repo.split('/')
@@ -176,6 +197,38 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     return comment
   }
 
+  /** GET compare/{base}...{head} as GitHub answers it: ahead/behind counts from the history. */
+  function compareCommits(response: ServerResponse, path: string, query: URLSearchParams): void {
+    const [, owner, repo, base, head] = COMPARE.exec(path)!
+    const commit = (ref: string) =>
+      history ? gitIn(history, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]) : undefined
+    const [baseSha, headSha] = [commit(base!), commit(head!)]
+    if (!history || !baseSha || !headSha) throw new HttpError(404, 'Not Found')
+    const mergeBase = gitIn(history, ['merge-base', baseSha, headSha])
+    if (!mergeBase) throw new HttpError(404, `No common ancestor between ${base} and ${head}.`)
+    const ahead = gitIn(history, ['rev-list', '--reverse', `${baseSha}..${headSha}`])!
+      .split('\n')
+      .filter(Boolean)
+    const behindBy = Number(gitIn(history, ['rev-list', '--count', `${headSha}..${baseSha}`]))
+    const perPage = positiveInt(query.get('per_page'), 250, 250)
+    const commitJson = (sha: string) => ({
+      sha,
+      url: `${url}/repos/${owner}/${repo}/commits/${sha}`
+    })
+    sendJson(response, 200, {
+      url: `${url}${path}`,
+      html_url: `https://github.com/${owner}/${repo}/compare/${base}...${head}`,
+      base_commit: commitJson(baseSha),
+      merge_base_commit: commitJson(mergeBase),
+      status: compareStatus(ahead.length, behindBy),
+      ahead_by: ahead.length,
+      behind_by: behindBy,
+      total_commits: ahead.length,
+      commits: ahead.slice(0, perPage).map(commitJson),
+      files: []
+    })
+  }
+
   function findComment(path: string): { comment: StubComment; index: number } {
     const [, owner, repo, id] = ONE_COMMENT.exec(path)!
     const index = store.findIndex((c) => c.id === Number(id) && c.repo === `${owner}/${repo}`)
@@ -194,6 +247,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     if (path === '/user') throw new HttpError(403, 'Resource not accessible by integration')
     if (ISSUE_COMMENTS.test(path) && method === 'GET') return listComments(response, path, query)
     if (ISSUE_COMMENTS.test(path) && method === 'POST') return createComment(response, path, body)
+    if (COMPARE.test(path) && method === 'GET') return compareCommits(response, path, query)
     if (ONE_COMMENT.test(path)) {
       const { comment, index } = findComment(path)
       if (method === 'GET') return sendJson(response, 200, toJson(comment))
@@ -249,6 +303,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     addComment,
     requests,
     denyToken: (token) => denied.add(tokenOf(token) ?? token),
+    serveHistory: (gitDir) => (history = gitDir),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

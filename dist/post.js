@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 3859:
+/***/ 1462:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68037,14 +68037,53 @@ __nccwpck_require__.d(__webpack_exports__, {
   t: () => (/* binding */ cleanup)
 });
 
-// UNUSED EXPORTS: undoResources
-
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
 var lib_core = __nccwpck_require__(1804);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/store/shape.ts
+// JSON the action reads back (S3 records, the lease, saved state) is checked against the shape
+// it was written with before anything acts on it: a corrupt or foreign record gives an error
+// that names it and the field, never a crash deep inside a phase.
+
+function fits(value, kind) {
+    switch (kind) {
+        case 'string':
+            return typeof value === 'string';
+        case 'string?':
+            return value === undefined || typeof value === 'string';
+        case 'string|null':
+            return value === null || typeof value === 'string';
+        case 'string[]':
+            return Array.isArray(value) && value.every((item) => typeof item === 'string');
+    }
+}
+/** The first field of `value` that does not fit `shape`, or undefined when it all fits. */
+function misfit(value, shape) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return '(not an object)';
+    const record = value;
+    return Object.entries(shape).find(([field, kind]) => !fits(record[field], kind))?.[0];
+}
+/** Parses `text` as a `what` of this shape, or throws naming `where` and the bad field. */
+function parseRecord(text, shape, what, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        throw new ActionError(`The ${what} at ${where} is not valid JSON.`);
+    }
+    const field = misfit(value, shape);
+    if (field !== undefined) {
+        throw new ActionError(`The ${what} at ${where} is not one this action wrote: field "${field}" is missing or has the wrong type.`);
+    }
+    return value;
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 // What main created, saved for the post step so that it undoes exactly that.
+
 
 const RESOURCES = 'resources';
 let created = (/* unused pure expression or super */ null && ([]));
@@ -68064,22 +68103,39 @@ function forgetCreated(kind) {
 function recordedHere() {
     return [...created];
 }
-/** Resources the main step recorded, read back in the post step. */
+const RESOURCE_SHAPES = {
+    directory: { kind: 'string', path: 'string' },
+    lock: { kind: 'string', key: 'string', nonce: 'string' },
+    green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' }
+};
+function isResource(value) {
+    const kind = value?.kind;
+    return (typeof kind === 'string' &&
+        Object.hasOwn(RESOURCE_SHAPES, kind) &&
+        misfit(value, RESOURCE_SHAPES[kind]) === undefined);
+}
+/** Resources the main step recorded, read back in the post step; anything else is skipped. */
 function createdResources() {
     const saved = lib_core/* getState */.Gu(RESOURCES);
     if (!saved)
         return [];
+    let parsed;
     try {
-        return JSON.parse(saved);
+        parsed = JSON.parse(saved);
     }
     catch {
-        lib_core/* warning */.$e('The saved state of the main step is unreadable; nothing to clean up.');
-        return [];
+        parsed = undefined;
     }
+    const list = Array.isArray(parsed) ? parsed : [];
+    const resources = list.filter(isResource);
+    if (!Array.isArray(parsed) || resources.length < list.length) {
+        lib_core/* warning */.$e("Part of the main step's saved state is unreadable; only the readable part is cleaned up.");
+    }
+    return resources;
 }
 
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
@@ -71131,7 +71187,7 @@ function requireJsYaml() {
   return jsYaml;
 }
 var jsYamlExports = requireJsYaml();
-const yaml = /* @__PURE__ */ getDefaultExportFromCjs(jsYamlExports);
+const js_yaml_yaml = /* @__PURE__ */ getDefaultExportFromCjs(jsYamlExports);
 const {
   Type,
   Schema,
@@ -71147,9 +71203,71 @@ const {
   safeLoad,
   safeLoadAll,
   safeDump
-} = yaml;
+} = js_yaml_yaml;
 
 //# sourceMappingURL=js-yaml.mjs.map
+
+;// CONCATENATED MODULE: ./src/input-fields.ts
+// Typed readers of single action inputs: each reads one input by name, and every error names
+// it and says what it accepts. Only inputs.ts calls them; it assembles the per-mode inputs.
+
+
+
+
+function input_fields_text(name) {
+    return lib_core/* getInput */.V4(name).trim();
+}
+function oneOf(name, accepted, fallback) {
+    const value = input_fields_text(name) || fallback;
+    if (accepted.includes(value))
+        return value;
+    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: ${accepted.map((a) => `"${a}"`).join(', ')}.`);
+}
+function input_fields_bool(name, fallback) {
+    const value = input_fields_text(name);
+    if (value === '')
+        return fallback;
+    if (/^true$/i.test(value))
+        return true;
+    if (/^false$/i.test(value))
+        return false;
+    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: "true" or "false".`);
+}
+function integer(name, fallback, min, max) {
+    const value = input_fields_text(name);
+    if (value === '')
+        return fallback;
+    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a whole number from ${min} to ${max}.`);
+    }
+    return Number(value);
+}
+function directoryInWorkspace(name, value, workspace) {
+    const resolved = external_node_path_default().resolve(workspace, value);
+    const relative = external_node_path_default().relative(workspace, resolved);
+    if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
+        throw new errors/* InputError */.dz(name, `is "${value}", which is outside the workspace; accepted: a directory inside ${workspace}.`);
+    }
+    if (!(0,external_node_fs_.existsSync)(resolved) || !(0,external_node_fs_.statSync)(resolved).isDirectory()) {
+        throw new errors/* InputError */.dz(name, `is "${value}", which is not a directory in the workspace.`);
+    }
+    return resolved;
+}
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** A duration such as `500ms`, `5s`, `2m`, `1h` or plain seconds, in milliseconds. */
+function parseDuration(value) {
+    const match = DURATION.exec(value.trim());
+    return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's'] : undefined;
+}
+function duration(name, fallback, minMs, maxMs) {
+    const value = input_fields_text(name) || fallback;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < minMs || ms > maxMs) {
+        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`);
+    }
+    return ms;
+}
 
 ;// CONCATENATED MODULE: ./src/util/args.ts
 /**
@@ -71206,6 +71324,7 @@ function splitArgs(line) {
 
 
 
+
 const MODES = ['slim', 'blue-green'];
 const SLIM_PHASES = ['build', 'teardown'];
 const BLUE_GREEN_PHASES = ['all', 'deploy', 'promote', 'cleanup', 'rollback'];
@@ -71229,45 +71348,6 @@ const FLAGS_WITH_INPUTS = {
 };
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-function inputs_text(name) {
-    return lib_core/* getInput */.V4(name).trim();
-}
-function oneOf(name, accepted, fallback) {
-    const value = inputs_text(name) || fallback;
-    if (accepted.includes(value))
-        return value;
-    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: ${accepted.map((a) => `"${a}"`).join(', ')}.`);
-}
-function inputs_bool(name, fallback) {
-    const value = inputs_text(name);
-    if (value === '')
-        return fallback;
-    if (/^true$/i.test(value))
-        return true;
-    if (/^false$/i.test(value))
-        return false;
-    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: "true" or "false".`);
-}
-function integer(name, fallback, min, max) {
-    const value = inputs_text(name);
-    if (value === '')
-        return fallback;
-    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a whole number from ${min} to ${max}.`);
-    }
-    return Number(value);
-}
-function directoryInWorkspace(name, value, workspace) {
-    const resolved = external_node_path_default().resolve(workspace, value);
-    const relative = external_node_path_default().relative(workspace, resolved);
-    if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
-        throw new errors/* InputError */.dz(name, `is "${value}", which is outside the workspace; accepted: a directory inside ${workspace}.`);
-    }
-    if (!(0,external_node_fs_.existsSync)(resolved) || !(0,external_node_fs_.statSync)(resolved).isDirectory()) {
-        throw new errors/* InputError */.dz(name, `is "${value}", which is not a directory in the workspace.`);
-    }
-    return resolved;
-}
 function parseStateUri(value) {
     const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value);
     const bucket = match?.[1] ?? '';
@@ -71278,12 +71358,14 @@ function parseStateUri(value) {
     return { uri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix };
 }
 function vars() {
-    const value = inputs_text('vars');
+    const value = input_fields_text('vars');
     if (value === '')
         return {};
     let parsed;
     try {
-        parsed = yaml.load(value);
+        // The core schema: a date such as 2024-01-01 stays the text dbt renders, not a Date that
+        // JSON would turn into a timestamp.
+        parsed = js_yaml_yaml.load(value, { schema: js_yaml_yaml.CORE_SCHEMA });
     }
     catch (error) {
         const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -71299,7 +71381,7 @@ function vars() {
 function dbtArgs() {
     let args;
     try {
-        args = splitArgs(inputs_text('dbt-args'));
+        args = splitArgs(input_fields_text('dbt-args'));
     }
     catch (error) {
         throw new errors/* InputError */.dz('dbt-args', `cannot be split into arguments: ${error instanceof Error ? error.message : error}.`);
@@ -71313,7 +71395,7 @@ function dbtArgs() {
     return args;
 }
 function profilesDir(workspace) {
-    const value = inputs_text('profiles-dir');
+    const value = input_fields_text('profiles-dir');
     if (value === '')
         return undefined;
     const dir = directoryInWorkspace('profiles-dir', value, workspace);
@@ -71322,22 +71404,27 @@ function profilesDir(workspace) {
     }
     return dir;
 }
+/** A name is looked up on PATH when dbt runs; a path is taken from the workspace, as documented. */
+function dbtPath(workspace) {
+    const value = input_fields_text('dbt-path') || 'dbt';
+    return external_node_path_default().basename(value) === value ? value : external_node_path_default().resolve(workspace, value);
+}
 function dbtSettings(workspace) {
-    const projectDir = directoryInWorkspace('project-dir', inputs_text('project-dir') || '.', workspace);
+    const projectDir = directoryInWorkspace('project-dir', input_fields_text('project-dir') || '.', workspace);
     if (!(0,external_node_fs_.existsSync)(external_node_path_default().join(projectDir, 'dbt_project.yml'))) {
-        throw new errors/* InputError */.dz('project-dir', `is "${inputs_text('project-dir') || '.'}", which holds no dbt_project.yml.`);
+        throw new errors/* InputError */.dz('project-dir', `is "${input_fields_text('project-dir') || '.'}", which holds no dbt_project.yml.`);
     }
     return {
-        executable: inputs_text('dbt-path') || 'dbt',
+        executable: dbtPath(workspace),
         projectDir,
         profilesDir: profilesDir(workspace),
-        target: inputs_text('target') || undefined,
+        target: input_fields_text('target') || undefined,
         vars: vars(),
         extraArgs: dbtArgs()
     };
 }
 function prEnvironment() {
-    const value = inputs_text('pr-environment');
+    const value = input_fields_text('pr-environment');
     if (value === '')
         return undefined;
     if (!ENVIRONMENT_NAME.test(value)) {
@@ -71346,30 +71433,30 @@ function prEnvironment() {
     return value;
 }
 function reportSettings() {
-    const githubToken = inputs_text('github-token') || undefined;
+    const githubToken = input_fields_text('github-token') || undefined;
     if (githubToken)
         lib_core/* setSecret */.Pq(githubToken);
-    return { githubToken, prComment: inputs_bool('pr-comment', true) };
+    return { githubToken, prComment: input_fields_bool('pr-comment', true) };
 }
 function s3Settings() {
-    const endpoint = inputs_text('s3-endpoint') || undefined;
+    const endpoint = input_fields_text('s3-endpoint') || undefined;
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
         throw new errors/* InputError */.dz('s3-endpoint', `is "${endpoint}"; accepted: an http:// or https:// URL.`);
     }
     return {
         endpoint,
-        region: inputs_text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        region: input_fields_text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
         maxAttempts: integer('s3-max-attempts', 3, 1, 10),
         timeoutMs: integer('s3-timeout', 30, 1, 600) * 1000
     };
 }
 function selection() {
-    const select = inputs_text('select') || undefined;
-    const selector = inputs_text('selector') || undefined;
+    const select = input_fields_text('select') || undefined;
+    const selector = input_fields_text('selector') || undefined;
     if (select && selector) {
         throw new errors/* InputError */.dz('selector', 'cannot be combined with "select"; give one of them.');
     }
-    const exclude = inputs_text('exclude');
+    const exclude = input_fields_text('exclude');
     return {
         select,
         selector,
@@ -71377,6 +71464,11 @@ function selection() {
     };
 }
 function slimBuild(common) {
+    const defer = input_fields_bool('defer', false);
+    const favorState = input_fields_bool('favor-state', false);
+    if (favorState && !defer) {
+        throw new errors/* InputError */.dz('favor-state', 'is "true", which needs "defer: true": --favor-state only changes how dbt defers. Set "defer" to "true", or drop "favor-state".');
+    }
     return {
         ...common,
         mode: 'slim',
@@ -71385,30 +71477,25 @@ function slimBuild(common) {
         s3: s3Settings(),
         onStateError: oneOf('on-state-error', ['fail', 'full-build'], 'fail'),
         selection: selection(),
-        defer: inputs_bool('defer', false),
-        favorState: inputs_bool('favor-state', false),
-        skipUnchanged: inputs_bool('skip-unchanged', true),
+        defer,
+        favorState,
+        skipUnchanged: input_fields_bool('skip-unchanged', true),
         uploadManifest: oneOf('upload-manifest', ['auto', 'true', 'false'], 'auto'),
-        cachePackages: inputs_bool('cache-packages', true)
+        cachePackages: input_fields_bool('cache-packages', true)
     };
 }
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** A duration such as `500ms`, `5s`, `2m`, `1h` or plain seconds, in milliseconds. */
-function parseDuration(value) {
-    const match = DURATION.exec(value.trim());
-    return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's'] : undefined;
-}
-function duration(name, fallback, minMs, maxMs) {
-    const value = inputs_text(name) || fallback;
-    const ms = parseDuration(value);
-    if (ms === undefined || ms < minMs || ms > maxMs) {
-        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`);
+const ENCODING_HINT = 'Percent-encode reserved characters in the user name and password, e.g. "%" as "%25", "/" as "%2F", "@" as "%40", "#" as "%23".';
+/** Decodes a user name or password; the error never shows the value. */
+function decodeUrlPart(part, what) {
+    try {
+        return decodeURIComponent(part);
     }
-    return ms;
+    catch {
+        throw new errors/* InputError */.dz('materialize-url', `has a ${what} that is not percent-encoded. ${ENCODING_HINT}`);
+    }
 }
 function materializeUrl() {
-    const value = inputs_text('materialize-url');
+    const value = input_fields_text('materialize-url');
     if (value === '')
         return undefined;
     lib_core/* setSecret */.Pq(value);
@@ -71417,13 +71504,14 @@ function materializeUrl() {
         url = new URL(value);
     }
     catch {
-        throw new errors/* InputError */.dz('materialize-url', 'is not a URL; accepted: postgres://user:password@host:port/database.');
+        throw new errors/* InputError */.dz('materialize-url', `is not a URL; accepted: postgres://user:password@host:port/database. ${ENCODING_HINT}`);
     }
     if (!['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
         throw new errors/* InputError */.dz('materialize-url', 'must be postgres://user:password@host:port/database.');
     }
+    decodeUrlPart(url.username, 'user name');
     if (url.password)
-        lib_core/* setSecret */.Pq(decodeURIComponent(url.password));
+        lib_core/* setSecret */.Pq(decodeUrlPart(url.password, 'password'));
     return value;
 }
 function blueGreenSettings() {
@@ -71433,10 +71521,10 @@ function blueGreenSettings() {
         lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
         pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
         awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
-        runTests: inputs_bool('run-tests', true),
-        force: inputs_bool('force', false),
-        keepPrevious: inputs_bool('keep-previous', false),
-        cleanupOnFailure: inputs_bool('cleanup-on-failure', true),
+        runTests: input_fields_bool('run-tests', true),
+        force: input_fields_bool('force', false),
+        keepPrevious: input_fields_bool('keep-previous', false),
+        cleanupOnFailure: input_fields_bool('cleanup-on-failure', true),
         lockTimeoutMs: duration('lock-timeout', '10m', 0, 24 * 3_600_000),
         lockTtlMs: duration('lock-ttl', '30m', 10_000, 24 * 3_600_000),
         swapRetries: integer('swap-retries', 3, 0, 10),
@@ -71445,7 +71533,7 @@ function blueGreenSettings() {
     };
 }
 function stateLocation(mode) {
-    const stateUri = inputs_text('state-uri');
+    const stateUri = input_fields_text('state-uri');
     if (stateUri === '') {
         throw new errors/* InputError */.dz('state-uri', `is required in ${mode} mode; accepted: s3://<bucket>/<prefix>.`);
     }
@@ -71461,6 +71549,45 @@ function blueGreen(common) {
         blueGreen: blueGreenSettings()
     };
 }
+/**
+ * Inputs only one mode reads, with their action.yml defaults (a unit test keeps them equal).
+ * Set to anything else under the other mode, they would silently do nothing.
+ */
+const MODE_ONLY_INPUTS = {
+    slim: {
+        'on-state-error': 'fail',
+        select: '',
+        selector: '',
+        defer: 'false',
+        'favor-state': 'false',
+        'skip-unchanged': 'true',
+        'upload-manifest': 'auto',
+        'cache-packages': 'true'
+    },
+    'blue-green': {
+        await: 'action',
+        'lag-threshold': '1s',
+        'poll-interval': '1s',
+        'await-timeout': '30m',
+        'run-tests': 'true',
+        force: 'false',
+        'keep-previous': 'false',
+        'cleanup-on-failure': 'true',
+        'lock-timeout': '10m',
+        'lock-ttl': '30m',
+        'swap-retries': '3',
+        'materialize-url': ''
+    }
+};
+function warnInapplicable(mode) {
+    const other = MODES.find((m) => m !== mode);
+    for (const [name, fallback] of Object.entries(MODE_ONLY_INPUTS[other])) {
+        const value = input_fields_text(name);
+        if (value !== '' && value.toLowerCase() !== fallback.toLowerCase()) {
+            lib_core/* warning */.$e(`Input "${name}" applies only to mode "${other}"; it has no effect with mode "${mode}".`);
+        }
+    }
+}
 function getInputs() {
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     const mode = oneOf('mode', MODES, 'slim');
@@ -71471,9 +71598,13 @@ function getInputs() {
         prEnvironment: prEnvironment(),
         dbt: dbtSettings(workspace)
     };
-    if (mode === 'blue-green')
-        return blueGreen(common);
-    return phase === 'build' ? slimBuild(common) : { ...common, mode: 'slim', phase: 'teardown' };
+    const inputs = mode === 'blue-green'
+        ? blueGreen(common)
+        : phase === 'build'
+            ? slimBuild(common)
+            : { ...common, mode: 'slim', phase: 'teardown' };
+    warnInapplicable(mode);
+    return inputs;
 }
 
 ;// CONCATENATED MODULE: ./src/dbt/project.ts
@@ -71492,7 +71623,7 @@ const DBT_CONFIG_FILES = (/* unused pure expression or super */ null && ([
 ]));
 function readYaml(file) {
     try {
-        const parsed = yaml.load((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        const parsed = js_yaml_yaml.load((0,external_node_fs_.readFileSync)(file, 'utf8'));
         return parsed && typeof parsed === 'object' ? parsed : {};
     }
     catch (error) {
@@ -71552,8 +71683,6 @@ function isDbtFile(project, relativePath) {
     return project.sourcePaths.some((dir) => normalized.startsWith(`${dir.replace(/\/+$/, '')}/`));
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(3711);
 ;// CONCATENATED MODULE: ./src/store/s3.ts
@@ -71694,137 +71823,6 @@ function isNetworkError(code) {
     ].includes(code);
 }
 
-;// CONCATENATED MODULE: ./src/store/lock.ts
-// A deploy lease in S3 beside the manifest. Created with If-None-Match, renewed and released
-// with If-Match on our own ETag, and taken over only once expired (with If-Match on the
-// expired lease's ETag, so two runs cannot both take it). Expiry keeps a crashed run from
-// blocking deploys forever: correctness never depends on the post step running.
-
-
-
-
-class LockTimeout extends errors/* ActionError */.lZ {
-}
-function describe(lease) {
-    const run = lease.runUrl ? ` (${lease.runUrl})` : '';
-    return `${lease.owner}${run}, acquired ${lease.acquiredAt}, expires ${lease.expiresAt}`;
-}
-function parseLease(body) {
-    try {
-        const lease = JSON.parse(body);
-        return typeof lease.nonce === 'string' && typeof lease.expiresAt === 'string'
-            ? lease
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-class S3Lease {
-    store;
-    key;
-    body;
-    etag;
-    options;
-    constructor(store, key, body, etag, options) {
-        this.store = store;
-        this.key = key;
-        this.body = body;
-        this.etag = etag;
-        this.options = options;
-    }
-    get holder() {
-        return this.body;
-    }
-    static async acquire(store, key, options) {
-        const now = options.now ?? Date.now;
-        const deadline = now() + options.timeoutMs;
-        const nonce = (0,external_node_crypto_.randomUUID)();
-        let waitingFor;
-        for (;;) {
-            const body = S3Lease.newBody(options, nonce, now());
-            const existing = await store.get(key);
-            const current = existing && parseLease(existing.body);
-            const condition = !existing
-                ? { ifNoneMatch: '*' }
-                : !current || Date.parse(current.expiresAt) <= now()
-                    ? { ifMatch: existing.etag }
-                    : undefined;
-            if (current?.nonce === nonce)
-                return new S3Lease(store, key, current, existing.etag, options);
-            if (condition) {
-                if (existing)
-                    lib_core/* warning */.$e(`Taking over an expired or unreadable deploy lock: ${current ? describe(current) : 'unreadable'}.`);
-                try {
-                    const etag = await store.put(key, JSON.stringify(body), condition);
-                    return new S3Lease(store, key, body, etag, options);
-                }
-                catch (error) {
-                    // Someone else won the race, or S3 retried our own write: the next read tells which.
-                    if (!(error instanceof ConditionalWriteRefused))
-                        throw error;
-                    continue;
-                }
-            }
-            if (now() >= deadline) {
-                throw new LockTimeout(`Another deploy holds the lock ${key}: ${describe(current)}. Waited ${Math.round(options.timeoutMs / 1000)} s ("lock-timeout"). ` +
-                    'If that run is gone, the lock expires by itself; delete the object to release it sooner.');
-            }
-            if (waitingFor?.nonce !== current.nonce)
-                lib_core/* info */.pq(`Waiting for the deploy lock held by ${describe(current)}.`);
-            waitingFor = current;
-            await options.sleep(Math.min(options.pollMs, Math.max(0, deadline - now())));
-        }
-    }
-    static newBody(options, nonce, at) {
-        return {
-            owner: options.owner,
-            runUrl: options.runUrl,
-            nonce,
-            acquiredAt: new Date(at).toISOString(),
-            expiresAt: new Date(at + options.ttlMs).toISOString()
-        };
-    }
-    /** Extends the lease; fails if it was lost (expired and taken over). */
-    async renew() {
-        const now = (this.options.now ?? Date.now)();
-        const body = { ...this.body, expiresAt: new Date(now + this.options.ttlMs).toISOString() };
-        try {
-            this.etag = await this.store.put(this.key, JSON.stringify(body), { ifMatch: this.etag });
-            this.body = body;
-        }
-        catch (error) {
-            if (error instanceof ConditionalWriteRefused) {
-                throw new errors/* ActionError */.lZ(`The deploy lock ${this.key} was lost (it expired and another run took it over).`);
-            }
-            throw error;
-        }
-    }
-    /** Deletes the lease if it is still ours. */
-    async release() {
-        const existing = await this.store.get(this.key);
-        if (!existing || parseLease(existing.body)?.nonce !== this.body.nonce)
-            return;
-        await this.store.delete(this.key, existing.etag);
-    }
-    /** Renews every third of the TTL until stopped. */
-    keepAlive() {
-        const timer = setInterval(() => {
-            this.renew().catch((error) => lib_core/* warning */.$e(`Renewing the deploy lock failed: ${error instanceof Error ? error.message : error}`));
-        }, Math.max(1000, this.options.ttlMs / 3));
-        timer.unref();
-        return () => clearInterval(timer);
-    }
-    /** Releases a lease recorded by an earlier step, if it still carries that nonce. */
-    static async releaseRecorded(store, key, nonce) {
-        const existing = await store.get(key);
-        if (!existing || parseLease(existing.body)?.nonce !== nonce)
-            return false;
-        await store.delete(key, existing.etag);
-        return true;
-    }
-}
-
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -71865,7 +71863,7 @@ function ssl(sslmode) {
 }
 const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
-const pg_literalList = (values) => values.map(quoteLiteral).join(', ');
+const literalList = (values) => values.map(quoteLiteral).join(', ');
 class PgWarehouse {
     client;
     isMaterialize;
@@ -71989,7 +71987,7 @@ function optionalString(value) {
 }
 /** The rendered target, or an error that says which profile, target or field is wrong. */
 function readProfileTarget(file, profileName, targetName, env) {
-    const profiles = (yaml.load((0,external_node_fs_.readFileSync)(file, 'utf8')) ?? {});
+    const profiles = (js_yaml_yaml.load((0,external_node_fs_.readFileSync)(file, 'utf8')) ?? {});
     const profile = profiles[profileName];
     if (!profile)
         throw new errors/* ActionError */.lZ(`Profile "${profileName}" is not in ${file}.`);
@@ -72012,6 +72010,20 @@ function readProfileTarget(file, profileName, targetName, env) {
         cluster: optionalString(fields.cluster),
         sslmode: optionalString(fields.sslmode)
     };
+}
+/** The target names of a profile, read by name only (nothing rendered); undefined without the profile. */
+function profileTargetNames(file, profileName) {
+    let profiles;
+    try {
+        profiles = yaml.load(readFileSync(file, 'utf8'));
+    }
+    catch (error) {
+        throw new ActionError(`Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
+    }
+    const profile = profiles?.[profileName];
+    if (!profile || typeof profile !== 'object')
+        return undefined;
+    return profile.outputs && typeof profile.outputs === 'object' ? Object.keys(profile.outputs) : [];
 }
 
 ;// CONCATENATED MODULE: ./src/secrets.ts
@@ -72098,91 +72110,170 @@ function materializeTarget(inputs, project) {
     return profile;
 }
 
-;// CONCATENATED MODULE: ./src/bluegreen/config.ts
-// The deployment configuration dbt-materialize's deploy macros read:
-// `vars.deployment.<target>.{clusters, schemas}` in dbt_project.yml.
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/store/lock.ts
+// A deploy lease in S3 beside the manifest. Created with If-None-Match, renewed and released
+// with If-Match on our own ETag, and taken over only once expired (with If-Match on the
+// expired lease's ETag, so two runs cannot both take it). Expiry keeps a crashed run from
+// blocking deploys forever: correctness never depends on the post step running.
 
-const GREEN_SUFFIX = '_dbt_deploy';
-const config_green = (name) => `${name}${GREEN_SUFFIX}`;
-function names(value, field, target) {
-    if (!Array.isArray(value) ||
-        value.length === 0 ||
-        !value.every((v) => typeof v === 'string' && v !== '')) {
-        throw new ActionError(`vars.deployment.${target}.${field} in dbt_project.yml must be a non-empty list of ${field} names; it is ${JSON.stringify(value ?? null)}.`);
-    }
-    return value;
+
+
+
+
+class LockTimeout extends errors/* ActionError */.lZ {
 }
-function readDeploymentConfig(projectVars, target) {
-    const deployment = projectVars.deployment;
-    if (!deployment || typeof deployment !== 'object') {
-        throw new ActionError('Blue/green needs vars.deployment in dbt_project.yml, e.g. vars: {deployment: {prod: {clusters: [analytics], schemas: [analytics]}}}.');
+function describe(lease) {
+    const run = lease.runUrl ? ` (${lease.runUrl})` : '';
+    return `${lease.owner}${run}, acquired ${lease.acquiredAt}, expires ${lease.expiresAt}`;
+}
+const LEASE_SHAPE = {
+    owner: 'string',
+    runUrl: 'string?',
+    nonce: 'string',
+    acquiredAt: 'string',
+    expiresAt: 'string'
+};
+/** The lease, or undefined for a body no run of this action wrote (taken over once expired). */
+function parseLease(body) {
+    try {
+        const lease = JSON.parse(body);
+        return misfit(lease, LEASE_SHAPE) === undefined ? lease : undefined;
     }
-    const config = deployment[target];
-    if (!config) {
-        throw new ActionError(`vars.deployment in dbt_project.yml has no entry for target "${target}"; it has: ${Object.keys(deployment).join(', ') || 'none'}.`);
+    catch {
+        return undefined;
     }
-    return {
-        target,
-        clusters: names(config.clusters, 'clusters', target),
-        schemas: names(config.schemas, 'schemas', target)
-    };
+}
+class S3Lease {
+    store;
+    key;
+    body;
+    etag;
+    options;
+    constructor(store, key, body, etag, options) {
+        this.store = store;
+        this.key = key;
+        this.body = body;
+        this.etag = etag;
+        this.options = options;
+    }
+    get holder() {
+        return this.body;
+    }
+    static async acquire(store, key, options) {
+        const now = options.now ?? Date.now;
+        const deadline = now() + options.timeoutMs;
+        const nonce = (0,external_node_crypto_.randomUUID)();
+        let waitingFor;
+        for (;;) {
+            const body = S3Lease.newBody(options, nonce, now());
+            const existing = await store.get(key);
+            const current = existing && parseLease(existing.body);
+            const condition = !existing
+                ? { ifNoneMatch: '*' }
+                : !current || Date.parse(current.expiresAt) <= now()
+                    ? { ifMatch: existing.etag }
+                    : undefined;
+            if (current?.nonce === nonce)
+                return new S3Lease(store, key, current, existing.etag, options);
+            if (condition) {
+                if (existing)
+                    lib_core/* warning */.$e(`Taking over an expired or unreadable deploy lock: ${current ? describe(current) : 'unreadable'}.`);
+                try {
+                    const etag = await store.put(key, JSON.stringify(body), condition);
+                    return new S3Lease(store, key, body, etag, options);
+                }
+                catch (error) {
+                    // Someone else won the race, or S3 retried our own write: the next read tells which.
+                    if (!(error instanceof ConditionalWriteRefused))
+                        throw error;
+                    continue;
+                }
+            }
+            if (now() >= deadline) {
+                throw new LockTimeout(`Another deploy holds the lock ${key}: ${describe(current)}. Waited ${Math.round(options.timeoutMs / 1000)} s ("lock-timeout"). ` +
+                    'If that run is gone, the lock expires by itself; delete the object to release it sooner.');
+            }
+            if (waitingFor?.nonce !== current.nonce)
+                lib_core/* info */.pq(`Waiting for the deploy lock held by ${describe(current)}.`);
+            waitingFor = current;
+            await options.sleep(Math.min(options.pollMs, Math.max(0, deadline - now())));
+        }
+    }
+    static newBody(options, nonce, at) {
+        return {
+            owner: options.owner,
+            runUrl: options.runUrl,
+            nonce,
+            acquiredAt: new Date(at).toISOString(),
+            expiresAt: new Date(at + options.ttlMs).toISOString()
+        };
+    }
+    /** Extends the lease; fails if it was lost (expired and taken over). */
+    async renew() {
+        const now = (this.options.now ?? Date.now)();
+        const body = { ...this.body, expiresAt: new Date(now + this.options.ttlMs).toISOString() };
+        try {
+            this.etag = await this.store.put(this.key, JSON.stringify(body), { ifMatch: this.etag });
+            this.body = body;
+        }
+        catch (error) {
+            if (error instanceof ConditionalWriteRefused) {
+                throw new errors/* ActionError */.lZ(`The deploy lock ${this.key} was lost (it expired and another run took it over).`);
+            }
+            throw error;
+        }
+    }
+    /** Deletes the lease if it is still ours. */
+    async release() {
+        const existing = await this.store.get(this.key);
+        if (!existing || parseLease(existing.body)?.nonce !== this.body.nonce)
+            return;
+        await this.store.delete(this.key, existing.etag);
+    }
+    /** Renews every third of the TTL until stopped. */
+    keepAlive() {
+        const timer = setInterval(() => {
+            this.renew().catch((error) => lib_core/* warning */.$e(`Renewing the deploy lock failed: ${error instanceof Error ? error.message : error}`));
+        }, Math.max(1000, this.options.ttlMs / 3));
+        timer.unref();
+        return () => clearInterval(timer);
+    }
+    /** Releases a lease recorded by an earlier step, if it still carries that nonce. */
+    static async releaseRecorded(store, key, nonce) {
+        const existing = await store.get(key);
+        if (!existing || parseLease(existing.body)?.nonce !== nonce)
+            return false;
+        await store.delete(key, existing.etag);
+        return true;
+    }
 }
 
-;// CONCATENATED MODULE: ./src/bluegreen/catalog.ts
-// What the action asks Materialize's catalog: existence of production and green objects, and
-// a fingerprint of production to detect drift between a staged deploy and its promotion.
-
-
-
-async function existingNames(sql, names) {
-    const schemas = await sql.query(`select s.name from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on d.id = s.database_id
-     where d.name = current_database() and s.name in (${literalList(names.schemas)})`);
-    const clusters = await sql.query(`select name from mz_catalog.mz_clusters where name in (${literalList(names.clusters)})`);
-    return {
-        schemas: schemas.map((r) => r.name).sort(),
-        clusters: clusters.map((r) => r.name).sort()
-    };
+;// CONCATENATED MODULE: ./src/warehouse/environment.ts
+function matches(names, match) {
+    return (candidate) => names.some((name) => candidate === name || (match === 'with-suffixes' && candidate.startsWith(`${name}_`)));
 }
-/** Drops the schemas (cascading to their objects), then the clusters. */
-async function dropEnvironment(warehouse, names) {
-    for (const schema of names.schemas)
+/** Drops what exists of the environment; returns what it dropped, e.g. `schema pr_7`. */
+async function dropEnvironment(warehouse, names, match) {
+    const dropped = [];
+    for (const schema of (await warehouse.schemaNames()).filter(matches(names.schemas, match))) {
         await warehouse.dropSchema(schema);
-    for (const cluster of names.clusters)
+        dropped.push(`schema ${schema}`);
+    }
+    if (names.clusters.length === 0)
+        return dropped;
+    for (const cluster of (await warehouse.clusterNames()).filter(matches(names.clusters, match))) {
         await warehouse.dropCluster(cluster);
-}
-const productionNames = (config) => ({
-    schemas: config.schemas,
-    clusters: config.clusters
-});
-const greenNames = (config) => ({
-    schemas: config.schemas.map(green),
-    clusters: config.clusters.map(green)
-});
-/** A hash of production's schemas, clusters and objects, by id; it changes when anything is replaced. */
-async function productionFingerprint(sql, config) {
-    const rows = await sql.query(`select 'schema' as kind, s.id, s.name from mz_catalog.mz_schemas s
-       join mz_catalog.mz_databases d on d.id = s.database_id
-       where d.name = current_database() and s.name in (${literalList(config.schemas)})
-     union all
-     select 'object' as kind, o.id, s.name || '.' || o.name as name from mz_catalog.mz_objects o
-       join mz_catalog.mz_schemas s on s.id = o.schema_id
-       join mz_catalog.mz_databases d on d.id = s.database_id
-       where d.name = current_database() and s.name in (${literalList(config.schemas)})
-     union all
-     select 'cluster' as kind, c.id, c.name from mz_catalog.mz_clusters c where c.name in (${literalList(config.clusters)})`);
-    const lines = rows.map((r) => `${r.kind} ${r.id} ${r.name}`).sort();
-    return createHash('sha256').update(lines.join('\n')).digest('hex');
+        dropped.push(`cluster ${cluster}`);
+    }
+    return dropped;
 }
 
-;// CONCATENATED MODULE: ./src/cleanup.ts
-// Undoing what a run created: on failure and cancellation in the main step, and in the post
-// step for whatever main could not finish. A failing removal only warns.
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/undo.ts
+// Undoing what a run created, newest first: used by the main step on failure and
+// cancellation, and by the post step for whatever main could not finish. A failing removal
+// only warns.
 
 
 
@@ -72200,8 +72291,10 @@ const removers = {
             : `The deploy lock ${key} was no longer ours.`;
     },
     green: async ({ schemas, clusters }, clients) => {
-        await dropEnvironment(await clients.warehouse(), { schemas, clusters });
-        return `Dropped green schemas ${schemas.join(', ')} and clusters ${clusters.join(', ')}.`;
+        const dropped = await dropEnvironment(await clients.warehouse(), { schemas, clusters }, 'exact');
+        return dropped.length > 0
+            ? `Dropped green ${dropped.join(', ')}.`
+            : 'No green environment was left.';
     }
 };
 function remove(resource, clients) {
@@ -72218,6 +72311,17 @@ async function undoResources(resources, clients) {
         }
     }
 }
+
+;// CONCATENATED MODULE: ./src/cleanup.ts
+// The post step: undoes whatever the main step recorded and could not finish.
+
+
+
+
+
+
+
+
 /** Clients built from the step's inputs, for the post step. */
 function clientsFromInputs() {
     let store;
@@ -72301,7 +72405,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3859);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1462);
 
 
 

@@ -5,6 +5,7 @@ import { ActionError } from '../errors.js'
 import { forgetCreated } from '../state.js'
 import { manifestKey } from '../slim/state.js'
 import { publishManifest } from '../slim/publish.js'
+import { commitHistory } from '../slim/ancestry.js'
 import { quoteIdent } from '../warehouse/pg.js'
 import { green } from './config.js'
 import { productionFingerprint } from './catalog.js'
@@ -107,7 +108,10 @@ export async function promoteGreen(
     ? { ifMatch: staged.manifestEtag }
     : ({ ifNoneMatch: '*' } as const)
   await run.step('Publish manifest', () =>
-    publishManifest(run.clients.store, run.inputs.state, manifestBody, condition, staged.sha)
+    publishManifest(run.clients.store, run.inputs.state, manifestBody, condition, staged.sha, {
+      history: commitHistory(run.inputs.dbt.projectDir, run.inputs.report.githubToken, run.context),
+      changedProduction: true
+    })
   )
 }
 

@@ -18,6 +18,7 @@ import { maskProfileSecrets } from '../dbt/masking.js'
 import { checkTarget } from '../dbt/target.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { changedFilesSince, headSha } from '../util/git.js'
+import { commitHistory } from './ancestry.js'
 import { installPackages } from './packages.js'
 import { publishManifest, wantsUpload } from './publish.js'
 import { checkSelector, planSelection, type SelectionPlan } from './selection.js'
@@ -176,8 +177,10 @@ async function publishIfWanted(
   if (!wantsUpload(inputs.uploadManifest, isDefaultBranchPush(context)))
     return { uploaded: false, notes: [] }
   try {
-    await core.group('Publish manifest', () => publish(store, inputs, state, manifest, context))
-    return { uploaded: true, notes: [`Manifest published to ${inputs.state.uri}/manifest.json.`] }
+    const note = await core.group('Publish manifest', () =>
+      publish(store, inputs, state, manifest, context)
+    )
+    return { uploaded: true, notes: [note] }
   } catch (error) {
     return { uploaded: false, notes: [`Manifest not published: ${errorMessage(error)}`], error }
   }
@@ -189,14 +192,18 @@ async function publish(
   state: ProductionState,
   manifest: string,
   context: RunContext
-): Promise<void> {
+): Promise<string> {
   const sha = (await headSha(inputs.dbt.projectDir)) ?? context.sha
-  await publishManifest(
+  return publishManifest(
     store,
     inputs.state,
     readFileSync(manifest, 'utf8'),
     publishCondition(state),
-    sha
+    sha,
+    {
+      history: commitHistory(inputs.dbt.projectDir, inputs.report.githubToken, context),
+      changedProduction: prEnvironment(inputs, context) === undefined
+    }
   )
 }
 

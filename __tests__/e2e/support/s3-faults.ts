@@ -1,5 +1,5 @@
 // A tiny HTTP proxy in front of moto that injects S3 faults (5xx, delays, AccessDenied,
-// connection resets, held requests) and logs every request the action makes.
+// connection resets, held requests, lost answers) and logs every request the action makes.
 import { randomBytes } from 'node:crypto'
 import {
   createServer,
@@ -31,6 +31,11 @@ export interface FaultProxy {
   failAlways(status?: number, match?: RequestMatcher): void
   /** Fail the first `times` matching requests, then pass. */
   failTimes(times: number, status?: number, match?: RequestMatcher): void
+  /**
+   * Forward the first `times` matching requests to moto, then answer them with an error instead
+   * of moto's reply: the request took effect, but the client sees a failure.
+   */
+  loseAnswers(times: number, status?: number, match?: RequestMatcher): void
   /** Delay matching requests by `ms` before forwarding. */
   delay(ms: number, match?: RequestMatcher): void
   /** Answer matching requests with 403 AccessDenied. */
@@ -39,11 +44,13 @@ export interface FaultProxy {
   reset(match?: RequestMatcher): void
   /** Park matching requests until the returned release() is called. */
   hold(match?: RequestMatcher): () => void
+  /** Resolves with the first matching request to reach the proxy (at once if one has). */
+  arrival(match: RequestMatcher): Promise<ProxiedRequest>
   stop(): Promise<void>
 }
 
 type Fault =
-  | { kind: 'status'; status: number; remaining: number }
+  | { kind: 'status'; status: number; remaining: number; forwardFirst?: boolean }
   | { kind: 'delay'; ms: number }
   | { kind: 'reset' }
   | { kind: 'hold'; released: Promise<void> }
@@ -85,12 +92,18 @@ function readAll(request: IncomingMessage): Promise<Buffer> {
   })
 }
 
+/** Sends the request to moto; `answer` gets moto's reply (default: passed on as is). */
 function forward(
   target: URL,
   request: IncomingMessage,
   body: Buffer,
   response: ServerResponse,
-  entry: ProxiedRequest
+  entry: ProxiedRequest,
+  answer: (reply: IncomingMessage) => void = (reply) => {
+    entry.outcome = reply.statusCode
+    response.writeHead(reply.statusCode ?? 502, reply.headers)
+    reply.pipe(response)
+  }
 ): void {
   const upstream = httpRequest(
     {
@@ -100,11 +113,7 @@ function forward(
       path: request.url,
       headers: { ...request.headers, host: target.host }
     },
-    (reply) => {
-      entry.outcome = reply.statusCode
-      response.writeHead(reply.statusCode ?? 502, reply.headers)
-      reply.pipe(response)
-    }
+    answer
   )
   upstream.once('error', () => {
     entry.outcome = 'aborted'
@@ -113,10 +122,29 @@ function forward(
   upstream.end(body)
 }
 
+/** Lets moto apply the request, then answers with an S3 error once moto's reply is complete. */
+function forwardThenFail(
+  target: URL,
+  request: IncomingMessage,
+  body: Buffer,
+  response: ServerResponse,
+  entry: ProxiedRequest,
+  status: number
+): void {
+  forward(target, request, body, response, entry, (reply) => {
+    reply.resume()
+    reply.once('end', () => {
+      entry.outcome = status
+      sendS3Error(request, response, status)
+    })
+  })
+}
+
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl)
   const requests: ProxiedRequest[] = []
   let rules: Rule[] = []
+  let waiters: Array<{ match: RequestMatcher; resolve: (request: ProxiedRequest) => void }> = []
 
   function faultFor(entry: ProxiedRequest): Fault | undefined {
     const rule = rules.find((r) => r.match(entry))
@@ -135,9 +163,14 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       headers: request.headers
     }
     requests.push(entry)
+    waiters.filter((w) => w.match(entry)).forEach((w) => w.resolve(entry))
+    waiters = waiters.filter((w) => !w.match(entry))
     response.once('close', () => (entry.outcome ??= 'aborted'))
     const body = await readAll(request)
     const fault = faultFor(entry)
+    if (fault?.kind === 'status' && fault.forwardFirst) {
+      return forwardThenFail(target, request, body, response, entry, fault.status)
+    }
     if (fault?.kind === 'status') {
       entry.outcome = fault.status
       return sendS3Error(request, response, fault.status)
@@ -170,6 +203,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       add({ kind: 'status', status, remaining: Infinity }, match),
     failTimes: (times, status = 500, match) =>
       add({ kind: 'status', status, remaining: times }, match),
+    loseAnswers: (times, status = 500, match) =>
+      add({ kind: 'status', status, remaining: times, forwardFirst: true }, match),
     delay: (ms, match) => add({ kind: 'delay', ms }, match),
     deny: (match) => add({ kind: 'status', status: 403, remaining: Infinity }, match),
     reset: (match) => add({ kind: 'reset' }, match),
@@ -178,6 +213,12 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       add({ kind: 'hold', released: new Promise<void>((resolve) => (release = resolve)) }, match)
       return release
     },
+    arrival: (match) =>
+      new Promise((resolve) => {
+        const arrived = requests.find(match)
+        if (arrived) resolve(arrived)
+        else waiters.push({ match, resolve })
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

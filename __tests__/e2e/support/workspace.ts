@@ -11,8 +11,13 @@ export interface Workspace {
   sha(): string
   /** Writes (string) or deletes (null) files, commits everything, returns the new sha. */
   commit(message: string, files: Record<string, string | null>): string
-  /** A second checkout of the same history (same shas) in its own temp dir. */
-  clone(): Workspace
+  /**
+   * A second checkout of the same history (same shas) in its own temp dir; with `depth`, a
+   * shallow one of HEAD, as actions/checkout makes by default (fetch-depth: 1).
+   */
+  clone(options?: { depth?: number }): Workspace
+  /** Checks out `sha` (detached HEAD), as actions/checkout does for a push. */
+  checkout(sha: string): void
   cleanup(): void
 }
 
@@ -61,12 +66,15 @@ function wrap(dir: string): Workspace {
       git(dir, ['commit', '--quiet', '--allow-empty', '-m', message])
       return workspace.sha()
     },
-    clone() {
+    clone(options = {}) {
       const copy = mkdtempSync(path.join(tempRoot(), 'e2e-ws-'))
-      git(copy, ['clone', '--quiet', dir, '.'])
+      // A local path would ignore --depth; a file:// URL honours it.
+      const source = options.depth ? ['--depth', String(options.depth), `file://${dir}`] : [dir]
+      git(copy, ['clone', '--quiet', ...source, '.'])
       configure(copy)
       return wrap(copy)
     },
+    checkout: (sha) => void git(dir, ['checkout', '--quiet', '--detach', sha]),
     cleanup: () => rmSync(dir, { recursive: true, force: true })
   }
   return workspace
