@@ -6,7 +6,7 @@ import type { RunContext } from '../context.js'
 import { readProject } from '../dbt/project.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { maskedProfileTarget } from '../dbt/masking.js'
-import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
+import { PR_ENVIRONMENT_ENV, dbtEnvironment, prEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { reportRun } from '../report/index.js'
@@ -17,8 +17,7 @@ const belongsTo = (base: string) => (name: string) => name === base || name.star
 
 function environmentTarget(inputs: SlimTeardownInputs, environment: string): ProfileTarget {
   const project = readProject(inputs.dbt.projectDir)
-  const env = { ...process.env, [PR_ENVIRONMENT_ENV]: environment }
-  const target = maskedProfileTarget(inputs.dbt, project, env, 'Teardown')
+  const target = maskedProfileTarget(inputs.dbt, project, dbtEnvironment(environment), 'Teardown')
   if (!target.schema?.includes(environment)) {
     throw new ActionError(
       `Teardown refused: the target schema "${target.schema ?? ''}" does not contain the PR environment name "${environment}", so it is not a PR environment. ` +
