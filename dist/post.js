@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 1462:
+/***/ 6863:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71922,20 +71922,38 @@ class PgWarehouse {
 var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./src/dbt/profile.ts
-// Reads the dbt profile target the way dbt resolves it, so the action can mask its
-// password and open its own connection. Only `env_var(...)` is rendered: anything else
-// in a profile value is Jinja the action cannot evaluate, and it says so.
+// Reads the dbt profile target the way dbt resolves it, so the action can mask its secrets
+// and open its own connection. Only `env_var(...)`, quoted strings and `or` are rendered:
+// a field with any other Jinja is left out and named, never shown, since it may hold a secret.
 
 
 
 
 
 const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g;
-const FILTER = String.raw `(?:\|\s*(?:int|as_number|as_text|string)\s*)?`;
-const ENV_VAR = new RegExp(String.raw `^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)")\s*)?\)\s*` +
+const FILTER = String.raw `(?:\|\s*(?:int|float|as_number|as_text|as_bool|as_native|string)\s*)?`;
+const ENV_VAR = new RegExp(String.raw `^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?))\s*)?\)\s*` +
     FILTER +
     '$');
 const LITERAL = /^(?:'([^']*)'|"([^"]*)")$/;
+/** The fields the action's own connection reads. */
+const CONNECTION_FIELDS = [
+    'type',
+    'host',
+    'port',
+    'user',
+    'password',
+    'pass',
+    'dbname',
+    'database',
+    'schema',
+    'cluster',
+    'sslmode'
+];
+/** Credentials in dbt adapters' profiles: password/pass, passphrases, tokens, secrets, keys. */
+const SECRET_FIELD = /pass|secret|token|private_key|credential/i;
+/** …but not where they are kept: paths, files and URLs are no secrets. */
+const LOCATION_FIELD = /(?:_path|_file|_uri|_url)$/i;
 function profilesFile(projectDir, profilesDir, env = process.env) {
     const candidates = [
         profilesDir,
@@ -71949,44 +71967,56 @@ function profilesFile(projectDir, profilesDir, env = process.env) {
     }
     return undefined;
 }
-/** One operand: env_var('NAME'[, 'default'])[| filter] or a quoted string. */
-function renderTerm(term, whole, env) {
+/** One operand: env_var('NAME'[, default])[| filter] or a quoted string. */
+function renderTerm(term, env) {
     const literal = LITERAL.exec(term);
     if (literal)
         return literal[1] ?? literal[2] ?? '';
     const match = ENV_VAR.exec(term);
     if (!match) {
-        throw new errors/* ActionError */.lZ(`cannot render ${whole}: only env_var('NAME'[, 'default']), quoted strings and "or" are supported`);
+        throw new errors/* ActionError */.lZ(`it has Jinja the action cannot render: only env_var('NAME'[, default]), quoted strings and "or" are supported`);
     }
-    const rendered = env[match[2]] ?? match[3] ?? match[4];
+    const rendered = env[match[2]] ?? match[3] ?? match[4] ?? match[5];
     if (rendered === undefined)
         throw new errors/* ActionError */.lZ(`env var ${match[2]} is not set and has no default`);
     return rendered;
 }
 function renderValue(value, env) {
-    return value.replace(EXPRESSION, (whole, expression) => {
+    return value.replace(EXPRESSION, (_whole, expression) => {
         // Jinja's `a or b`: the first operand that renders non-empty.
-        const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), whole, env));
+        const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), env));
         return terms.find((term) => term !== '') ?? terms[terms.length - 1] ?? '';
     });
 }
-function renderAll(target, env) {
-    return Object.fromEntries(Object.entries(target).map(([key, value]) => {
-        if (typeof value !== 'string')
-            return [key, value];
+/** Renders every string in `value`; what cannot be rendered is left out and noted by name. */
+function renderTree(value, name, env, unrendered) {
+    if (typeof value === 'string') {
         try {
-            return [key, renderValue(value, env)];
+            return renderValue(value, env);
         }
         catch (error) {
-            throw new errors/* ActionError */.lZ(`Profile field "${key}": ${error instanceof Error ? error.message : error}`);
+            unrendered[name] = (0,errors/* errorMessage */.gJ)(error);
+            return undefined;
         }
-    }));
+    }
+    if (Array.isArray(value))
+        return value.map((item) => renderTree(item, name, env, unrendered));
+    if (value !== null && typeof value === 'object') {
+        const fields = {};
+        for (const [key, child] of Object.entries(value)) {
+            const rendered = renderTree(child, name ? `${name}.${key}` : key, env, unrendered);
+            if (rendered !== undefined)
+                fields[key] = rendered;
+        }
+        return fields;
+    }
+    return value;
 }
 function optionalString(value) {
     return value === undefined || value === null || value === '' ? undefined : String(value);
 }
-/** The rendered target, or an error that says which profile, target or field is wrong. */
-function readProfileTarget(file, profileName, targetName, env) {
+/** The target rendered as far as possible, or an error that says which profile or target is wrong. */
+function readProfile(file, profileName, targetName, env) {
     const profiles = (js_yaml_yaml.load((0,external_node_fs_.readFileSync)(file, 'utf8')) ?? {});
     const profile = profiles[profileName];
     if (!profile)
@@ -71996,10 +72026,37 @@ function readProfileTarget(file, profileName, targetName, env) {
     if (!target || !outputs[target]) {
         throw new errors/* ActionError */.lZ(`Target "${target ?? ''}" is not in profile "${profileName}" (${file}); it has: ${Object.keys(outputs).join(', ') || 'no targets'}.`);
     }
-    const fields = renderAll(outputs[target], env);
+    const unrendered = {};
+    const fields = renderTree(outputs[target], '', env, unrendered);
+    return { profile: profileName, target, fields, unrendered };
+}
+/** The values of every secret-looking field, nested ones included (e.g. keyfile_json.private_key). */
+function secretValues(fields) {
+    const found = [];
+    const visit = (value, key) => {
+        if (Array.isArray(value))
+            value.forEach((item) => visit(item, key));
+        else if (value !== null && typeof value === 'object')
+            for (const [child, inner] of Object.entries(value))
+                visit(inner, child);
+        else if ((typeof value === 'string' || typeof value === 'number') &&
+            SECRET_FIELD.test(key) &&
+            !LOCATION_FIELD.test(key))
+            found.push(String(value));
+    };
+    visit(fields, '');
+    return found;
+}
+/** The connection, or an error naming the field it needs but the action could not render. */
+function connectionTarget(rendered) {
+    const missing = CONNECTION_FIELDS.find((name) => name in rendered.unrendered);
+    if (missing) {
+        throw new errors/* ActionError */.lZ(`Profile field "${missing}" of target "${rendered.target}": ${rendered.unrendered[missing]}.`);
+    }
+    const { fields } = rendered;
     return {
-        profile: profileName,
-        target,
+        profile: rendered.profile,
+        target: rendered.target,
         type: String(fields.type ?? ''),
         host: optionalString(fields.host),
         port: fields.port === undefined ? undefined : Number(fields.port),
@@ -72031,15 +72088,35 @@ function profileTargetNames(file, profileName) {
 // texts the runner does not mask for us: PR comments, and anything we write to files.
 
 const known = new Set();
-/** Masks a secret before anything can print it. Very short values would mask noise. */
+/** `\u00e9` for `é`: how Python's json (dbt's artifacts) writes non-ASCII characters. */
+const asciiEscaped = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/**
+ * The forms a secret takes in text: raw, URL-encoded (connection strings), JSON-escaped (as
+ * JavaScript and as Python write it) and base64 (basic auth, Kubernetes-style configs). Each
+ * form once; encoding a form again would never end, since `%` encodes to `%25`.
+ */
+function secretForms(value) {
+    const json = JSON.stringify(value).slice(1, -1);
+    return [
+        ...new Set([
+            value,
+            encodeURIComponent(value),
+            json,
+            asciiEscaped(json),
+            Buffer.from(value, 'utf8').toString('base64')
+        ])
+    ];
+}
+/** Masks a secret in all its forms before anything can print it. Very short values would mask noise. */
 function registerSecret(value) {
-    if (!value || value.length < 4 || known.has(value))
+    if (!value || value.length < 4)
         return;
-    known.add(value);
-    lib_core/* setSecret */.Pq(value);
-    const encoded = encodeURIComponent(value);
-    if (encoded !== value)
-        registerSecret(encoded);
+    for (const form of secretForms(value)) {
+        if (known.has(form))
+            continue;
+        known.add(form);
+        lib_core/* setSecret */.Pq(form);
+    }
 }
 /** Registers the values of dbt's secret environment variables (DBT_ENV_SECRET_*). */
 function registerSecretEnvironment(env = process.env) {
@@ -72048,9 +72125,10 @@ function registerSecretEnvironment(env = process.env) {
             registerSecret(value);
     }
 }
+/** Replaces every registered form, longest first, so no part of a longer form is left over. */
 function redact(text) {
     let result = text;
-    for (const secret of known)
+    for (const secret of [...known].sort((a, b) => b.length - a.length))
         result = result.split(secret).join('***');
     return result;
 }
@@ -72061,32 +72139,106 @@ function redact(text) {
 
 
 
-/** The rendered target, its password and DBT_ENV_SECRET_* values masked; `purpose` names the caller. */
-function maskedProfileTarget(settings, project, env, purpose) {
-    registerSecretEnvironment();
+/** DBT_ENV_SECRET_* values and every secret the action can render from the target, masked. */
+function readMasked(settings, project, env, purpose) {
+    registerSecretEnvironment(env);
     const file = profilesFile(settings.projectDir, settings.profilesDir);
     if (!file) {
         throw new errors/* ActionError */.lZ(`${purpose} needs the dbt profile, but no profiles.yml was found (input "profiles-dir").`);
     }
-    const target = readProfileTarget(file, project.profile, settings.target, env);
-    registerSecret(target.password);
+    const target = readProfile(file, project.profile, settings.target, env);
+    for (const secret of secretValues(target.fields))
+        registerSecret(secret);
     return target;
+}
+/** Names the fields left unmasked; their values (or Jinja) are never shown. */
+function warnUnrendered(target) {
+    const names = Object.keys(target.unrendered);
+    if (names.length === 0)
+        return;
+    const fields = names.map((name) => `"${name}"`).join(', ');
+    const what = names.length === 1
+        ? `field ${fields}, so it cannot mask what it holds`
+        : `fields ${fields}, so it cannot mask what they hold`;
+    lib_core/* warning */.$e(`Profile target "${target.target}": the action could not render ${what}. ` +
+        `It renders only env_var(...), quoted strings and "or"; dbt renders the rest itself. Keep secrets in DBT_ENV_SECRET_* variables, which are always masked.`);
+}
+/** The target as far as the action can render it, secrets masked; `purpose` names the caller. */
+function maskedProfile(settings, project, env, purpose) {
+    const target = readMasked(settings, project, env, purpose);
+    warnUnrendered(target);
+    return target;
+}
+/** The target's connection, secrets masked; an error names a connection field it cannot render. */
+function maskedProfileTarget(settings, project, env, purpose) {
+    const target = readMasked(settings, project, env, purpose);
+    const connection = connectionTarget(target);
+    warnUnrendered(target);
+    return connection;
 }
 /** Best effort before dbt runs: dbt reports profile problems itself. */
 function maskProfileSecrets(settings, project, env) {
     try {
-        maskedProfileTarget(settings, project, env, 'Masking');
+        maskedProfile(settings, project, env, 'Masking');
     }
     catch (error) {
-        core.debug(`Profile not read for masking: ${errorMessage(error)}`);
+        core.warning(`The dbt profile's secrets are not masked: ${errorMessage(error)}`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/environment.ts
+const PR_ENVIRONMENT_ENV = 'DBT_PR_ENVIRONMENT';
+const PR_ENVIRONMENT_VAR = 'pr_environment';
+function environment_prEnvironment(inputs, context) {
+    if (inputs.prEnvironment)
+        return inputs.prEnvironment;
+    return context.pullRequest ? `pr_${context.pullRequest.number}` : undefined;
+}
+/**
+ * What dbt, and every package's `env_var()`, must not read: the action's inputs (its GitHub
+ * token, `materialize-url`), the runner's internal tokens and service URLs (ACTIONS_*: OIDC,
+ * cache, results), GitHub tokens, and the runner's command files, through which a process
+ * could set later steps' outputs, environment and PATH.
+ */
+const HIDDEN_PREFIXES = ['INPUT_', 'ACTIONS_'];
+const HIDDEN_NAMES = new Set([
+    'GITHUB_TOKEN',
+    'GH_TOKEN',
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY'
+]);
+function hiddenFromDbt(name) {
+    return HIDDEN_NAMES.has(name) || HIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+/**
+ * The environment dbt runs with: the runner's without what dbt must not read, plus the PR
+ * environment when there is one.
+ */
+function dbtEnvironment(environment, runnerEnv = process.env) {
+    const env = {};
+    for (const [name, value] of Object.entries(runnerEnv))
+        if (value !== undefined && !hiddenFromDbt(name))
+            env[name] = value;
+    if (environment)
+        env[PR_ENVIRONMENT_ENV] = environment;
+    return env;
+}
+function withEnvironmentVar(vars, environment) {
+    return environment ? { ...vars, [PR_ENVIRONMENT_VAR]: environment } : vars;
 }
 
 ;// CONCATENATED MODULE: ./src/bluegreen/connection.ts
 
 
+
+
 function fromUrl(url, target) {
     const parsed = new URL(url);
+    const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+    registerSecret(password);
     return {
         profile: 'materialize-url',
         target,
@@ -72094,16 +72246,21 @@ function fromUrl(url, target) {
         host: parsed.hostname,
         port: parsed.port ? Number(parsed.port) : 6875,
         user: decodeURIComponent(parsed.username),
-        password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+        password,
         database: parsed.pathname.replace(/^\//, '') || 'materialize',
         sslmode: parsed.searchParams.get('sslmode') ?? undefined
     };
 }
-/** The profile target (its name is the deployment config key) and how to connect. */
+/**
+ * The profile target (its name is the deployment config key) and how to connect. The profile
+ * is read with dbt's environment, so it resolves to what dbt connects to.
+ */
 function materializeTarget(inputs, project) {
-    const profile = maskedProfileTarget(inputs.dbt, project, process.env, 'Blue/green');
-    if (inputs.blueGreen.materializeUrl)
-        return fromUrl(inputs.blueGreen.materializeUrl, profile.target);
+    const env = dbtEnvironment(undefined);
+    const url = inputs.blueGreen.materializeUrl;
+    if (url)
+        return fromUrl(url, maskedProfile(inputs.dbt, project, env, 'Blue/green').target);
+    const profile = maskedProfileTarget(inputs.dbt, project, env, 'Blue/green');
     if (profile.type !== 'materialize') {
         throw new errors/* ActionError */.lZ(`Blue/green deploys need a Materialize target, but profile target "${profile.target}" has type "${profile.type}".`);
     }
@@ -72405,7 +72562,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1462);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6863);
 
 
 

@@ -1,4 +1,5 @@
-// The pull request environment: a name dbt profiles can route a PR's build with.
+// The environment dbt runs in: the runner's, without what dbt must not read, plus the pull
+// request environment, a name dbt profiles can route a PR's build with.
 import type { CommonInputs } from './inputs.js'
 import type { RunContext } from './context.js'
 
@@ -10,11 +11,38 @@ export function prEnvironment(inputs: CommonInputs, context: RunContext): string
   return context.pullRequest ? `pr_${context.pullRequest.number}` : undefined
 }
 
-/** The environment dbt runs with: the runner's, plus the PR environment when there is one. */
-export function dbtEnvironment(environment: string | undefined): Record<string, string> {
+/**
+ * What dbt, and every package's `env_var()`, must not read: the action's inputs (its GitHub
+ * token, `materialize-url`), the runner's internal tokens and service URLs (ACTIONS_*: OIDC,
+ * cache, results), GitHub tokens, and the runner's command files, through which a process
+ * could set later steps' outputs, environment and PATH.
+ */
+const HIDDEN_PREFIXES = ['INPUT_', 'ACTIONS_']
+const HIDDEN_NAMES = new Set([
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
+  'GITHUB_ENV',
+  'GITHUB_OUTPUT',
+  'GITHUB_PATH',
+  'GITHUB_STATE',
+  'GITHUB_STEP_SUMMARY'
+])
+
+function hiddenFromDbt(name: string): boolean {
+  return HIDDEN_NAMES.has(name) || HIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix))
+}
+
+/**
+ * The environment dbt runs with: the runner's without what dbt must not read, plus the PR
+ * environment when there is one.
+ */
+export function dbtEnvironment(
+  environment: string | undefined,
+  runnerEnv: NodeJS.ProcessEnv = process.env
+): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env))
-    if (value !== undefined) env[name] = value
+  for (const [name, value] of Object.entries(runnerEnv))
+    if (value !== undefined && !hiddenFromDbt(name)) env[name] = value
   if (environment) env[PR_ENVIRONMENT_ENV] = environment
   return env
 }

@@ -3,11 +3,15 @@
 import type { BlueGreenInputs } from '../inputs.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import type { DbtProject } from '../dbt/project.js'
-import { maskedProfileTarget } from '../dbt/masking.js'
+import { maskedProfile, maskedProfileTarget } from '../dbt/masking.js'
+import { dbtEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
+import { registerSecret } from '../secrets.js'
 
 function fromUrl(url: string, target: string): ProfileTarget {
   const parsed = new URL(url)
+  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined
+  registerSecret(password)
   return {
     profile: 'materialize-url',
     target,
@@ -15,17 +19,21 @@ function fromUrl(url: string, target: string): ProfileTarget {
     host: parsed.hostname,
     port: parsed.port ? Number(parsed.port) : 6875,
     user: decodeURIComponent(parsed.username),
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    password,
     database: parsed.pathname.replace(/^\//, '') || 'materialize',
     sslmode: parsed.searchParams.get('sslmode') ?? undefined
   }
 }
 
-/** The profile target (its name is the deployment config key) and how to connect. */
+/**
+ * The profile target (its name is the deployment config key) and how to connect. The profile
+ * is read with dbt's environment, so it resolves to what dbt connects to.
+ */
 export function materializeTarget(inputs: BlueGreenInputs, project: DbtProject): ProfileTarget {
-  const profile = maskedProfileTarget(inputs.dbt, project, process.env, 'Blue/green')
-  if (inputs.blueGreen.materializeUrl)
-    return fromUrl(inputs.blueGreen.materializeUrl, profile.target)
+  const env = dbtEnvironment(undefined)
+  const url = inputs.blueGreen.materializeUrl
+  if (url) return fromUrl(url, maskedProfile(inputs.dbt, project, env, 'Blue/green').target)
+  const profile = maskedProfileTarget(inputs.dbt, project, env, 'Blue/green')
   if (profile.type !== 'materialize') {
     throw new ActionError(
       `Blue/green deploys need a Materialize target, but profile target "${profile.target}" has type "${profile.type}".`

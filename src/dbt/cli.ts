@@ -2,6 +2,7 @@
 import * as io from '@actions/io'
 import { accessSync, constants, statSync } from 'node:fs'
 import path from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import type { DbtSettings } from '../inputs.js'
 import { InputError } from '../errors.js'
 import { queryManifestSupport, type ManifestSupport } from './manifest-versions.js'
@@ -45,16 +46,19 @@ export class DbtCli implements Dbt {
     args: string[],
     options: { timeoutMs?: number } = {}
   ): Promise<DbtInvocation> {
-    return runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
+    const result = await runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
       cwd: this.settings.projectDir,
       env: this.env,
       timeoutMs: options.timeoutMs
     })
+    // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
+    return { ...result, tail: stripVTControlCharacters(result.tail) }
   }
 
   private commonArgs(): string[] {
     const { projectDir, profilesDir, target, vars } = this.settings
-    const args = ['--project-dir', projectDir]
+    // Plain text for the log, the annotations and the summary; every dbt command accepts it.
+    const args = ['--no-use-colors', '--project-dir', projectDir]
     if (profilesDir) args.push('--profiles-dir', profilesDir)
     if (target) args.push('--target', target)
     if (Object.keys(vars).length > 0) args.push('--vars', JSON.stringify(vars))

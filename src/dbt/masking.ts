@@ -2,27 +2,74 @@
 import * as core from '@actions/core'
 import type { DbtSettings } from '../inputs.js'
 import type { DbtProject } from './project.js'
-import { profilesFile, readProfileTarget, type ProfileTarget } from './profile.js'
+import {
+  connectionTarget,
+  profilesFile,
+  readProfile,
+  secretValues,
+  type ProfileTarget,
+  type RenderedTarget
+} from './profile.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { registerSecret, registerSecretEnvironment } from '../secrets.js'
 
-/** The rendered target, its password and DBT_ENV_SECRET_* values masked; `purpose` names the caller. */
-export function maskedProfileTarget(
+/** DBT_ENV_SECRET_* values and every secret the action can render from the target, masked. */
+function readMasked(
   settings: DbtSettings,
   project: DbtProject,
   env: NodeJS.ProcessEnv,
   purpose: string
-): ProfileTarget {
-  registerSecretEnvironment()
+): RenderedTarget {
+  registerSecretEnvironment(env)
   const file = profilesFile(settings.projectDir, settings.profilesDir)
   if (!file) {
     throw new ActionError(
       `${purpose} needs the dbt profile, but no profiles.yml was found (input "profiles-dir").`
     )
   }
-  const target = readProfileTarget(file, project.profile, settings.target, env)
-  registerSecret(target.password)
+  const target = readProfile(file, project.profile, settings.target, env)
+  for (const secret of secretValues(target.fields)) registerSecret(secret)
   return target
+}
+
+/** Names the fields left unmasked; their values (or Jinja) are never shown. */
+function warnUnrendered(target: RenderedTarget): void {
+  const names = Object.keys(target.unrendered)
+  if (names.length === 0) return
+  const fields = names.map((name) => `"${name}"`).join(', ')
+  const what =
+    names.length === 1
+      ? `field ${fields}, so it cannot mask what it holds`
+      : `fields ${fields}, so it cannot mask what they hold`
+  core.warning(
+    `Profile target "${target.target}": the action could not render ${what}. ` +
+      `It renders only env_var(...), quoted strings and "or"; dbt renders the rest itself. Keep secrets in DBT_ENV_SECRET_* variables, which are always masked.`
+  )
+}
+
+/** The target as far as the action can render it, secrets masked; `purpose` names the caller. */
+export function maskedProfile(
+  settings: DbtSettings,
+  project: DbtProject,
+  env: NodeJS.ProcessEnv,
+  purpose: string
+): RenderedTarget {
+  const target = readMasked(settings, project, env, purpose)
+  warnUnrendered(target)
+  return target
+}
+
+/** The target's connection, secrets masked; an error names a connection field it cannot render. */
+export function maskedProfileTarget(
+  settings: DbtSettings,
+  project: DbtProject,
+  env: NodeJS.ProcessEnv,
+  purpose: string
+): ProfileTarget {
+  const target = readMasked(settings, project, env, purpose)
+  const connection = connectionTarget(target)
+  warnUnrendered(target)
+  return connection
 }
 
 /** Best effort before dbt runs: dbt reports profile problems itself. */
@@ -32,8 +79,8 @@ export function maskProfileSecrets(
   env: NodeJS.ProcessEnv
 ): void {
   try {
-    maskedProfileTarget(settings, project, env, 'Masking')
+    maskedProfile(settings, project, env, 'Masking')
   } catch (error) {
-    core.debug(`Profile not read for masking: ${errorMessage(error)}`)
+    core.warning(`The dbt profile's secrets are not masked: ${errorMessage(error)}`)
   }
 }

@@ -1,12 +1,13 @@
-// Reads the dbt profile target the way dbt resolves it, so the action can mask its
-// password and open its own connection. Only `env_var(...)` is rendered: anything else
-// in a profile value is Jinja the action cannot evaluate, and it says so.
+// Reads the dbt profile target the way dbt resolves it, so the action can mask its secrets
+// and open its own connection. Only `env_var(...)`, quoted strings and `or` are rendered:
+// a field with any other Jinja is left out and named, never shown, since it may hold a secret.
 import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
 
+/** What the action needs to connect to the target. */
 export interface ProfileTarget {
   profile: string
   target: string
@@ -21,14 +22,44 @@ export interface ProfileTarget {
   sslmode?: string
 }
 
+/** A profile target as far as the action could render it. */
+export interface RenderedTarget {
+  profile: string
+  target: string
+  /** The target's fields; those the action could not render are left out. */
+  fields: Record<string, unknown>
+  /** Why each field left out could not be rendered, by its name (`a.b` when nested). */
+  unrendered: Record<string, string>
+}
+
 const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g
-const FILTER = String.raw`(?:\|\s*(?:int|as_number|as_text|string)\s*)?`
+const FILTER = String.raw`(?:\|\s*(?:int|float|as_number|as_text|as_bool|as_native|string)\s*)?`
 const ENV_VAR = new RegExp(
-  String.raw`^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)")\s*)?\)\s*` +
+  String.raw`^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?))\s*)?\)\s*` +
     FILTER +
     '$'
 )
 const LITERAL = /^(?:'([^']*)'|"([^"]*)")$/
+
+/** The fields the action's own connection reads. */
+const CONNECTION_FIELDS = [
+  'type',
+  'host',
+  'port',
+  'user',
+  'password',
+  'pass',
+  'dbname',
+  'database',
+  'schema',
+  'cluster',
+  'sslmode'
+]
+
+/** Credentials in dbt adapters' profiles: password/pass, passphrases, tokens, secrets, keys. */
+const SECRET_FIELD = /pass|secret|token|private_key|credential/i
+/** …but not where they are kept: paths, files and URLs are no secrets. */
+const LOCATION_FIELD = /(?:_path|_file|_uri|_url)$/i
 
 export function profilesFile(
   projectDir: string,
@@ -47,59 +78,68 @@ export function profilesFile(
   return undefined
 }
 
-/** One operand: env_var('NAME'[, 'default'])[| filter] or a quoted string. */
-function renderTerm(term: string, whole: string, env: NodeJS.ProcessEnv): string {
+/** One operand: env_var('NAME'[, default])[| filter] or a quoted string. */
+function renderTerm(term: string, env: NodeJS.ProcessEnv): string {
   const literal = LITERAL.exec(term)
   if (literal) return literal[1] ?? literal[2] ?? ''
   const match = ENV_VAR.exec(term)
   if (!match) {
     throw new ActionError(
-      `cannot render ${whole}: only env_var('NAME'[, 'default']), quoted strings and "or" are supported`
+      `it has Jinja the action cannot render: only env_var('NAME'[, default]), quoted strings and "or" are supported`
     )
   }
-  const rendered = env[match[2]!] ?? match[3] ?? match[4]
+  const rendered = env[match[2]!] ?? match[3] ?? match[4] ?? match[5]
   if (rendered === undefined)
     throw new ActionError(`env var ${match[2]} is not set and has no default`)
   return rendered
 }
 
 export function renderValue(value: string, env: NodeJS.ProcessEnv): string {
-  return value.replace(EXPRESSION, (whole, expression: string) => {
+  return value.replace(EXPRESSION, (_whole, expression: string) => {
     // Jinja's `a or b`: the first operand that renders non-empty.
-    const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), whole, env))
+    const terms = expression.split(/\s+or\s+/).map((term) => renderTerm(term.trim(), env))
     return terms.find((term) => term !== '') ?? terms[terms.length - 1] ?? ''
   })
 }
 
-function renderAll(
-  target: Record<string, unknown>,
-  env: NodeJS.ProcessEnv
-): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(target).map(([key, value]) => {
-      if (typeof value !== 'string') return [key, value]
-      try {
-        return [key, renderValue(value, env)]
-      } catch (error) {
-        throw new ActionError(
-          `Profile field "${key}": ${error instanceof Error ? error.message : error}`
-        )
-      }
-    })
-  )
+/** Renders every string in `value`; what cannot be rendered is left out and noted by name. */
+function renderTree(
+  value: unknown,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  unrendered: Record<string, string>
+): unknown {
+  if (typeof value === 'string') {
+    try {
+      return renderValue(value, env)
+    } catch (error) {
+      unrendered[name] = errorMessage(error)
+      return undefined
+    }
+  }
+  if (Array.isArray(value)) return value.map((item) => renderTree(item, name, env, unrendered))
+  if (value !== null && typeof value === 'object') {
+    const fields: Record<string, unknown> = {}
+    for (const [key, child] of Object.entries(value)) {
+      const rendered = renderTree(child, name ? `${name}.${key}` : key, env, unrendered)
+      if (rendered !== undefined) fields[key] = rendered
+    }
+    return fields
+  }
+  return value
 }
 
 function optionalString(value: unknown): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : String(value)
 }
 
-/** The rendered target, or an error that says which profile, target or field is wrong. */
-export function readProfileTarget(
+/** The target rendered as far as possible, or an error that says which profile or target is wrong. */
+export function readProfile(
   file: string,
   profileName: string,
   targetName: string | undefined,
   env: NodeJS.ProcessEnv
-): ProfileTarget {
+): RenderedTarget {
   const profiles = (yaml.load(readFileSync(file, 'utf8')) ?? {}) as Record<
     string,
     Record<string, unknown>
@@ -113,10 +153,41 @@ export function readProfileTarget(
       `Target "${target ?? ''}" is not in profile "${profileName}" (${file}); it has: ${Object.keys(outputs).join(', ') || 'no targets'}.`
     )
   }
-  const fields = renderAll(outputs[target], env)
+  const unrendered: Record<string, string> = {}
+  const fields = renderTree(outputs[target], '', env, unrendered) as Record<string, unknown>
+  return { profile: profileName, target, fields, unrendered }
+}
+
+/** The values of every secret-looking field, nested ones included (e.g. keyfile_json.private_key). */
+export function secretValues(fields: Record<string, unknown>): string[] {
+  const found: string[] = []
+  const visit = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) value.forEach((item) => visit(item, key))
+    else if (value !== null && typeof value === 'object')
+      for (const [child, inner] of Object.entries(value)) visit(inner, child)
+    else if (
+      (typeof value === 'string' || typeof value === 'number') &&
+      SECRET_FIELD.test(key) &&
+      !LOCATION_FIELD.test(key)
+    )
+      found.push(String(value))
+  }
+  visit(fields, '')
+  return found
+}
+
+/** The connection, or an error naming the field it needs but the action could not render. */
+export function connectionTarget(rendered: RenderedTarget): ProfileTarget {
+  const missing = CONNECTION_FIELDS.find((name) => name in rendered.unrendered)
+  if (missing) {
+    throw new ActionError(
+      `Profile field "${missing}" of target "${rendered.target}": ${rendered.unrendered[missing]}.`
+    )
+  }
+  const { fields } = rendered
   return {
-    profile: profileName,
-    target,
+    profile: rendered.profile,
+    target: rendered.target,
     type: String(fields.type ?? ''),
     host: optionalString(fields.host),
     port: fields.port === undefined ? undefined : Number(fields.port),

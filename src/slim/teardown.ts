@@ -7,7 +7,8 @@ import { readProject } from '../dbt/project.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { maskedProfileTarget } from '../dbt/masking.js'
 import { checkTarget } from '../dbt/target.js'
-import { PR_ENVIRONMENT_ENV, prEnvironment } from '../environment.js'
+import type { DbtProject } from '../dbt/project.js'
+import { PR_ENVIRONMENT_ENV, dbtEnvironment, prEnvironment } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { dropEnvironment, type EnvironmentNames } from '../warehouse/environment.js'
@@ -16,11 +17,12 @@ import type { RunReport } from '../report/model.js'
 
 export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
 
-function environmentTarget(inputs: SlimTeardownInputs, environment: string): ProfileTarget {
-  const project = readProject(inputs.dbt.projectDir)
-  checkTarget(inputs.dbt, project)
-  const env = { ...process.env, [PR_ENVIRONMENT_ENV]: environment }
-  const target = maskedProfileTarget(inputs.dbt, project, env, 'Teardown')
+function environmentTarget(
+  inputs: SlimTeardownInputs,
+  project: DbtProject,
+  environment: string
+): ProfileTarget {
+  const target = maskedProfileTarget(inputs.dbt, project, dbtEnvironment(environment), 'Teardown')
   if (!target.schema?.includes(environment)) {
     throw new ActionError(
       `Teardown refused: the target schema "${target.schema ?? ''}" does not contain the PR environment name "${environment}", so it is not a PR environment. ` +
@@ -52,8 +54,10 @@ export async function slimTeardown(
     )
   }
   core.setOutput('pr-environment', environment)
+  const project = readProject(inputs.dbt.projectDir)
+  checkTarget(inputs.dbt, project)
   const target = await reportRefusal(inputs, context, environment, () =>
-    environmentTarget(inputs, environment)
+    environmentTarget(inputs, project, environment)
   )
   const warehouse = await connect(target)
   let dropped: string[]

@@ -39,11 +39,11 @@ export interface BlueGreenWarehouse {
   stop(): Promise<void>
 }
 
-/** An emulator whose password is the canary, so every run also proves the action masks it. */
-export async function startWarehouse(): Promise<BlueGreenWarehouse> {
+/** An emulator whose password is the canary (by default), so every run also proves the action masks it. */
+export async function startWarehouse(password = CANARY_PASSWORD): Promise<BlueGreenWarehouse> {
   const postgres: PostgresServer = await startPostgres({
     user: 'materialize',
-    password: CANARY_PASSWORD,
+    password,
     settings: { client_connection_check_interval: '1000' }
   })
   try {
@@ -242,6 +242,8 @@ export interface BlueGreenSuite {
 }
 
 export interface BlueGreenSuiteOptions {
+  /** The emulator's password; default the canary. */
+  password?: string
   /** Runs after each test, once that test's runs have settled (e.g. to clear injected faults). */
   afterEach?: (suite: BlueGreenSuite) => Promise<void>
 }
@@ -285,7 +287,7 @@ export function useBlueGreenSuite(
   }
 
   beforeAll(async () => {
-    warehouse = await startWarehouse()
+    warehouse = await startWarehouse(options.password)
     ws = createWorkspace({ fixture: FIXTURE })
     await buildProduction(warehouse, ws)
     bucket = await createBucket(bucketLabel)
