@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 6863:
+/***/ 9687:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68056,6 +68056,10 @@ function fits(value, kind) {
             return value === null || typeof value === 'string';
         case 'string[]':
             return Array.isArray(value) && value.every((item) => typeof item === 'string');
+        case 'number':
+            return typeof value === 'number' && Number.isFinite(value);
+        case 'boolean':
+            return typeof value === 'boolean';
     }
 }
 /** The first field of `value` that does not fit `shape`, or undefined when it all fits. */
@@ -68086,6 +68090,33 @@ function parseRecord(text, shape, what, where) {
 
 
 const RESOURCES = 'resources';
+const CLEANUP_CONTEXT = 'cleanup-context';
+const CLEANUP_CONTEXT_SHAPE = {
+    bucket: 'string',
+    endpoint: 'string?',
+    region: 'string',
+    maxAttempts: 'number',
+    timeoutMs: 'number',
+    projectDir: 'string',
+    profilesDir: 'string?',
+    target: 'string?',
+    materializeUrl: 'boolean'
+};
+function saveCleanupContext(context) {
+    core.saveState(CLEANUP_CONTEXT, JSON.stringify(context));
+}
+/** What main saved for the post step, or undefined when it saved nothing readable. */
+function cleanupContext() {
+    try {
+        const saved = JSON.parse(lib_core/* getState */.Gu(CLEANUP_CONTEXT) || 'null');
+        return misfit(saved, CLEANUP_CONTEXT_SHAPE) === undefined
+            ? saved
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 let created = (/* unused pure expression or super */ null && ([]));
 function save() {
     core.saveState(RESOURCES, JSON.stringify(created));
@@ -68560,10 +68591,10 @@ function require_null() {
   });
   return _null;
 }
-var bool;
+var js_yaml_bool;
 var hasRequiredBool;
 function requireBool() {
-  if (hasRequiredBool) return bool;
+  if (hasRequiredBool) return js_yaml_bool;
   hasRequiredBool = 1;
   const Type2 = requireType();
   function resolveYamlBoolean(data) {
@@ -68577,7 +68608,7 @@ function requireBool() {
   function isBoolean(object) {
     return Object.prototype.toString.call(object) === "[object Boolean]";
   }
-  bool = new Type2("tag:yaml.org,2002:bool", {
+  js_yaml_bool = new Type2("tag:yaml.org,2002:bool", {
     kind: "scalar",
     resolve: resolveYamlBoolean,
     construct: constructYamlBoolean,
@@ -68595,7 +68626,7 @@ function requireBool() {
     },
     defaultStyle: "lowercase"
   });
-  return bool;
+  return js_yaml_bool;
 }
 var js_yaml_int;
 var hasRequiredInt;
@@ -71217,11 +71248,11 @@ const {
 function input_fields_text(name) {
     return lib_core/* getInput */.V4(name).trim();
 }
-function oneOf(name, accepted, fallback) {
+function input_fields_oneOf(name, accepted, fallback) {
     const value = input_fields_text(name) || fallback;
     if (accepted.includes(value))
         return value;
-    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: ${accepted.map((a) => `"${a}"`).join(', ')}.`);
+    throw new InputError(name, `is "${value}"; accepted: ${accepted.map((a) => `"${a}"`).join(', ')}.`);
 }
 function input_fields_bool(name, fallback) {
     const value = input_fields_text(name);
@@ -71231,25 +71262,25 @@ function input_fields_bool(name, fallback) {
         return true;
     if (/^false$/i.test(value))
         return false;
-    throw new errors/* InputError */.dz(name, `is "${value}"; accepted: "true" or "false".`);
+    throw new InputError(name, `is "${value}"; accepted: "true" or "false".`);
 }
-function integer(name, fallback, min, max) {
+function input_fields_integer(name, fallback, min, max) {
     const value = input_fields_text(name);
     if (value === '')
         return fallback;
     if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a whole number from ${min} to ${max}.`);
+        throw new InputError(name, `is "${value}"; accepted: a whole number from ${min} to ${max}.`);
     }
     return Number(value);
 }
-function directoryInWorkspace(name, value, workspace) {
-    const resolved = external_node_path_default().resolve(workspace, value);
-    const relative = external_node_path_default().relative(workspace, resolved);
-    if (relative.startsWith('..') || external_node_path_default().isAbsolute(relative)) {
-        throw new errors/* InputError */.dz(name, `is "${value}", which is outside the workspace; accepted: a directory inside ${workspace}.`);
+function input_fields_directoryInWorkspace(name, value, workspace) {
+    const resolved = path.resolve(workspace, value);
+    const relative = path.relative(workspace, resolved);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+        throw new InputError(name, `is "${value}", which is outside the workspace; accepted: a directory inside ${workspace}.`);
     }
-    if (!(0,external_node_fs_.existsSync)(resolved) || !(0,external_node_fs_.statSync)(resolved).isDirectory()) {
-        throw new errors/* InputError */.dz(name, `is "${value}", which is not a directory in the workspace.`);
+    if (!existsSync(resolved) || !statSync(resolved).isDirectory()) {
+        throw new InputError(name, `is "${value}", which is not a directory in the workspace.`);
     }
     return resolved;
 }
@@ -71260,59 +71291,13 @@ function parseDuration(value) {
     const match = DURATION.exec(value.trim());
     return match ? Number(match[1]) * UNIT_MS[match[2] ?? 's'] : undefined;
 }
-function duration(name, fallback, minMs, maxMs) {
+function input_fields_duration(name, fallback, minMs, maxMs) {
     const value = input_fields_text(name) || fallback;
     const ms = parseDuration(value);
     if (ms === undefined || ms < minMs || ms > maxMs) {
-        throw new errors/* InputError */.dz(name, `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`);
+        throw new InputError(name, `is "${value}"; accepted: a duration from ${minMs / 1000} s to ${maxMs / 3_600_000} h such as "500ms", "30s", "10m" or "1h".`);
     }
     return ms;
-}
-
-;// CONCATENATED MODULE: ./src/util/args.ts
-/**
- * Splits a command line into arguments the way a POSIX shell would for quoting only:
- * single and double quotes group, backslash escapes, nothing is expanded.
- */
-function splitArgs(line) {
-    const args = [];
-    let current = '';
-    let inArg = false;
-    let quote;
-    for (let i = 0; i < line.length; i++) {
-        const char = line[i];
-        if (quote) {
-            if (char === quote)
-                quote = undefined;
-            else if (char === '\\' && quote === '"' && i + 1 < line.length)
-                current += line[++i];
-            else
-                current += char;
-        }
-        else if (char === '"' || char === "'") {
-            quote = char;
-            inArg = true;
-        }
-        else if (char === '\\' && i + 1 < line.length) {
-            current += line[++i];
-            inArg = true;
-        }
-        else if (/\s/.test(char)) {
-            if (inArg)
-                args.push(current);
-            current = '';
-            inArg = false;
-        }
-        else {
-            current += char;
-            inArg = true;
-        }
-    }
-    if (quote)
-        throw new Error(`unclosed ${quote} quote`);
-    if (inArg)
-        args.push(current);
-    return args;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -71325,10 +71310,10 @@ function splitArgs(line) {
 
 
 
-const MODES = ['slim', 'blue-green'];
-const SLIM_PHASES = ['build', 'teardown'];
-const BLUE_GREEN_PHASES = ['all', 'deploy', 'promote', 'cleanup', 'rollback'];
-const DEFAULT_EXCLUDE = ['config.materialized:source', 'config.materialized:sink'];
+const MODES = (/* unused pure expression or super */ null && (['slim', 'blue-green']));
+const SLIM_PHASES = (/* unused pure expression or super */ null && (['build', 'teardown']));
+const BLUE_GREEN_PHASES = (/* unused pure expression or super */ null && (['all', 'deploy', 'promote', 'cleanup', 'rollback']));
+const DEFAULT_EXCLUDE = (/* unused pure expression or super */ null && (['config.materialized:source', 'config.materialized:sink']));
 /** Flags owned by an input of their own, so dbt-args may not set them. */
 const FLAGS_WITH_INPUTS = {
     '--target': 'target',
@@ -71352,111 +71337,111 @@ function parseStateUri(value) {
     const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value);
     const bucket = match?.[1] ?? '';
     if (!match || !BUCKET_NAME.test(bucket)) {
-        throw new errors/* InputError */.dz('state-uri', `is "${value}"; accepted: s3://<bucket>/<optional/prefix> with a valid bucket name (3-63 lowercase letters, digits, dots, hyphens).`);
+        throw new InputError('state-uri', `is "${value}"; accepted: s3://<bucket>/<optional/prefix> with a valid bucket name (3-63 lowercase letters, digits, dots, hyphens).`);
     }
     const prefix = (match[2] ?? '').replace(/\/+$/, '');
     return { uri: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix };
 }
 function vars() {
-    const value = input_fields_text('vars');
+    const value = text('vars');
     if (value === '')
         return {};
     let parsed;
     try {
         // The core schema: a date such as 2024-01-01 stays the text dbt renders, not a Date that
         // JSON would turn into a timestamp.
-        parsed = js_yaml_yaml.load(value, { schema: js_yaml_yaml.CORE_SCHEMA });
+        parsed = yaml.load(value, { schema: yaml.CORE_SCHEMA });
     }
     catch (error) {
         const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new errors/* InputError */.dz('vars', `is not valid YAML or JSON (${reason}); accepted: a mapping such as "{key: value}".`);
+        throw new InputError('vars', `is not valid YAML or JSON (${reason}); accepted: a mapping such as "{key: value}".`);
     }
     if (parsed === null || parsed === undefined)
         return {};
     if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new errors/* InputError */.dz('vars', 'must be a YAML or JSON mapping such as "{key: value}", not a list or a scalar.');
+        throw new InputError('vars', 'must be a YAML or JSON mapping such as "{key: value}", not a list or a scalar.');
     }
     return parsed;
 }
 function dbtArgs() {
     let args;
     try {
-        args = splitArgs(input_fields_text('dbt-args'));
+        args = splitArgs(text('dbt-args'));
     }
     catch (error) {
-        throw new errors/* InputError */.dz('dbt-args', `cannot be split into arguments: ${error instanceof Error ? error.message : error}.`);
+        throw new InputError('dbt-args', `cannot be split into arguments: ${error instanceof Error ? error.message : error}.`);
     }
     for (const arg of args) {
         const flag = arg.split('=')[0] ?? arg;
         const owner = FLAGS_WITH_INPUTS[flag];
         if (owner)
-            throw new errors/* InputError */.dz('dbt-args', `must not contain ${flag}; use the "${owner}" input instead.`);
+            throw new InputError('dbt-args', `must not contain ${flag}; use the "${owner}" input instead.`);
     }
     return args;
 }
 function profilesDir(workspace) {
-    const value = input_fields_text('profiles-dir');
+    const value = text('profiles-dir');
     if (value === '')
         return undefined;
     const dir = directoryInWorkspace('profiles-dir', value, workspace);
-    if (!(0,external_node_fs_.existsSync)(external_node_path_default().join(dir, 'profiles.yml'))) {
-        throw new errors/* InputError */.dz('profiles-dir', `is "${value}", which holds no profiles.yml; accepted: a directory containing profiles.yml.`);
+    if (!existsSync(path.join(dir, 'profiles.yml'))) {
+        throw new InputError('profiles-dir', `is "${value}", which holds no profiles.yml; accepted: a directory containing profiles.yml.`);
     }
     return dir;
 }
 /** A name is looked up on PATH when dbt runs; a path is taken from the workspace, as documented. */
 function dbtPath(workspace) {
-    const value = input_fields_text('dbt-path') || 'dbt';
-    return external_node_path_default().basename(value) === value ? value : external_node_path_default().resolve(workspace, value);
+    const value = text('dbt-path') || 'dbt';
+    return path.basename(value) === value ? value : path.resolve(workspace, value);
 }
 function dbtSettings(workspace) {
-    const projectDir = directoryInWorkspace('project-dir', input_fields_text('project-dir') || '.', workspace);
-    if (!(0,external_node_fs_.existsSync)(external_node_path_default().join(projectDir, 'dbt_project.yml'))) {
-        throw new errors/* InputError */.dz('project-dir', `is "${input_fields_text('project-dir') || '.'}", which holds no dbt_project.yml.`);
+    const projectDir = directoryInWorkspace('project-dir', text('project-dir') || '.', workspace);
+    if (!existsSync(path.join(projectDir, 'dbt_project.yml'))) {
+        throw new InputError('project-dir', `is "${text('project-dir') || '.'}", which holds no dbt_project.yml.`);
     }
     return {
         executable: dbtPath(workspace),
         projectDir,
         profilesDir: profilesDir(workspace),
-        target: input_fields_text('target') || undefined,
+        target: text('target') || undefined,
         vars: vars(),
         extraArgs: dbtArgs()
     };
 }
 function prEnvironment() {
-    const value = input_fields_text('pr-environment');
+    const value = text('pr-environment');
     if (value === '')
         return undefined;
     if (!ENVIRONMENT_NAME.test(value)) {
-        throw new errors/* InputError */.dz('pr-environment', `is "${value}"; accepted: letters, digits and "_", starting with a letter or "_", at most 63 characters.`);
+        throw new InputError('pr-environment', `is "${value}"; accepted: letters, digits and "_", starting with a letter or "_", at most 63 characters.`);
     }
     return value;
 }
 function reportSettings() {
-    const githubToken = input_fields_text('github-token') || undefined;
+    const githubToken = text('github-token') || undefined;
     if (githubToken)
-        lib_core/* setSecret */.Pq(githubToken);
-    return { githubToken, prComment: input_fields_bool('pr-comment', true) };
+        core.setSecret(githubToken);
+    return { githubToken, prComment: bool('pr-comment', true) };
 }
 function s3Settings() {
-    const endpoint = input_fields_text('s3-endpoint') || undefined;
+    const endpoint = text('s3-endpoint') || undefined;
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-        throw new errors/* InputError */.dz('s3-endpoint', `is "${endpoint}"; accepted: an http:// or https:// URL.`);
+        throw new InputError('s3-endpoint', `is "${endpoint}"; accepted: an http:// or https:// URL.`);
     }
     return {
         endpoint,
-        region: input_fields_text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        region: text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
         maxAttempts: integer('s3-max-attempts', 3, 1, 10),
         timeoutMs: integer('s3-timeout', 30, 1, 600) * 1000
     };
 }
 function selection() {
-    const select = input_fields_text('select') || undefined;
-    const selector = input_fields_text('selector') || undefined;
+    const select = text('select') || undefined;
+    const selector = text('selector') || undefined;
     if (select && selector) {
-        throw new errors/* InputError */.dz('selector', 'cannot be combined with "select"; give one of them.');
+        throw new InputError('selector', 'cannot be combined with "select"; give one of them.');
     }
-    const exclude = input_fields_text('exclude');
+    const exclude = text('exclude');
     return {
         select,
         selector,
@@ -71464,10 +71449,10 @@ function selection() {
     };
 }
 function slimBuild(common) {
-    const defer = input_fields_bool('defer', false);
-    const favorState = input_fields_bool('favor-state', false);
+    const defer = bool('defer', false);
+    const favorState = bool('favor-state', false);
     if (favorState && !defer) {
-        throw new errors/* InputError */.dz('favor-state', 'is "true", which needs "defer: true": --favor-state only changes how dbt defers. Set "defer" to "true", or drop "favor-state".');
+        throw new InputError('favor-state', 'is "true", which needs "defer: true": --favor-state only changes how dbt defers. Set "defer" to "true", or drop "favor-state".');
     }
     return {
         ...common,
@@ -71479,9 +71464,9 @@ function slimBuild(common) {
         selection: selection(),
         defer,
         favorState,
-        skipUnchanged: input_fields_bool('skip-unchanged', true),
+        skipUnchanged: bool('skip-unchanged', true),
         uploadManifest: oneOf('upload-manifest', ['auto', 'true', 'false'], 'auto'),
-        cachePackages: input_fields_bool('cache-packages', true)
+        cachePackages: bool('cache-packages', true)
     };
 }
 const ENCODING_HINT = 'Percent-encode reserved characters in the user name and password, e.g. "%" as "%25", "/" as "%2F", "@" as "%40", "#" as "%23".';
@@ -71494,6 +71479,7 @@ function decodeUrlPart(part, what) {
         throw new errors/* InputError */.dz('materialize-url', `has a ${what} that is not percent-encoded. ${ENCODING_HINT}`);
     }
 }
+/** The `materialize-url` input alone (masked), for the post step's connection. */
 function materializeUrl() {
     const value = input_fields_text('materialize-url');
     if (value === '')
@@ -71521,10 +71507,10 @@ function blueGreenSettings() {
         lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
         pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
         awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
-        runTests: input_fields_bool('run-tests', true),
-        force: input_fields_bool('force', false),
-        keepPrevious: input_fields_bool('keep-previous', false),
-        cleanupOnFailure: input_fields_bool('cleanup-on-failure', true),
+        runTests: bool('run-tests', true),
+        force: bool('force', false),
+        keepPrevious: bool('keep-previous', false),
+        cleanupOnFailure: bool('cleanup-on-failure', true),
         lockTimeoutMs: duration('lock-timeout', '10m', 0, 24 * 3_600_000),
         lockTtlMs: duration('lock-ttl', '30m', 10_000, 24 * 3_600_000),
         swapRetries: integer('swap-retries', 3, 0, 10),
@@ -71533,9 +71519,9 @@ function blueGreenSettings() {
     };
 }
 function stateLocation(mode) {
-    const stateUri = input_fields_text('state-uri');
+    const stateUri = text('state-uri');
     if (stateUri === '') {
-        throw new errors/* InputError */.dz('state-uri', `is required in ${mode} mode; accepted: s3://<bucket>/<prefix>.`);
+        throw new InputError('state-uri', `is required in ${mode} mode; accepted: s3://<bucket>/<prefix>.`);
     }
     return parseStateUri(stateUri);
 }
@@ -71582,14 +71568,14 @@ const MODE_ONLY_INPUTS = {
 function warnInapplicable(mode) {
     const other = MODES.find((m) => m !== mode);
     for (const [name, fallback] of Object.entries(MODE_ONLY_INPUTS[other])) {
-        const value = input_fields_text(name);
+        const value = text(name);
         if (value !== '' && value.toLowerCase() !== fallback.toLowerCase()) {
-            lib_core/* warning */.$e(`Input "${name}" applies only to mode "${other}"; it has no effect with mode "${mode}".`);
+            core.warning(`Input "${name}" applies only to mode "${other}"; it has no effect with mode "${mode}".`);
         }
     }
 }
 function getInputs() {
-    const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
+    const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     const mode = oneOf('mode', MODES, 'slim');
     const phase = mode === 'slim' ? oneOf('phase', SLIM_PHASES, 'build') : undefined;
     const common = {
@@ -72255,12 +72241,11 @@ function fromUrl(url, target) {
  * The profile target (its name is the deployment config key) and how to connect. The profile
  * is read with dbt's environment, so it resolves to what dbt connects to.
  */
-function materializeTarget(inputs, project) {
+function materializeTarget(location, materializeUrl, project) {
     const env = dbtEnvironment(undefined);
-    const url = inputs.blueGreen.materializeUrl;
-    if (url)
-        return fromUrl(url, maskedProfile(inputs.dbt, project, env, 'Blue/green').target);
-    const profile = maskedProfileTarget(inputs.dbt, project, env, 'Blue/green');
+    if (materializeUrl)
+        return fromUrl(materializeUrl, maskedProfile(location, project, env, 'Blue/green').target);
+    const profile = maskedProfileTarget(location, project, env, 'Blue/green');
     if (profile.type !== 'materialize') {
         throw new errors/* ActionError */.lZ(`Blue/green deploys need a Materialize target, but profile target "${profile.target}" has type "${profile.type}".`);
     }
@@ -72470,7 +72455,8 @@ async function undoResources(resources, clients) {
 }
 
 ;// CONCATENATED MODULE: ./src/cleanup.ts
-// The post step: undoes whatever the main step recorded and could not finish.
+// The post step: undoes whatever the main step recorded and could not finish, reaching S3 and
+// Materialize exactly as main saved it (a change of inputs cannot point it elsewhere).
 
 
 
@@ -72479,25 +72465,25 @@ async function undoResources(resources, clients) {
 
 
 
-/** Clients built from the step's inputs, for the post step. */
-function clientsFromInputs() {
+/** Clients opened from main's saved context, only when a resource needs them. */
+function clientsFrom(context) {
     let store;
     let warehouse;
-    const blueGreen = () => {
-        const inputs = getInputs();
-        if (inputs.mode !== 'blue-green')
-            throw new Error('only blue/green runs create locks and green environments');
-        return inputs;
+    const saved = () => {
+        if (!context)
+            throw new Error('the main step saved no S3 or Materialize settings');
+        return context;
     };
     return {
         store: async () => {
-            const inputs = blueGreen();
-            store ??= S3ObjectStore.create(inputs.s3, inputs.state.bucket);
+            const { bucket, ...settings } = saved();
+            store ??= S3ObjectStore.create(settings, bucket);
             return store;
         },
         warehouse: async () => {
-            const inputs = blueGreen();
-            warehouse ??= await PgWarehouse.connect(materializeTarget(inputs, readProject(inputs.dbt.projectDir)));
+            const { projectDir, profilesDir, target } = saved();
+            const url = saved().materializeUrl ? materializeUrl() : undefined;
+            warehouse ??= await PgWarehouse.connect(materializeTarget({ projectDir, profilesDir, target }, url, readProject(projectDir)));
             return warehouse;
         },
         close: async () => {
@@ -72511,7 +72497,7 @@ async function cleanup() {
     const resources = createdResources();
     if (resources.length === 0)
         return;
-    const clients = clientsFromInputs();
+    const clients = clientsFrom(cleanupContext());
     try {
         await lib_core/* group */.Os('Clean up', () => undoResources(resources, clients));
     }
@@ -72562,7 +72548,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6863);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9687);
 
 
 

@@ -1,33 +1,35 @@
-// The post step: undoes whatever the main step recorded and could not finish.
+// The post step: undoes whatever the main step recorded and could not finish, reaching S3 and
+// Materialize exactly as main saved it (a change of inputs cannot point it elsewhere).
 import * as core from '@actions/core'
-import { createdResources } from './state.js'
-import { getInputs } from './inputs.js'
+import { cleanupContext, createdResources, type CleanupContext } from './state.js'
+import { materializeUrl } from './inputs.js'
 import { readProject } from './dbt/project.js'
 import { S3ObjectStore } from './store/s3.js'
 import { PgWarehouse, type Warehouse } from './warehouse/pg.js'
 import { materializeTarget } from './bluegreen/connection.js'
 import { undoResources, type CleanupClients } from './undo.js'
 
-/** Clients built from the step's inputs, for the post step. */
-function clientsFromInputs(): CleanupClients & { close(): Promise<void> } {
+/** Clients opened from main's saved context, only when a resource needs them. */
+function clientsFrom(context: CleanupContext | undefined): CleanupClients & {
+  close(): Promise<void>
+} {
   let store: S3ObjectStore | undefined
   let warehouse: Warehouse | undefined
-  const blueGreen = () => {
-    const inputs = getInputs()
-    if (inputs.mode !== 'blue-green')
-      throw new Error('only blue/green runs create locks and green environments')
-    return inputs
+  const saved = (): CleanupContext => {
+    if (!context) throw new Error('the main step saved no S3 or Materialize settings')
+    return context
   }
   return {
     store: async () => {
-      const inputs = blueGreen()
-      store ??= S3ObjectStore.create(inputs.s3, inputs.state.bucket)
+      const { bucket, ...settings } = saved()
+      store ??= S3ObjectStore.create(settings, bucket)
       return store
     },
     warehouse: async () => {
-      const inputs = blueGreen()
+      const { projectDir, profilesDir, target } = saved()
+      const url = saved().materializeUrl ? materializeUrl() : undefined
       warehouse ??= await PgWarehouse.connect(
-        materializeTarget(inputs, readProject(inputs.dbt.projectDir))
+        materializeTarget({ projectDir, profilesDir, target }, url, readProject(projectDir))
       )
       return warehouse
     },
@@ -42,7 +44,7 @@ function clientsFromInputs(): CleanupClients & { close(): Promise<void> } {
 export async function cleanup(): Promise<void> {
   const resources = createdResources()
   if (resources.length === 0) return
-  const clients = clientsFromInputs()
+  const clients = clientsFrom(cleanupContext())
   try {
     await core.group('Clean up', () => undoResources(resources, clients))
   } finally {

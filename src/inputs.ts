@@ -316,7 +316,8 @@ function decodeUrlPart(part: string, what: string): string {
   }
 }
 
-function materializeUrl(): string | undefined {
+/** The `materialize-url` input alone (masked), for the post step's connection. */
+export function materializeUrl(): string | undefined {
   const value = text('materialize-url')
   if (value === '') return undefined
   core.setSecret(value)

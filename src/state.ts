@@ -10,6 +10,52 @@ export type CreatedResource =
   | { kind: 'green'; schemas: string[]; clusters: string[] }
 
 const RESOURCES = 'resources'
+const CLEANUP_CONTEXT = 'cleanup-context'
+
+/**
+ * How the post step reaches what main created: the store and the profile location as main
+ * used them, never credentials (the post step reads those again from the same environment).
+ */
+export interface CleanupContext {
+  bucket: string
+  endpoint?: string
+  region: string
+  maxAttempts: number
+  timeoutMs: number
+  projectDir: string
+  profilesDir?: string
+  target?: string
+  /** The connection came from the `materialize-url` input rather than the profile. */
+  materializeUrl: boolean
+}
+
+const CLEANUP_CONTEXT_SHAPE: Shape<CleanupContext> = {
+  bucket: 'string',
+  endpoint: 'string?',
+  region: 'string',
+  maxAttempts: 'number',
+  timeoutMs: 'number',
+  projectDir: 'string',
+  profilesDir: 'string?',
+  target: 'string?',
+  materializeUrl: 'boolean'
+}
+
+export function saveCleanupContext(context: CleanupContext): void {
+  core.saveState(CLEANUP_CONTEXT, JSON.stringify(context))
+}
+
+/** What main saved for the post step, or undefined when it saved nothing readable. */
+export function cleanupContext(): CleanupContext | undefined {
+  try {
+    const saved: unknown = JSON.parse(core.getState(CLEANUP_CONTEXT) || 'null')
+    return misfit(saved, CLEANUP_CONTEXT_SHAPE) === undefined
+      ? (saved as CleanupContext)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
 
 let created: CreatedResource[] = []
 

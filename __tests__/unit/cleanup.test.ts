@@ -6,7 +6,7 @@ import * as core from '../../__fixtures__/core.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { cleanup } = await import('../../src/cleanup.js')
-const { recordCreated } = await import('../../src/state.js')
+const { recordCreated, saveCleanupContext, cleanupContext } = await import('../../src/state.js')
 
 beforeEach(() => core.resetCore())
 
@@ -27,5 +27,30 @@ describe('post cleanup', () => {
     await cleanup()
     expect(core.warning).toHaveBeenCalledWith(expect.stringContaining('unreadable'))
     expect(core.setFailed).not.toHaveBeenCalled()
+  })
+
+  it('acts on what main saved, never on the inputs', async () => {
+    recordCreated({ kind: 'lock', key: 'prod/deploy.lock', nonce: 'n' })
+    core.inputs['state-uri'] = 's3://another-bucket/prod'
+    await cleanup()
+    expect(core.getInput).not.toHaveBeenCalled()
+    expect(core.warning).toHaveBeenCalledWith(
+      expect.stringContaining('the main step saved no S3 or Materialize settings')
+    )
+  })
+
+  it('reads back the saved context only when it has the shape main wrote', () => {
+    const context = {
+      bucket: 'b',
+      region: 'us-east-1',
+      maxAttempts: 3,
+      timeoutMs: 30_000,
+      projectDir: '/w',
+      materializeUrl: false
+    }
+    saveCleanupContext(context)
+    expect(cleanupContext()).toEqual(context)
+    core.saved['cleanup-context'] = JSON.stringify({ ...context, maxAttempts: '3' })
+    expect(cleanupContext()).toBeUndefined()
   })
 })

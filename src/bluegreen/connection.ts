@@ -1,9 +1,8 @@
 // The action's own Materialize connection: the dbt profile target's credentials, or the
 // `materialize-url` input.
-import type { BlueGreenInputs } from '../inputs.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import type { DbtProject } from '../dbt/project.js'
-import { maskedProfile, maskedProfileTarget } from '../dbt/masking.js'
+import { maskedProfile, maskedProfileTarget, type ProfileLocation } from '../dbt/masking.js'
 import { dbtEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
 import { registerSecret } from '../secrets.js'
@@ -29,11 +28,15 @@ function fromUrl(url: string, target: string): ProfileTarget {
  * The profile target (its name is the deployment config key) and how to connect. The profile
  * is read with dbt's environment, so it resolves to what dbt connects to.
  */
-export function materializeTarget(inputs: BlueGreenInputs, project: DbtProject): ProfileTarget {
+export function materializeTarget(
+  location: ProfileLocation,
+  materializeUrl: string | undefined,
+  project: DbtProject
+): ProfileTarget {
   const env = dbtEnvironment(undefined)
-  const url = inputs.blueGreen.materializeUrl
-  if (url) return fromUrl(url, maskedProfile(inputs.dbt, project, env, 'Blue/green').target)
-  const profile = maskedProfileTarget(inputs.dbt, project, env, 'Blue/green')
+  if (materializeUrl)
+    return fromUrl(materializeUrl, maskedProfile(location, project, env, 'Blue/green').target)
+  const profile = maskedProfileTarget(location, project, env, 'Blue/green')
   if (profile.type !== 'materialize') {
     throw new ActionError(
       `Blue/green deploys need a Materialize target, but profile target "${profile.target}" has type "${profile.type}".`

@@ -11,7 +11,7 @@ import { S3Lease } from '../store/lock.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { cancelled, sleep, undoOnCancel } from '../cancel.js'
-import { forgetCreated, recordCreated, recordedHere } from '../state.js'
+import { forgetCreated, recordCreated, recordedHere, saveCleanupContext } from '../state.js'
 import { undoResources } from '../undo.js'
 import { dropEnvironment } from '../warehouse/environment.js'
 import { readDeploymentConfig, type DeploymentConfig } from './config.js'
@@ -70,9 +70,17 @@ export class BlueGreenRun {
   ): Promise<BlueGreenRun> {
     const project = readProject(inputs.dbt.projectDir)
     checkTarget(inputs.dbt, project)
-    const target = materializeTarget(inputs, project)
+    const target = materializeTarget(inputs.dbt, inputs.blueGreen.materializeUrl, project)
     // Validated before any client opens: nothing is touched on a bad configuration.
     const config = readDeploymentConfig(project.vars, target.target)
+    saveCleanupContext({
+      bucket: inputs.state.bucket,
+      ...inputs.s3,
+      projectDir: inputs.dbt.projectDir,
+      profilesDir: inputs.dbt.profilesDir,
+      target: inputs.dbt.target,
+      materializeUrl: inputs.blueGreen.materializeUrl !== undefined
+    })
     const clients = await deps.open(inputs, target)
     const run = new BlueGreenRun(inputs, context, project, config, clients)
     core.setOutput('green-schemas', JSON.stringify(greenNames(config).schemas))

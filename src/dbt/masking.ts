@@ -1,6 +1,9 @@
 // Reads the profile target with its secrets masked before dbt or anything else can print them.
 import * as core from '@actions/core'
 import type { DbtSettings } from '../inputs.js'
+
+/** Where dbt finds the profile target: all the action needs to read it again. */
+export type ProfileLocation = Pick<DbtSettings, 'projectDir' | 'profilesDir' | 'target'>
 import type { DbtProject } from './project.js'
 import {
   connectionTarget,
@@ -15,7 +18,7 @@ import { registerSecret, registerSecretEnvironment } from '../secrets.js'
 
 /** DBT_ENV_SECRET_* values and every secret the action can render from the target, masked. */
 function readMasked(
-  settings: DbtSettings,
+  settings: ProfileLocation,
   project: DbtProject,
   env: NodeJS.ProcessEnv,
   purpose: string
@@ -49,7 +52,7 @@ function warnUnrendered(target: RenderedTarget): void {
 
 /** The target as far as the action can render it, secrets masked; `purpose` names the caller. */
 export function maskedProfile(
-  settings: DbtSettings,
+  settings: ProfileLocation,
   project: DbtProject,
   env: NodeJS.ProcessEnv,
   purpose: string
@@ -61,7 +64,7 @@ export function maskedProfile(
 
 /** The target's connection, secrets masked; an error names a connection field it cannot render. */
 export function maskedProfileTarget(
-  settings: DbtSettings,
+  settings: ProfileLocation,
   project: DbtProject,
   env: NodeJS.ProcessEnv,
   purpose: string
@@ -74,7 +77,7 @@ export function maskedProfileTarget(
 
 /** Best effort before dbt runs: dbt reports profile problems itself. */
 export function maskProfileSecrets(
-  settings: DbtSettings,
+  settings: ProfileLocation,
   project: DbtProject,
   env: NodeJS.ProcessEnv
 ): void {

@@ -3,7 +3,7 @@
 // that names it and the field, never a crash deep inside a phase.
 import { ActionError } from '../errors.js'
 
-export type FieldKind = 'string' | 'string?' | 'string|null' | 'string[]'
+export type FieldKind = 'string' | 'string?' | 'string|null' | 'string[]' | 'number' | 'boolean'
 
 export type Shape<T> = { [K in keyof T]-?: FieldKind }
 
@@ -17,6 +17,10 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return value === null || typeof value === 'string'
     case 'string[]':
       return Array.isArray(value) && value.every((item) => typeof item === 'string')
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value)
+    case 'boolean':
+      return typeof value === 'boolean'
   }
 }
 
