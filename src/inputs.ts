@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import { InputError } from './errors.js'
+import { registerSecret } from './secrets.js'
 import { bool, directoryInWorkspace, duration, integer, oneOf, text } from './input-fields.js'
 import { splitArgs } from './util/args.js'
 
@@ -244,7 +245,7 @@ function prEnvironment(): string | undefined {
 
 function reportSettings(): ReportSettings {
   const githubToken = text('github-token') || undefined
-  if (githubToken) core.setSecret(githubToken)
+  if (githubToken) registerSecret(githubToken)
   return { githubToken, prComment: bool('pr-comment', true) }
 }
 
@@ -320,7 +321,7 @@ function decodeUrlPart(part: string, what: string): string {
 export function materializeUrl(): string | undefined {
   const value = text('materialize-url')
   if (value === '') return undefined
-  core.setSecret(value)
+  registerSecret(value)
   let url: URL
   try {
     url = new URL(value)
@@ -334,7 +335,7 @@ export function materializeUrl(): string | undefined {
     throw new InputError('materialize-url', 'must be postgres://user:password@host:port/database.')
   }
   decodeUrlPart(url.username, 'user name')
-  if (url.password) core.setSecret(decodeUrlPart(url.password, 'password'))
+  if (url.password) registerSecret(decodeUrlPart(url.password, 'password'))
   return value
 }
 
