@@ -71238,6 +71238,56 @@ const {
 
 //# sourceMappingURL=js-yaml.mjs.map
 
+;// CONCATENATED MODULE: ./src/secrets.ts
+// Secrets are masked in the runner's log with core.setSecret, and also scrubbed from the
+// texts the runner does not mask for us: PR comments, and anything we write to files.
+
+const known = new Set();
+/** `\u00e9` for `é`: how Python's json (dbt's artifacts) writes non-ASCII characters. */
+const asciiEscaped = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/**
+ * The forms a secret takes in text: raw, URL-encoded (connection strings), JSON-escaped (as
+ * JavaScript and as Python write it) and base64 (basic auth, Kubernetes-style configs). Each
+ * form once; encoding a form again would never end, since `%` encodes to `%25`.
+ */
+function secretForms(value) {
+    const json = JSON.stringify(value).slice(1, -1);
+    return [
+        ...new Set([
+            value,
+            encodeURIComponent(value),
+            json,
+            asciiEscaped(json),
+            Buffer.from(value, 'utf8').toString('base64')
+        ])
+    ];
+}
+/** Masks a secret in all its forms before anything can print it. Very short values would mask noise. */
+function secrets_registerSecret(value) {
+    if (!value || value.length < 4)
+        return;
+    for (const form of secretForms(value)) {
+        if (known.has(form))
+            continue;
+        known.add(form);
+        lib_core/* setSecret */.Pq(form);
+    }
+}
+/** Registers the values of dbt's secret environment variables (DBT_ENV_SECRET_*). */
+function registerSecretEnvironment(env = process.env) {
+    for (const [name, value] of Object.entries(env)) {
+        if (name.startsWith('DBT_ENV_SECRET_'))
+            secrets_registerSecret(value);
+    }
+}
+/** Replaces every registered form, longest first, so no part of a longer form is left over. */
+function redact(text) {
+    let result = text;
+    for (const secret of [...known].sort((a, b) => b.length - a.length))
+        result = result.split(secret).join('***');
+    return result;
+}
+
 ;// CONCATENATED MODULE: ./src/input-fields.ts
 // Typed readers of single action inputs: each reads one input by name, and every error names
 // it and says what it accepts. Only inputs.ts calls them; it assembles the per-mode inputs.
@@ -71303,6 +71353,7 @@ function input_fields_duration(name, fallback, minMs, maxMs) {
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // The only module that reads action inputs. Everything is validated here, before anything
 // touches S3, dbt or a database, and every error names the input and what it accepts.
+
 
 
 
@@ -71420,7 +71471,7 @@ function prEnvironment() {
 function reportSettings() {
     const githubToken = text('github-token') || undefined;
     if (githubToken)
-        core.setSecret(githubToken);
+        registerSecret(githubToken);
     return { githubToken, prComment: bool('pr-comment', true) };
 }
 function s3Settings() {
@@ -71484,7 +71535,7 @@ function materializeUrl() {
     const value = input_fields_text('materialize-url');
     if (value === '')
         return undefined;
-    lib_core/* setSecret */.Pq(value);
+    secrets_registerSecret(value);
     let url;
     try {
         url = new URL(value);
@@ -71497,7 +71548,7 @@ function materializeUrl() {
     }
     decodeUrlPart(url.username, 'user name');
     if (url.password)
-        lib_core/* setSecret */.Pq(decodeUrlPart(url.password, 'password'));
+        secrets_registerSecret(decodeUrlPart(url.password, 'password'));
     return value;
 }
 function blueGreenSettings() {
@@ -72069,56 +72120,6 @@ function profileTargetNames(file, profileName) {
     return profile.outputs && typeof profile.outputs === 'object' ? Object.keys(profile.outputs) : [];
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
-// Secrets are masked in the runner's log with core.setSecret, and also scrubbed from the
-// texts the runner does not mask for us: PR comments, and anything we write to files.
-
-const known = new Set();
-/** `\u00e9` for `é`: how Python's json (dbt's artifacts) writes non-ASCII characters. */
-const asciiEscaped = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-/**
- * The forms a secret takes in text: raw, URL-encoded (connection strings), JSON-escaped (as
- * JavaScript and as Python write it) and base64 (basic auth, Kubernetes-style configs). Each
- * form once; encoding a form again would never end, since `%` encodes to `%25`.
- */
-function secretForms(value) {
-    const json = JSON.stringify(value).slice(1, -1);
-    return [
-        ...new Set([
-            value,
-            encodeURIComponent(value),
-            json,
-            asciiEscaped(json),
-            Buffer.from(value, 'utf8').toString('base64')
-        ])
-    ];
-}
-/** Masks a secret in all its forms before anything can print it. Very short values would mask noise. */
-function registerSecret(value) {
-    if (!value || value.length < 4)
-        return;
-    for (const form of secretForms(value)) {
-        if (known.has(form))
-            continue;
-        known.add(form);
-        lib_core/* setSecret */.Pq(form);
-    }
-}
-/** Registers the values of dbt's secret environment variables (DBT_ENV_SECRET_*). */
-function registerSecretEnvironment(env = process.env) {
-    for (const [name, value] of Object.entries(env)) {
-        if (name.startsWith('DBT_ENV_SECRET_'))
-            registerSecret(value);
-    }
-}
-/** Replaces every registered form, longest first, so no part of a longer form is left over. */
-function redact(text) {
-    let result = text;
-    for (const secret of [...known].sort((a, b) => b.length - a.length))
-        result = result.split(secret).join('***');
-    return result;
-}
-
 ;// CONCATENATED MODULE: ./src/dbt/masking.ts
 // Reads the profile target with its secrets masked before dbt or anything else can print them.
 
@@ -72134,7 +72135,7 @@ function readMasked(settings, project, env, purpose) {
     }
     const target = readProfile(file, project.profile, settings.target, env);
     for (const secret of secretValues(target.fields))
-        registerSecret(secret);
+        secrets_registerSecret(secret);
     return target;
 }
 /** Names the fields left unmasked; their values (or Jinja) are never shown. */
@@ -72224,7 +72225,7 @@ function withEnvironmentVar(vars, environment) {
 function fromUrl(url, target) {
     const parsed = new URL(url);
     const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-    registerSecret(password);
+    secrets_registerSecret(password);
     return {
         profile: 'materialize-url',
         target,

@@ -14,10 +14,10 @@ jest.unstable_mockModule('@actions/core', () => core)
 // @actions/github reads the API URL when it is first imported.
 const stub = await startGitHubStub()
 process.env.GITHUB_API_URL = stub.url
-const { judgeStoredManifest, publishManifest } = await import('../../src/slim/publish.js')
-const { commitHistory } = await import('../../src/slim/ancestry.js')
-type CommitHistory = import('../../src/slim/ancestry.js').CommitHistory
-type CommitOrder = import('../../src/slim/ancestry.js').CommitOrder
+const { judgeStoredManifest, publishManifest } = await import('../../src/store/publish.js')
+const { commitHistory } = await import('../../src/store/ancestry.js')
+type CommitHistory = import('../../src/store/ancestry.js').CommitHistory
+type CommitOrder = import('../../src/store/ancestry.js').CommitOrder
 
 const OLDER = 'a'.repeat(40)
 const NEWER = 'b'.repeat(40)

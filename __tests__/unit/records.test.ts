@@ -4,7 +4,7 @@ import { MemoryStore } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { misfit, parseRecord } = await import('../../src/store/shape.js')
-const { readRecord, STAGED_SHAPE, PREVIOUS_SHAPE } = await import('../../src/bluegreen/records.js')
+const { readRecord, STAGED_SHAPE, PREVIOUS_SHAPE } = await import('../../src/store/records.js')
 const { createdResources } = await import('../../src/state.js')
 
 const staged = {

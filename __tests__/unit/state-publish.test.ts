@@ -8,7 +8,7 @@ import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
 jest.unstable_mockModule('@actions/core', () => core)
 const { fetchProductionState, publishCondition, readableState } =
   await import('../../src/slim/state.js')
-const { publishManifest, wantsUpload } = await import('../../src/slim/publish.js')
+const { publishManifest, wantsUpload } = await import('../../src/store/publish.js')
 
 const location = { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' }
 /** The installed dbt, as dbt-core 1.11 answers: it reads manifests v4 to v12. */

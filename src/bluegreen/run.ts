@@ -18,7 +18,7 @@ import { readDeploymentConfig, type DeploymentConfig } from './config.js'
 import { materializeTarget } from './connection.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { existingNames, greenNames, productionNames } from './catalog.js'
-import { keys } from './records.js'
+import { blueGreenKeys } from '../store/layout.js'
 import type { HydrationResult } from './readiness.js'
 
 export interface TimelineEntry {
@@ -95,7 +95,7 @@ export class BlueGreenRun {
   }
 
   get keys() {
-    return keys(this.inputs.state)
+    return blueGreenKeys(this.inputs.state)
   }
 
   /** dbt with `deploy: true`, so models build into the green schemas and clusters. */

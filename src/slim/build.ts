@@ -18,9 +18,9 @@ import { maskProfileSecrets } from '../dbt/masking.js'
 import { checkTarget } from '../dbt/target.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { changedFilesSince, headSha } from '../util/git.js'
-import { commitHistory } from './ancestry.js'
+import { commitHistory } from '../store/ancestry.js'
 import { installPackages } from './packages.js'
-import { publishManifest, wantsUpload } from './publish.js'
+import { publishManifest, wantsUpload } from '../store/publish.js'
 import { checkSelector, planSelection, type SelectionPlan } from './selection.js'
 import {
   fetchProductionState,

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { StateErrorPolicy, StateLocation } from '../inputs.js'
 import type { ObjectStore, WriteCondition } from '../store/s3.js'
+import { manifestKey } from '../store/layout.js'
 import { parseManifest, type NodeIndex } from '../dbt/artifacts.js'
 import {
   readableRange,
@@ -28,14 +29,6 @@ export type ProductionState =
   | { kind: 'missing' }
   /** Present but unusable; etag is known only when the object itself was read. */
   | { kind: 'unusable'; etag?: string; reason: string }
-
-export const manifestKey = (location: StateLocation): string => objectKey(location, 'manifest.json')
-export const archiveKey = (location: StateLocation, sha: string): string =>
-  objectKey(location, `manifests/${sha}.json`)
-
-export function objectKey(location: StateLocation, name: string): string {
-  return location.prefix ? `${location.prefix}/${name}` : name
-}
 
 /** The write condition that keeps an older run from replacing a newer manifest. */
 export function publishCondition(state: ProductionState): WriteCondition | undefined {

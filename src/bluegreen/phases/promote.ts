@@ -1,6 +1,6 @@
 // phase: promote — swap a deploy staged by an earlier job into production.
 import { ActionError } from '../../errors.js'
-import { STAGED_SHAPE, readRecord, type StagedDeployment } from '../records.js'
+import { STAGED_SHAPE, readRecord, type StagedDeployment } from '../../store/records.js'
 import { promoteGreen } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 

@@ -1,8 +1,8 @@
 // phase: rollback — swap the previous production (kept by keep-previous) back in.
 import { ActionError } from '../../errors.js'
-import { archiveKey, manifestKey } from '../../slim/state.js'
-import { publishManifest } from '../../slim/publish.js'
-import { PREVIOUS_SHAPE, readRecord, type PreviousProduction } from '../records.js'
+import { archiveKey, manifestKey } from '../../store/layout.js'
+import { publishManifest } from '../../store/publish.js'
+import { PREVIOUS_SHAPE, readRecord, type PreviousProduction } from '../../store/records.js'
 import { swapBack } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 

@@ -5,11 +5,11 @@
 // that says what that means for production).
 import * as core from '@actions/core'
 import type { StateLocation, UploadPolicy } from '../inputs.js'
-import type { ObjectStore, StoredObject, WriteCondition } from '../store/s3.js'
-import { ConditionalWriteRefused } from '../store/s3.js'
+import type { ObjectStore, StoredObject, WriteCondition } from './s3.js'
+import { ConditionalWriteRefused } from './s3.js'
 import { ActionError } from '../errors.js'
 import type { CommitHistory, Ordering } from './ancestry.js'
-import { archiveKey, manifestKey } from './state.js'
+import { archiveKey, manifestKey } from './layout.js'
 
 /** Writes tried before giving up on a manifest that keeps changing under this run. */
 const MAX_WRITES = 5

@@ -1,9 +1,7 @@
-// Blue/green state kept in S3 beside the manifest, so that phases can run in separate jobs
-// on fresh runners: the lock, the staged deploy, and the previous production kept for rollback.
-import type { StateLocation } from '../inputs.js'
-import type { ObjectStore } from '../store/s3.js'
-import { objectKey } from '../slim/state.js'
-import { parseRecord, type Shape } from '../store/shape.js'
+// Blue/green's records in S3 (the staged deploy and the kept previous production), with the
+// shapes they are checked against when read back.
+import type { ObjectStore } from './s3.js'
+import { parseRecord, type Shape } from './shape.js'
 
 export interface StagedDeployment {
   sha: string
@@ -44,13 +42,6 @@ export const PREVIOUS_SHAPE: Shape<PreviousProduction> = {
   replacedBy: 'string',
   keptAt: 'string'
 }
-
-export const keys = (location: StateLocation) => ({
-  lock: objectKey(location, 'deploy.lock'),
-  staged: objectKey(location, 'staged/deployment.json'),
-  stagedManifest: objectKey(location, 'staged/manifest.json'),
-  previous: objectKey(location, 'previous.json')
-})
 
 /** The record at `key`, checked against its shape, or undefined when there is none. */
 export async function readRecord<T>(

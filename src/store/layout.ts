@@ -1,0 +1,20 @@
+// Where the action keeps its state under the state URI, in one place: the production manifest
+// and its per-commit archive (slim and blue/green), and blue/green's lock, staged deploy and
+// kept previous production (so phases can run in separate jobs on fresh runners).
+import type { StateLocation } from '../inputs.js'
+
+function objectKey(location: StateLocation, name: string): string {
+  return location.prefix ? `${location.prefix}/${name}` : name
+}
+
+export const manifestKey = (location: StateLocation): string => objectKey(location, 'manifest.json')
+
+export const archiveKey = (location: StateLocation, sha: string): string =>
+  objectKey(location, `manifests/${sha}.json`)
+
+export const blueGreenKeys = (location: StateLocation) => ({
+  lock: objectKey(location, 'deploy.lock'),
+  staged: objectKey(location, 'staged/deployment.json'),
+  stagedManifest: objectKey(location, 'staged/manifest.json'),
+  previous: objectKey(location, 'previous.json')
+})
