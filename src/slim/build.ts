@@ -22,6 +22,7 @@ import { publishManifest, wantsUpload } from './publish.js'
 import { planSelection, type SelectionPlan } from './selection.js'
 import { fetchProductionState, publishCondition, type ProductionState } from './state.js'
 import { reportRun } from '../report/index.js'
+import { throwIfCancelled } from '../cancel.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
 import { failed } from '../report/model.js'
 
@@ -82,10 +83,13 @@ async function buildWithState(
     return
   }
   const build = await runBuild(await deps.dbt(inputs, environment), inputs, project, state, plan)
+  // A cancelled build is neither published nor reported; cancel.ts reports the cancellation.
+  throwIfCancelled()
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
   const published = build.error
     ? { uploaded: false, notes: [] }
     : await publishIfWanted(store, inputs, context, state, build.manifest)
+  throwIfCancelled()
   const failed = build.error ?? published.error
   const status: SlimStatus = failed
     ? 'failed'
@@ -163,6 +167,7 @@ async function publish(
   context: RunContext
 ): Promise<void> {
   const sha = (await headSha(inputs.dbt.projectDir)) ?? context.sha
+  throwIfCancelled()
   await publishManifest(
     store,
     inputs.state,
