@@ -5,7 +5,7 @@
 // line while the action runs. The dev tools (demo, bench) use it as is; the e2e suite's
 // __tests__/e2e/support/runner.ts only adds its defaults on top.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -415,6 +415,37 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** A process's descendants, found through /proc as the runner's process-tree kill finds them. */
+function descendantsOf(root: number): number[] {
+  const childrenOf = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), Number(entry)])
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  const tree = [root]
+  for (let at = 0; at < tree.length; at++) tree.push(...(childrenOf.get(tree[at]!) ?? []))
+  return tree.slice(1)
+}
+
+/** SIGKILLs the action and all it started, its own process groups too (dbt leads one). */
+function killTree(pid: number | undefined): void {
+  if (pid === undefined) return
+  for (const descendant of descendantsOf(pid)) {
+    killGroup(descendant, 'SIGKILL')
+    try {
+      process.kill(descendant, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
+  killGroup(pid, 'SIGKILL')
+}
+
 interface Exit {
   exitCode: number | null
   signal: NodeJS.Signals | null
@@ -450,7 +481,7 @@ function spawnAction(
     const child = spawn(node24, [...(options.nodeArgs ?? []), bundle], {
       cwd: options.workspace,
       env,
-      detached: true, // its own process group, so a timeout also ends dbt
+      detached: true, // its own process group, so that its leftovers can be ended with it
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let firstLineAt: number | undefined
@@ -465,7 +496,7 @@ function spawnAction(
     const timers = [
       setTimeout(() => {
         timedOut = true
-        killGroup(child.pid, 'SIGKILL')
+        killTree(child.pid)
       }, options.timeoutMs ?? 600_000)
     ]
     if (options.signal) {
@@ -473,10 +504,10 @@ function spawnAction(
       timers.push(setTimeout(() => child.kill(name), afterMs))
     }
     // A crashed tool must not leave the action (and its dbt) running.
-    const onExit = (): void => killGroup(child.pid, 'SIGKILL')
+    const onExit = (): void => killTree(child.pid)
     process.once('exit', onExit)
     child.once('error', reject)
-    // A dbt the action left running would hold the pipes open: end the group at exit.
+    // A child the action left running in its group would hold the pipes open: end it at exit.
     child.once('exit', () => killGroup(child.pid, 'SIGKILL'))
     child.once('close', (exitCode, signal) => {
       timers.forEach(clearTimeout)

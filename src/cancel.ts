@@ -1,41 +1,63 @@
 // Cancellation: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process
-// tree. On the first signal we stop dbt, undo what this run created and exit, within a
-// budget that ends well before the kill.
+// tree 2.5 s after that. On the first signal we stop dbt (SIGINT first, so that it cancels
+// its warehouse queries, and wait for it to exit), undo what this run created, report the
+// step as cancelled and exit, within a budget that ends before the runner's SIGTERM.
 import * as core from '@actions/core'
 import { errorMessage } from './errors.js'
 import { stopRunningProcesses } from './util/process.js'
 
-export const CANCEL_BUDGET_MS = 6000
+/** From the signal to our exit; stopping dbt takes at most 5 s of it (STOP_SCHEDULE). */
+export const CANCEL_BUDGET_MS = 6500
 
 const controller = new AbortController()
 /** Aborted when the job is cancelled; long waits pass it on so they stop at once. */
 export const cancelled = controller.signal
 
 let undo: (() => Promise<void>) | undefined
-let installed = false
 
-async function onSignal(signal: NodeJS.Signals): Promise<void> {
-  if (controller.signal.aborted) return
-  controller.abort(new Error(`cancelled by ${signal}`))
-  core.warning(`Received ${signal}: stopping dbt and removing what this run created.`)
-  stopRunningProcesses()
-  const timeout = new Promise<void>((resolve) => setTimeout(resolve, CANCEL_BUDGET_MS).unref())
+/** Throws once the job is cancelled: nothing after this point may run then (e.g. a publish). */
+export function throwIfCancelled(): void {
+  cancelled.throwIfAborted()
+}
+
+async function undoWithin(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, ms))
+  })
   try {
-    await Promise.race([undo?.() ?? Promise.resolve(), timeout])
+    if ((await Promise.race([undo?.(), timeout])) === 'late')
+      core.warning('Cleanup after cancellation ran out of time; the post step finishes it.')
   } catch (error) {
     core.warning(`Cleanup after cancellation failed: ${errorMessage(error)}`)
+  } finally {
+    clearTimeout(timer)
   }
+}
+
+/** Stops the step: its children first, then what it created; reports it cancelled and exits. */
+export async function cancelRun(signal: NodeJS.Signals): Promise<void> {
+  if (cancelled.aborted) return
+  const deadline = Date.now() + CANCEL_BUDGET_MS
+  controller.abort(new Error(`cancelled by ${signal}`))
+  const removing = undo ? ' and removing what this run created' : ''
+  core.warning(`Received ${signal}: stopping dbt${removing}.`)
+  await stopRunningProcesses()
+  await undoWithin(deadline - Date.now())
+  core.setOutput('status', 'cancelled')
   core.setFailed(`The run was cancelled (${signal}).`)
   process.exit(1)
+}
+
+/** Handles the runner's SIGINT and SIGTERM for the rest of the step; a repeat is ignored. */
+export function cancelOnSignals(): void {
+  process.on('SIGINT', (signal) => void cancelRun(signal))
+  process.on('SIGTERM', (signal) => void cancelRun(signal))
 }
 
 /** Registers what to undo if the job is cancelled while this step runs. */
 export function undoOnCancel(action: () => Promise<void>): void {
   undo = action
-  if (installed) return
-  installed = true
-  process.on('SIGINT', (signal) => void onSignal(signal))
-  process.on('SIGTERM', (signal) => void onSignal(signal))
 }
 
 /** Resolves after ms, or rejects as soon as the job is cancelled. */

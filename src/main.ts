@@ -10,6 +10,7 @@ import { cleanupPhase } from './bluegreen/phases/cleanup.js'
 import { deployPhase } from './bluegreen/phases/deploy.js'
 import { promotePhase } from './bluegreen/phases/promote.js'
 import { rollbackPhase } from './bluegreen/phases/rollback.js'
+import { cancelled, cancelOnSignals } from './cancel.js'
 
 type PhaseKey<I extends Inputs> = `${I['mode']}:${I['phase']}`
 
@@ -43,10 +44,13 @@ function dispatch(inputs: Inputs, context: RunContext): Promise<void> {
 }
 
 export async function run(): Promise<void> {
+  cancelOnSignals()
   try {
     const inputs = getInputs()
     await dispatch(inputs, readRunContext())
   } catch (error) {
+    // A cancelled run fails on the way out; cancel.ts reports it and exits.
+    if (cancelled.aborted) return
     core.setOutput('status', 'failed')
     throw error
   }

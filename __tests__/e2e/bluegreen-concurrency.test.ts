@@ -10,7 +10,6 @@ import {
   KEYS,
   PROD_SCHEMA,
   clusterIds,
-  duringRun,
   errorText,
   expectOutputs,
   greenLeftovers,
@@ -21,6 +20,7 @@ import {
   sql,
   useBlueGreenSuite
 } from './support/bluegreen.js'
+import { duringRun } from './support/processes.js'
 import type { ActionRun } from './support/runner.js'
 import { getObject, listKeys, putObject, type StoredObject } from './support/s3.js'
 import { expectExit } from './support/slim.js'

@@ -9,7 +9,6 @@ import {
   KEYS,
   brokenReleaseModel,
   clusterIds,
-  duringRun,
   errorText,
   expectOutputs,
   greenLeftovers,
@@ -24,6 +23,7 @@ import {
   useBlueGreenSuite,
   type ProductionSnapshot
 } from './support/bluegreen.js'
+import { duringRun } from './support/processes.js'
 import { runPost, type ActionRun } from './support/runner.js'
 import { getObject, listKeys } from './support/s3.js'
 import { annotationsOf, errors, expectCanaryHidden, expectExit } from './support/slim.js'

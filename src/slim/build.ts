@@ -30,6 +30,7 @@ import {
   type ProductionState
 } from './state.js'
 import { reportRun } from '../report/index.js'
+import { throwIfCancelled } from '../cancel.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
 import { failed } from '../report/model.js'
 
@@ -99,10 +100,13 @@ async function buildWithState(
   const plan = state === fetched ? fetchedPlan : planFor(inputs, project, state)
   const facts = baseFacts(context, environment, state, plan)
   const build = await runBuild(dbt, inputs, project, state, plan)
+  // A cancelled build is neither published nor reported; cancel.ts reports the cancellation.
+  throwIfCancelled()
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
   const published = build.error
     ? { uploaded: false, notes: [] }
     : await publishIfWanted(store, inputs, context, state, build.manifest)
+  throwIfCancelled()
   const failed = build.error ?? published.error
   const status: SlimStatus = failed
     ? 'failed'
@@ -194,6 +198,7 @@ async function publish(
   context: RunContext
 ): Promise<string> {
   const sha = (await headSha(inputs.dbt.projectDir)) ?? context.sha
+  throwIfCancelled()
   return publishManifest(
     store,
     inputs.state,

@@ -1,10 +1,11 @@
 // Child processes (dbt, git) run with argument arrays and no shell, their output streamed to
-// the log. Running children are tracked so a cancelled run can stop them at once.
+// the log. Each child leads its own process group, so stopping it reaches everything it
+// started; running children are tracked so a cancelled run can stop them and wait for them.
 import { spawn, type ChildProcess } from 'node:child_process'
 
 export interface ProcessResult {
   exitCode: number
-  /** Killed because it ran past timeoutMs. */
+  /** Stopped because it ran past timeoutMs. */
   timedOut?: boolean
   /** The last lines the process printed, for error messages. */
   tail: string
@@ -15,12 +16,46 @@ export interface ProcessOptions {
   env: Record<string, string>
   /** Stream the output to our stdout (the step log). */
   echo?: boolean
-  /** Kill the process after this long. */
+  /** Stop the process (and what it started) after this long. */
   timeoutMs?: number
 }
 
+/** One step of stopping a child: a signal to its process group, then a wait for its exit. */
+export interface StopStep {
+  signal: NodeJS.Signals
+  waitMs: number
+}
+
+/**
+ * SIGINT first: dbt takes it as Ctrl-C and cancels its open warehouse queries, which a
+ * terminated dbt leaves running. Then SIGTERM and SIGKILL for a group that does not listen.
+ * At most 5 s in all, so that cancel.ts can still undo and exit before the runner's SIGTERM.
+ */
+export const STOP_SCHEDULE: readonly StopStep[] = [
+  { signal: 'SIGINT', waitMs: 3500 },
+  { signal: 'SIGTERM', waitMs: 1000 },
+  { signal: 'SIGKILL', waitMs: 500 }
+]
+
+/** A running child's process group, as stopping it needs it. */
+export interface ProcessGroup {
+  /** Sends a signal to every process in the group. */
+  signal(signal: NodeJS.Signals): void
+  /** Resolves once the child has exited and every holder of its output has closed it. */
+  readonly closed: Promise<void>
+}
+
+/** Resolves after ms without keeping the process alive. */
+export type Wait = (ms: number) => Promise<void>
+
+const waitUnref: Wait = (ms) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms).unref()
+  })
+
 const TAIL_LINES = 30
-const running = new Set<ChildProcess>()
+const running = new Set<ProcessGroup>()
+let stopping = false
 
 class Tail {
   private lines: string[] = []
@@ -41,19 +76,53 @@ class Tail {
   }
 }
 
+function processGroup(child: ChildProcess): ProcessGroup {
+  return {
+    signal(signal) {
+      if (child.pid === undefined) return
+      try {
+        process.kill(-child.pid, signal)
+      } catch {
+        // Every process of the group has exited already.
+      }
+    },
+    closed: new Promise((resolve) => {
+      child.once('close', () => resolve())
+      child.once('error', () => resolve())
+    })
+  }
+}
+
+/** Signals the group step by step until it has closed, or the schedule is over. */
+export async function stopGroup(
+  group: ProcessGroup,
+  schedule: readonly StopStep[] = STOP_SCHEDULE,
+  wait: Wait = waitUnref
+): Promise<void> {
+  const closed = group.closed.then(() => true)
+  for (const step of schedule) {
+    group.signal(step.signal)
+    if (await Promise.race([closed, wait(step.waitMs).then(() => false)])) return
+  }
+}
+
 export function runProcess(
   command: string,
   args: string[],
   options: ProcessOptions
 ): Promise<ProcessResult> {
+  if (stopping) return Promise.reject(new Error(`Not starting ${command}: the run is stopping.`))
   if (options.echo !== false) process.stdout.write(`[command]${command} ${args.join(' ')}\n`)
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
+      detached: true, // its own process group: a stop reaches whatever it started
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    running.add(child)
+    const group = processGroup(child)
+    running.add(group)
+    void group.closed.then(() => running.delete(group))
     const tail = new Tail()
     const collect = (chunk: Buffer): void => {
       if (options.echo !== false) process.stdout.write(chunk)
@@ -61,27 +130,24 @@ export function runProcess(
     }
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
-    child.once('error', (error) => {
-      running.delete(child)
-      reject(error)
-    })
+    child.once('error', reject)
     let timedOut = false
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true
-            child.kill('SIGTERM')
+            void stopGroup(group)
           }, options.timeoutMs)
     child.once('close', (code, signal) => {
-      running.delete(child)
       clearTimeout(timer)
       resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text(), timedOut })
     })
   })
 }
 
-/** Stops every running child, e.g. when the job is cancelled. */
-export function stopRunningProcesses(): void {
-  for (const child of running) child.kill('SIGTERM')
+/** Stops every running child and starts no more, e.g. when the job is cancelled. */
+export async function stopRunningProcesses(): Promise<void> {
+  stopping = true
+  await Promise.all([...running].map((group) => stopGroup(group)))
 }

@@ -4,12 +4,13 @@
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
 import { CANARY_PASSWORD, dbtBinary, fixturesDir, venvBin } from './paths.js'
+import { actionPid, dbtRunning, duringRun, sleep } from './processes.js'
 import { pushEvent, runAction, type ActionRun } from './runner.js'
 import { createBucket, s3Endpoint, type StoredObject } from './s3.js'
 import { TOKEN, expectCanaryHidden } from './slim.js'
@@ -415,67 +416,7 @@ export async function swapAttempts(emulator: Emulator): Promise<number> {
   return row!.is_called ? Number(row!.last_value) : 0
 }
 
-// --- waiting and the action's processes --------------------------------------------------------
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Polls `condition` while `run` is still going: fails fast, with the run's output, if the run
- * ends first, and after `timeoutMs` otherwise.
- */
-export async function duringRun(
-  run: Promise<ActionRun>,
-  what: string,
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs = 60_000
-): Promise<void> {
-  let finished: ActionRun | undefined
-  void run.then((result) => (finished = result))
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (finished) {
-      throw new Error(
-        `the run ended (exit ${finished.exitCode}) before ${what}:\n${finished.stdout.slice(-4000)}`
-      )
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-interface ProcessInfo {
-  pid: number
-  cmdline: string
-}
-
-/** Processes whose working directory is `dir` (the action and the dbt it started). */
-export function processesIn(dir: string): ProcessInfo[] {
-  const cwd = realpathSync(dir)
-  const found: ProcessInfo[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`) !== cwd) continue
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      found.push({ pid: Number(entry), cmdline })
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return found
-}
-
-/** The pid of the action's main step running in `dir`, if it is running. */
-export function actionPid(dir: string): number | undefined {
-  return processesIn(dir).find((p) => p.cmdline.includes('dist/index.js'))?.pid
-}
-
-/** True while a dbt process runs in `dir`. */
-export function dbtRunning(dir: string): boolean {
-  return processesIn(dir).some((p) => p.cmdline.includes('/bin/dbt '))
-}
+// --- the action's processes -------------------------------------------------------------------
 
 /**
  * Resolves once the run in `ws` is past `dbt run` (green answers `version`, its objects exist,
