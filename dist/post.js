@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 9687:
+/***/ 11:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71420,7 +71420,7 @@ function dbtArgs() {
         args = splitArgs(text('dbt-args'));
     }
     catch (error) {
-        throw new InputError('dbt-args', `cannot be split into arguments: ${error instanceof Error ? error.message : error}.`);
+        throw new InputError('dbt-args', `cannot be split into arguments: ${errorMessage(error)}.`);
     }
     for (const arg of args) {
         const flag = arg.split('=')[0] ?? arg;
@@ -71644,8 +71644,20 @@ function getInputs() {
     return inputs;
 }
 
+;// CONCATENATED MODULE: ./src/util/scalar.ts
+// YAML and JSON hand the action `unknown`s: only scalars become text, so a mapping written
+// where a name belongs is reported as missing, never printed as "[object Object]".
+function scalarText(value) {
+    if (typeof value === 'string')
+        return value;
+    if (typeof value === 'number' || typeof value === 'boolean')
+        return String(value);
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/dbt/project.ts
 // The few facts about a dbt project the action needs, read from its YAML files.
+
 
 
 
@@ -71664,7 +71676,7 @@ function readYaml(file) {
         return parsed && typeof parsed === 'object' ? parsed : {};
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
+        throw new errors/* ActionError */.lZ(`Could not parse ${file}: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
     }
 }
 function pathList(config, key, fallback) {
@@ -71679,7 +71691,7 @@ function readSelectors(dir) {
     if (!Array.isArray(selectors))
         return [];
     return selectors.map((entry) => ({
-        name: String(entry.name),
+        name: scalarText(entry.name) ?? '',
         stateBased: /\bstate\b/.test(JSON.stringify(entry.definition ?? '')),
         isDefault: entry.default === true
     }));
@@ -71690,8 +71702,8 @@ function readProject(dir) {
     const defaultSelector = selectors.find((s) => s.isDefault);
     return {
         dir,
-        name: String(config.name ?? ''),
-        profile: String(config.profile ?? config.name ?? ''),
+        name: scalarText(config.name) ?? '',
+        profile: scalarText(config.profile) ?? scalarText(config.name) ?? '',
         sourcePaths: [
             ...pathList(config, 'model-paths', ['models']),
             ...pathList(config, 'seed-paths', ['seeds']),
@@ -71701,8 +71713,8 @@ function readProject(dir) {
             ...pathList(config, 'analysis-paths', ['analyses']),
             ...pathList(config, 'docs-paths', [])
         ],
-        targetPath: String(config['target-path'] ?? 'target'),
-        packagesPath: String(config['packages-install-path'] ?? 'dbt_packages'),
+        targetPath: scalarText(config['target-path']) ?? 'target',
+        packagesPath: scalarText(config['packages-install-path']) ?? 'dbt_packages',
         packageFiles: ['packages.yml', 'dependencies.yml', 'package-lock.yml'].filter((f) => (0,external_node_fs_.existsSync)(external_node_path_default().join(dir, f))),
         defaultSelector: defaultSelector && {
             name: defaultSelector.name,
@@ -71836,7 +71848,7 @@ class S3ObjectStore {
                 return `S3${endpoint} answered HTTP ${status} (${code}) ${attempts}.`;
             if (isNetworkError(code))
                 return `S3${endpoint} is unreachable (${code}) ${attempts}.`;
-            return `S3 answered ${code}${status ? ` (HTTP ${status})` : ''}: ${error instanceof Error ? error.message : error}`;
+            return `S3 answered ${code}${status ? ` (HTTP ${status})` : ''}: ${(0,errors/* errorMessage */.gJ)(error)}`;
         })();
         return new errors/* ActionError */.lZ(`Could not ${verb} ${where}: ${detail}`, { cause: error });
     }
@@ -71967,6 +71979,7 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 
 
 
+
 const EXPRESSION = /\{\{\s*(.*?)\s*\}\}/g;
 const FILTER = String.raw `(?:\|\s*(?:int|float|as_number|as_text|as_bool|as_native|string)\s*)?`;
 const ENV_VAR = new RegExp(String.raw `^env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?))\s*)?\)\s*` +
@@ -72050,7 +72063,8 @@ function renderTree(value, name, env, unrendered) {
     return value;
 }
 function optionalString(value) {
-    return value === undefined || value === null || value === '' ? undefined : String(value);
+    const text = scalarText(value);
+    return text === '' ? undefined : text;
 }
 /** The target rendered as far as possible, or an error that says which profile or target is wrong. */
 function readProfile(file, profileName, targetName, env) {
@@ -72059,7 +72073,7 @@ function readProfile(file, profileName, targetName, env) {
     if (!profile)
         throw new errors/* ActionError */.lZ(`Profile "${profileName}" is not in ${file}.`);
     const outputs = (profile.outputs ?? {});
-    const target = targetName ?? optionalString(renderValue(String(profile.target ?? ''), env));
+    const target = targetName ?? optionalString(renderValue(scalarText(profile.target) ?? '', env));
     if (!target || !outputs[target]) {
         throw new errors/* ActionError */.lZ(`Target "${target ?? ''}" is not in profile "${profileName}" (${file}); it has: ${Object.keys(outputs).join(', ') || 'no targets'}.`);
     }
@@ -72094,7 +72108,7 @@ function connectionTarget(rendered) {
     return {
         profile: rendered.profile,
         target: rendered.target,
-        type: String(fields.type ?? ''),
+        type: scalarText(fields.type) ?? '',
         host: optionalString(fields.host),
         port: fields.port === undefined ? undefined : Number(fields.port),
         user: optionalString(fields.user),
@@ -72112,7 +72126,7 @@ function profileTargetNames(file, profileName) {
         profiles = yaml.load(readFileSync(file, 'utf8'));
     }
     catch (error) {
-        throw new ActionError(`Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
+        throw new ActionError(`Could not parse ${file}: ${errorMessage(error).split('\n')[0]}`);
     }
     const profile = profiles?.[profileName];
     if (!profile || typeof profile !== 'object')
@@ -72378,7 +72392,7 @@ class S3Lease {
     /** Renews every third of the TTL until stopped. */
     keepAlive() {
         const timer = setInterval(() => {
-            this.renew().catch((error) => lib_core/* warning */.$e(`Renewing the deploy lock failed: ${error instanceof Error ? error.message : error}`));
+            this.renew().catch((error) => lib_core/* warning */.$e(`Renewing the deploy lock failed: ${(0,errors/* errorMessage */.gJ)(error)}`));
         }, Math.max(1000, this.options.ttlMs / 3));
         timer.unref();
         return () => clearInterval(timer);
@@ -72423,9 +72437,9 @@ async function dropEnvironment(warehouse, names, match) {
 
 
 const removers = {
-    directory: async ({ path }) => {
+    directory: ({ path }) => {
         (0,external_node_fs_.rmSync)(path, { recursive: true, force: true });
-        return `Removed ${path}.`;
+        return Promise.resolve(`Removed ${path}.`);
     },
     lock: async ({ key, nonce }, clients) => {
         const released = await S3Lease.releaseRecorded(await clients.store(), key, nonce);
@@ -72441,7 +72455,8 @@ const removers = {
     }
 };
 function remove(resource, clients) {
-    return removers[resource.kind](resource, clients);
+    const removeThis = removers[resource.kind];
+    return removeThis(resource, clients);
 }
 /** Undoes resources newest first (green before the lock that protects it). */
 async function undoResources(resources, clients) {
@@ -72476,10 +72491,10 @@ function clientsFrom(context) {
         return context;
     };
     return {
-        store: async () => {
+        store: () => {
             const { bucket, ...settings } = saved();
             store ??= S3ObjectStore.create(settings, bucket);
-            return store;
+            return Promise.resolve(store);
         },
         warehouse: async () => {
             const { projectDir, profilesDir, target } = saved();
@@ -72549,7 +72564,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9687);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(11);
 
 
 

@@ -60,17 +60,23 @@ export function undoOnCancel(action: () => Promise<void>): void {
   undo = action
 }
 
+/** Why the wait stopped, as an Error. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason
+  return reason instanceof Error ? reason : new Error(String(reason))
+}
+
 /** Resolves after ms, or rejects as soon as the job is cancelled. */
 export function sleep(ms: number, signal: AbortSignal = cancelled): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
+    if (signal.aborted) return reject(abortReason(signal))
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
     const onAbort = (): void => {
       clearTimeout(timer)
-      reject(signal.reason)
+      reject(abortReason(signal))
     }
     signal.addEventListener('abort', onAbort, { once: true })
   })

@@ -20,10 +20,10 @@ function clientsFrom(context: CleanupContext | undefined): CleanupClients & {
     return context
   }
   return {
-    store: async () => {
+    store: () => {
       const { bucket, ...settings } = saved()
       store ??= S3ObjectStore.create(settings, bucket)
-      return store
+      return Promise.resolve(store)
     },
     warehouse: async () => {
       const { projectDir, profilesDir, target } = saved()

@@ -4,7 +4,7 @@ import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import { InputError } from './errors.js'
+import { InputError, errorMessage } from './errors.js'
 import { registerSecret } from './secrets.js'
 import { bool, directoryInWorkspace, duration, integer, oneOf, text } from './input-fields.js'
 import { splitArgs } from './util/args.js'
@@ -177,10 +177,7 @@ function dbtArgs(): string[] {
   try {
     args = splitArgs(text('dbt-args'))
   } catch (error) {
-    throw new InputError(
-      'dbt-args',
-      `cannot be split into arguments: ${error instanceof Error ? error.message : error}.`
-    )
+    throw new InputError('dbt-args', `cannot be split into arguments: ${errorMessage(error)}.`)
   }
   for (const arg of args) {
     const flag = arg.split('=')[0] ?? arg
@@ -377,7 +374,7 @@ function blueGreen(common: CommonInputs): BlueGreenPhaseInputs {
     state: stateLocation('blue-green'),
     s3: s3Settings(),
     blueGreen: blueGreenSettings()
-  } as BlueGreenPhaseInputs
+  }
 }
 
 /**

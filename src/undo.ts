@@ -24,9 +24,9 @@ type Removers = {
 }
 
 const removers: Removers = {
-  directory: async ({ path }) => {
+  directory: ({ path }) => {
     rmSync(path, { recursive: true, force: true })
-    return `Removed ${path}.`
+    return Promise.resolve(`Removed ${path}.`)
   },
   lock: async ({ key, nonce }, clients) => {
     const released = await S3Lease.releaseRecorded(await clients.store(), key, nonce)
@@ -46,7 +46,8 @@ function remove<K extends CreatedResource['kind']>(
   resource: Extract<CreatedResource, { kind: K }>,
   clients: CleanupClients
 ): Promise<string> {
-  return (removers[resource.kind as K] as Removers[K])(resource, clients)
+  const removeThis: Removers[K] = removers[resource.kind]
+  return removeThis(resource, clients)
 }
 
 /** Undoes resources newest first (green before the lock that protects it). */

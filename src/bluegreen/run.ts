@@ -191,7 +191,7 @@ export class BlueGreenRun {
       (r) => r.kind !== 'green' || this.inputs.blueGreen.cleanupOnFailure
     )
     await undoResources(resources, {
-      store: async () => this.clients.store,
+      store: () => Promise.resolve(this.clients.store),
       warehouse: () => this.warehouse()
     })
     forgetCreated('green')

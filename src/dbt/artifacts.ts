@@ -1,6 +1,6 @@
 // dbt's JSON artifacts, reduced to the fields the reports use.
 import { existsSync, readFileSync } from 'node:fs'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
 import type { ManifestVersion } from './manifest-versions.js'
 
 export interface NodeResult {
@@ -62,11 +62,9 @@ export function parseManifest(text: string, source: string): ParsedManifest {
     sources?: Record<string, RawNode>
   }
   try {
-    parsed = JSON.parse(text)
+    parsed = JSON.parse(text) as typeof parsed
   } catch (error) {
-    throw new ActionError(
-      `${source} is not valid JSON (${error instanceof Error ? error.message : error}).`
-    )
+    throw new ActionError(`${source} is not valid JSON (${errorMessage(error)}).`)
   }
   const schemaVersion = parsed?.metadata?.dbt_schema_version
   if (!schemaVersion?.includes('manifest') || typeof parsed.nodes !== 'object') {
@@ -87,5 +85,7 @@ export function parseManifest(text: string, source: string): ParsedManifest {
 }
 
 export function readManifestIndex(file: string): NodeIndex {
-  return existsSync(file) ? parseManifest(readFileSync(file, 'utf8'), file).nodes : new Map()
+  return existsSync(file)
+    ? parseManifest(readFileSync(file, 'utf8'), file).nodes
+    : new Map<string, NodeInfo>()
 }

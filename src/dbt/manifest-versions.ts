@@ -76,7 +76,8 @@ export function parsePythonAnswer(output: string): ManifestSupport | undefined {
       dbt?: unknown
       versions?: unknown
     }
-    const versions = Array.isArray(answer.versions) ? answer.versions.filter(Number.isInteger) : []
+    const listed: unknown[] = Array.isArray(answer.versions) ? answer.versions : []
+    const versions = listed.filter((v): v is number => Number.isInteger(v))
     if (typeof answer.dbt !== 'string' || versions.length === 0) return undefined
     return { dbtVersion: answer.dbt, versions, exhaustive: true }
   } catch {
@@ -109,7 +110,7 @@ export async function queryManifestSupport(
   try {
     const python = pythonShebang(executable)
     const [command, ...args] = python ? [...python, '-c', PYTHON_QUERY] : [executable, '--version']
-    const result = await runProcess(command!, args, {
+    const result = await runProcess(command, args, {
       cwd,
       env,
       echo: false,

@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import { ActionError, errorMessage } from '../errors.js'
+import { scalarText } from '../util/scalar.js'
 
 /** What the action needs to connect to the target. */
 export interface ProfileTarget {
@@ -130,7 +131,8 @@ function renderTree(
 }
 
 function optionalString(value: unknown): string | undefined {
-  return value === undefined || value === null || value === '' ? undefined : String(value)
+  const text = scalarText(value)
+  return text === '' ? undefined : text
 }
 
 /** The target rendered as far as possible, or an error that says which profile or target is wrong. */
@@ -147,7 +149,7 @@ export function readProfile(
   const profile = profiles[profileName]
   if (!profile) throw new ActionError(`Profile "${profileName}" is not in ${file}.`)
   const outputs = (profile.outputs ?? {}) as Record<string, Record<string, unknown>>
-  const target = targetName ?? optionalString(renderValue(String(profile.target ?? ''), env))
+  const target = targetName ?? optionalString(renderValue(scalarText(profile.target) ?? '', env))
   if (!target || !outputs[target]) {
     throw new ActionError(
       `Target "${target ?? ''}" is not in profile "${profileName}" (${file}); it has: ${Object.keys(outputs).join(', ') || 'no targets'}.`
@@ -188,7 +190,7 @@ export function connectionTarget(rendered: RenderedTarget): ProfileTarget {
   return {
     profile: rendered.profile,
     target: rendered.target,
-    type: String(fields.type ?? ''),
+    type: scalarText(fields.type) ?? '',
     host: optionalString(fields.host),
     port: fields.port === undefined ? undefined : Number(fields.port),
     user: optionalString(fields.user),
@@ -206,9 +208,7 @@ export function profileTargetNames(file: string, profileName: string): string[] 
   try {
     profiles = yaml.load(readFileSync(file, 'utf8'))
   } catch (error) {
-    throw new ActionError(
-      `Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`
-    )
+    throw new ActionError(`Could not parse ${file}: ${errorMessage(error).split('\n')[0]}`)
   }
   const profile = (profiles as Record<string, { outputs?: unknown } | undefined> | null)?.[
     profileName

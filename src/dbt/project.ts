@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
+import { scalarText } from '../util/scalar.js'
 
 export interface DbtProject {
   dir: string
@@ -40,9 +41,7 @@ function readYaml(file: string): Record<string, unknown> {
     const parsed = yaml.load(readFileSync(file, 'utf8'))
     return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {}
   } catch (error) {
-    throw new ActionError(
-      `Could not parse ${file}: ${error instanceof Error ? error.message.split('\n')[0] : error}`
-    )
+    throw new ActionError(`Could not parse ${file}: ${errorMessage(error).split('\n')[0]}`)
   }
 }
 
@@ -57,7 +56,7 @@ function readSelectors(dir: string): SelectorInfo[] {
   const selectors = readYaml(file).selectors
   if (!Array.isArray(selectors)) return []
   return selectors.map((entry: Record<string, unknown>) => ({
-    name: String(entry.name),
+    name: scalarText(entry.name) ?? '',
     stateBased: /\bstate\b/.test(JSON.stringify(entry.definition ?? '')),
     isDefault: entry.default === true
   }))
@@ -71,8 +70,8 @@ export function readProject(dir: string): DbtProject {
   )
   return {
     dir,
-    name: String(config.name ?? ''),
-    profile: String(config.profile ?? config.name ?? ''),
+    name: scalarText(config.name) ?? '',
+    profile: scalarText(config.profile) ?? scalarText(config.name) ?? '',
     sourcePaths: [
       ...pathList(config, 'model-paths', ['models']),
       ...pathList(config, 'seed-paths', ['seeds']),
@@ -82,8 +81,8 @@ export function readProject(dir: string): DbtProject {
       ...pathList(config, 'analysis-paths', ['analyses']),
       ...pathList(config, 'docs-paths', [])
     ],
-    targetPath: String(config['target-path'] ?? 'target'),
-    packagesPath: String(config['packages-install-path'] ?? 'dbt_packages'),
+    targetPath: scalarText(config['target-path']) ?? 'target',
+    packagesPath: scalarText(config['packages-install-path']) ?? 'dbt_packages',
     packageFiles: ['packages.yml', 'dependencies.yml', 'package-lock.yml'].filter((f) =>
       existsSync(path.join(dir, f))
     ),

@@ -150,7 +150,7 @@ export async function upsertComment(
 
 function httpStatus(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'status' in error
-    ? Number((error as { status: unknown }).status)
+    ? Number(error.status)
     : undefined
 }
 

@@ -177,7 +177,7 @@ async function publishIfWanted(
   context: RunContext,
   state: ProductionState,
   manifest: string
-): Promise<{ uploaded: boolean; notes: string[]; error?: unknown }> {
+): Promise<{ uploaded: boolean; notes: string[]; error?: Error }> {
   if (!wantsUpload(inputs.uploadManifest, isDefaultBranchPush(context)))
     return { uploaded: false, notes: [] }
   try {
@@ -186,7 +186,12 @@ async function publishIfWanted(
     )
     return { uploaded: true, notes: [note] }
   } catch (error) {
-    return { uploaded: false, notes: [`Manifest not published: ${errorMessage(error)}`], error }
+    const failure = error instanceof Error ? error : new ActionError(errorMessage(error))
+    return {
+      uploaded: false,
+      notes: [`Manifest not published: ${failure.message}`],
+      error: failure
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 // blocking deploys forever: correctness never depends on the post step running.
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
 import { ConditionalWriteRefused, type ObjectStore, type WriteCondition } from './s3.js'
 import { misfit, type Shape } from './shape.js'
 
@@ -145,9 +145,7 @@ export class S3Lease {
     const timer = setInterval(
       () => {
         this.renew().catch((error: unknown) =>
-          core.warning(
-            `Renewing the deploy lock failed: ${error instanceof Error ? error.message : error}`
-          )
+          core.warning(`Renewing the deploy lock failed: ${errorMessage(error)}`)
         )
       },
       Math.max(1000, this.options.ttlMs / 3)

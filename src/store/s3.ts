@@ -8,7 +8,7 @@ import {
   S3ServiceException
 } from '@aws-sdk/client-s3'
 import type { S3Settings } from '../inputs.js'
-import { ActionError } from '../errors.js'
+import { ActionError, errorMessage } from '../errors.js'
 
 export interface StoredObject {
   body: string
@@ -153,7 +153,7 @@ export class S3ObjectStore implements ObjectStore {
       if (status && status >= 500)
         return `S3${endpoint} answered HTTP ${status} (${code}) ${attempts}.`
       if (isNetworkError(code)) return `S3${endpoint} is unreachable (${code}) ${attempts}.`
-      return `S3 answered ${code}${status ? ` (HTTP ${status})` : ''}: ${error instanceof Error ? error.message : error}`
+      return `S3 answered ${code}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(error)}`
     })()
     return new ActionError(`Could not ${verb} ${where}: ${detail}`, { cause: error })
   }
