@@ -1,6 +1,8 @@
 // What goes wrong in real life: dbt missing or failing, S3 down, slow, denying or garbled,
 // the GitHub token missing or refused, and a canary secret that must never leak.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { freePort } from '../../dev/net.js'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
 import { CANARY_PASSWORD } from './support/paths.js'
@@ -163,6 +165,33 @@ describe('dbt failures', () => {
     })
     await expectDbtFailed(result, /could not complete the build \(exit 2\)/, bucket)
     expect(annotationsOf(result, 'error')).toContain('--not-a-dbt-flag')
+  })
+
+  it("a run_results.json left by an earlier job never passes for this build's", async () => {
+    const bucket = await createBucket('stale')
+    const workspace = branch()
+    const stale = {
+      metadata: { invocation_id: 'an-earlier-job' },
+      results: [
+        {
+          unique_id: 'model.jaffle.stale_model',
+          status: 'error',
+          execution_time: 1,
+          message: 'old'
+        }
+      ]
+    }
+    mkdirSync(path.join(workspace.dir, 'target'), { recursive: true })
+    writeFileSync(path.join(workspace.dir, 'target/run_results.json'), JSON.stringify(stale))
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { 'dbt-args': '--not-a-dbt-flag' })
+    })
+    await expectDbtFailed(result, /could not complete the build \(exit 2\)/, bucket)
+    expect(result.outputs['selected-count']).toBe('0')
+    expect(`${result.stdout}${result.summary}`).not.toContain('stale_model')
+    expect(existsSync(path.join(workspace.dir, 'target/run_results.json'))).toBe(false)
   })
 
   it('a profiles-dir without profiles.yml: a clear error, nothing uploaded', async () => {

@@ -1,6 +1,6 @@
 // Slim mode, phase build: state:modified+ against the production manifest.
 import * as core from '@actions/core'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import type { SlimBuildInputs } from '../inputs.js'
 import { isDefaultBranchPush, type RunContext } from '../context.js'
@@ -160,11 +160,14 @@ async function runBuild(
   plan: SelectionPlan
 ): Promise<BuildOutcome> {
   await installPackages(dbt, project, inputs.cachePackages)
+  const targetDir = path.join(project.dir, project.targetPath)
+  const manifest = path.join(targetDir, 'manifest.json')
+  // Files of an earlier step or job (self-hosted runners) must never pass for this build's.
+  for (const file of [manifest, path.join(targetDir, 'run_results.json')])
+    rmSync(file, { force: true })
   const invocation = await core.group('dbt build', () =>
     dbt.run('build', [...plan.args, ...inputs.dbt.extraArgs])
   )
-  const targetDir = path.join(project.dir, project.targetPath)
-  const manifest = path.join(targetDir, 'manifest.json')
   const results = readRunResults(path.join(targetDir, 'run_results.json'))
   setSelectionOutputs(results, path.join(targetDir, 'run_results.json'))
   const nodes = describeNodes(results, readManifestIndex(manifest), state, plan, project)
