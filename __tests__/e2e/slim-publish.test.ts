@@ -4,12 +4,10 @@
 // the GitHub API (the stub, answering from the repository's history). The order of the runs is
 // set by holding one run's manifest write at the fault proxy, never by timing.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
-import { dbtBinary } from './support/paths.js'
-import { profileEnv, pushEvent, runAction, type ActionRun } from './support/runner.js'
+import { pushEvent, runAction, type ActionRun } from './support/runner.js'
 import { forKey, startFaultProxy, type FaultProxy } from './support/s3-faults.js'
 import { createBucket, getObject, listKeys, putObject, s3Endpoint } from './support/s3.js'
 import {
@@ -17,6 +15,7 @@ import {
   calendarWith,
   expectCanaryHidden,
   expectExit,
+  parsedManifest,
   slimInputs
 } from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
@@ -56,15 +55,6 @@ const checkouts = {
   aOnly: () => aOnly
 }
 
-function parseManifest(workspace: Workspace): string {
-  execFileSync(dbtBinary, ['parse', '--profiles-dir', '.'], {
-    cwd: workspace.dir,
-    env: { PATH: process.env.PATH, HOME: workspace.dir, ...profileEnv(), ...PROD_ENV },
-    stdio: 'pipe'
-  })
-  return readFileSync(path.join(workspace.dir, 'target', 'manifest.json'), 'utf8')
-}
-
 /** A bucket whose production manifest is P's; returns it with that object's ETag. */
 async function productionAtP(label: string): Promise<{ bucket: string; etag: string }> {
   const bucket = await createBucket(label)
@@ -102,7 +92,7 @@ beforeAll(async () => {
   stub = await startGitHubStub()
   origin = createWorkspace()
   shaP = origin.sha()
-  manifestP = parseManifest(track(origin.clone()))
+  manifestP = parsedManifest(origin, PROD_ENV)
   shaA = origin.commit('Add the extra model', { 'models/marts/extra.sql': 'select 1 as id\n' })
   aOnly = track(origin.clone())
   shaB = origin.commit('Add Thursday', { 'models/marts/calendar.sql': calendarWith(4, 'Thursday') })
