@@ -51,8 +51,13 @@ export interface RunOptions {
   runDir?: string
   /** SIGKILL the action's process group after this many ms (default 10 min). */
   timeoutMs?: number
-  /** Send this signal to the action after a delay, like a cancelled job. */
-  signal?: { name: NodeJS.Signals; afterMs: number }
+  /**
+   * Send this signal to the action, like a cancelled job, once an output line matches `onLine`
+   * (the first such line): cancelled at a known point rather than after a delay.
+   */
+  signal?: { name: NodeJS.Signals; onLine: RegExp }
+  /** Ends the action's process group at once when aborted: the tool running it is stopping. */
+  abort?: AbortSignal
   /** Node flags before the bundle, e.g. `--import` of a measuring preload. */
   nodeArgs?: string[]
   /** Called for each complete output line as it arrives; `atMs` is Date.now(). */
@@ -485,33 +490,35 @@ function spawnAction(
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let firstLineAt: number | undefined
+    const cancel = options.signal
+    let cancelled = false
     const onLine = (line: string, stream: Stream): void => {
       const at = Date.now()
       firstLineAt ??= at
+      if (cancel && !cancelled && cancel.onLine.test(line)) {
+        cancelled = true
+        child.kill(cancel.name)
+      }
       options.onLine?.(line, stream, at)
     }
     const stdout = collect(child.stdout, 'stdout', onLine)
     const stderr = collect(child.stderr, 'stderr', onLine)
     let timedOut = false
-    const timers = [
-      setTimeout(() => {
-        timedOut = true
-        killTree(child.pid)
-      }, options.timeoutMs ?? 600_000)
-    ]
-    if (options.signal) {
-      const { name, afterMs } = options.signal
-      timers.push(setTimeout(() => child.kill(name), afterMs))
-    }
-    // A crashed tool must not leave the action (and its dbt) running.
+    const timer = setTimeout(() => {
+      timedOut = true
+      killTree(child.pid)
+    }, options.timeoutMs ?? 600_000)
+    // A crashed or stopping tool must not leave the action (and its dbt) running.
     const onExit = (): void => killTree(child.pid)
     process.once('exit', onExit)
+    options.abort?.addEventListener('abort', onExit)
     child.once('error', reject)
     // A child the action left running in its group would hold the pipes open: end it at exit.
     child.once('exit', () => killGroup(child.pid, 'SIGKILL'))
     child.once('close', (exitCode, signal) => {
-      timers.forEach(clearTimeout)
+      clearTimeout(timer)
       process.off('exit', onExit)
+      options.abort?.removeEventListener('abort', onExit)
       stdout.flush()
       stderr.flush()
       resolve({
@@ -529,6 +536,7 @@ function spawnAction(
 
 /** Runs the main (or post) step of the bundled action and returns what the runner saw. */
 export async function runAction(options: RunOptions): Promise<ActionRun> {
+  options.abort?.throwIfAborted()
   const files = createRunnerFiles(options.runDir)
   writeFileSync(files.event, JSON.stringify(options.event.payload, null, 2))
   const env = buildEnv(options, files)

@@ -13,8 +13,11 @@ import {
   errorText,
   expectOutputs,
   greenLeftovers,
+  hydrationWatch,
+  inHydrationWait,
   production,
   releaseIn,
+  releaseGreen,
   releaseModel,
   scriptHydration,
   sql,
@@ -25,7 +28,9 @@ import type { ActionRun } from './support/runner.js'
 import { getObject, listKeys, putObject, type StoredObject } from './support/s3.js'
 import { expectExit } from './support/slim.js'
 
-jest.setTimeout(180_000)
+// A bound for hung tests only: each test runs two or three blue/green runs, each slow on a
+// loaded machine (see BLUE_GREEN_RUN_TIMEOUT_MS).
+jest.setTimeout(1_200_000)
 
 interface Lease {
   owner: string
@@ -90,9 +95,11 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
     try {
       suite.ws.commit('Release v3', releaseModel('v3'))
       other.commit('Release v3-other', releaseModel('v3-other'))
-      await scriptHydration(emulator, 8)
+      // The first deploy holds the lock until its green may hydrate: after the second gave up.
+      await scriptHydration(emulator, 0, true)
 
-      const first = run({ 'run-tests': 'false' })
+      const watch = hydrationWatch()
+      const first = run({ 'run-tests': 'false' }, { onLine: watch.onLine })
       const holder = await leaseOf(first)
       expect(holder).toEqual(
         expect.objectContaining({
@@ -121,6 +128,8 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
       ])
       expect((await clusterIds(emulator))[GREEN_CLUSTER]).toBe(greenCluster)
 
+      await inHydrationWait(first, watch, suite.ws)
+      await releaseGreen(emulator)
       const winner = await first
       expectExit(winner, 0)
       expectOutputs(winner, { status: 'promoted', promoted: 'true' })
@@ -135,9 +144,11 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
   it('10. a manifest published by a newer run meanwhile is never overwritten', async () => {
     const emulator = suite.emulator
     suite.ws.commit('Release v4', releaseModel('v4'))
-    await scriptHydration(emulator, 8)
-    const pending = run({ 'run-tests': 'false' })
-    await duringRun(pending, 'the green schema and cluster', () => greenExists(emulator))
+    // The deploy cannot get past its hydration wait until the newer manifest is published.
+    await scriptHydration(emulator, 0, true)
+    const watch = hydrationWatch()
+    const pending = run({ 'run-tests': 'false' }, { onLine: watch.onLine })
+    await inHydrationWait(pending, watch, suite.ws)
 
     // A newer run publishes while this one is still deploying.
     const newerSha = randomBytes(20).toString('hex')
@@ -146,6 +157,7 @@ describe('blue/green with concurrent changes on the Materialize emulator', () =>
       'git-sha': newerSha
     })
 
+    await releaseGreen(emulator)
     const result = await pending
     const manifest = await getObject(suite.bucket, KEYS.manifest)
     expect(manifest?.etag).toBe(newerEtag)

@@ -26,7 +26,7 @@ import type { ActionRun } from './support/runner.js'
 import { getObject, listKeys } from './support/s3.js'
 import { expectExit } from './support/slim.js'
 
-jest.setTimeout(180_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 describe('blue/green deploys on the Materialize emulator', () => {
   const suite = useBlueGreenSuite('bg-deploy')

@@ -16,7 +16,7 @@ import { startFaultProxy, type FaultProxy } from './support/s3-faults.js'
 import { listKeys, s3Endpoint } from './support/s3.js'
 import { expectExit } from './support/slim.js'
 
-jest.setTimeout(120_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 interface BadInput {
   name: string

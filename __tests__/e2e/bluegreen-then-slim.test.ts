@@ -16,7 +16,7 @@ import { pullRequestEvent, runAction } from './support/runner.js'
 import { getObject, s3Endpoint } from './support/s3.js'
 import { TOKEN, expectCanaryHidden, expectExit } from './support/slim.js'
 
-jest.setTimeout(240_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 interface ManifestNode {
   resource_type: string

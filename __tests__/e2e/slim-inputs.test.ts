@@ -10,7 +10,7 @@ import { createBucket, listKeys, s3Endpoint } from './support/s3.js'
 import { annotationsOf, expectCanaryHidden, expectExit, slimInputs } from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
-jest.setTimeout(60_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 interface BadInput {
   /** The input the error must name, in double quotes. */
@@ -107,7 +107,7 @@ describe('bad inputs fail fast and touch nothing', () => {
       const message = annotationsOf(result, 'error')
       expect(message).toContain(`"${bad.input}"`)
       expect(message).toMatch(bad.accepts)
-      expect(result.durationMs).toBeLessThan(10_000)
+      expect(result.stdout).not.toMatch(/Running with dbt=/) // refused before dbt started
       expect(proxy.requests.length).toBe(s3Before)
       expect(stub.requests.length).toBe(githubBefore)
       expect(existsSync(path.join(workspace.dir, 'target'))).toBe(false)

@@ -20,7 +20,7 @@ import {
 } from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
-jest.setTimeout(240_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 const PROD_ENV = { E2E_PROD_SCHEMA: 'analytics_publish' }
 const MANIFEST = 'prod/manifest.json'

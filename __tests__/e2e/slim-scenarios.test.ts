@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
 import { itUnlessRealMaterialize, slimBackends } from './support/backends.js'
 import { CANARY_PASSWORD } from './support/paths.js'
+import { duringRun } from './support/processes.js'
 import {
   pullRequestEvent,
   pushEvent,
@@ -33,7 +34,7 @@ import {
 } from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
-jest.setTimeout(180_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 interface ManifestJson {
   metadata: { adapter_type: string }
@@ -361,14 +362,6 @@ describe.each(slimBackends())('(5) production manifest races on %s', (_label, ba
     return Object.fromEntries(results.results.map((r) => [r.unique_id, r.status]))
   }
 
-  async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-  }
-
   it('an older run that finishes after a newer one is refused and leaves the newer manifest', async () => {
     const shaX = older.sha()
     const baseline = await runAction({
@@ -402,7 +395,9 @@ describe.each(slimBackends())('(5) production manifest races on %s', (_label, ba
       })
       const readManifest = (r: { method: string; path: string }): boolean =>
         ['GET', 'HEAD'].includes(r.method) && r.path.endsWith('/prod/manifest.json')
-      await waitFor(() => proxy.requests.some(readManifest), 30_000)
+      await duringRun(runX, 'X reading the production manifest', () =>
+        proxy.requests.some(readManifest)
+      )
 
       const y = await runAction({
         workspace: newer.dir,

@@ -32,7 +32,7 @@ import {
 import { postgres } from './support/warehouse.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
-jest.setTimeout(120_000)
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 const PROD_ENV = { E2E_PROD_SCHEMA: 'analytics_validation' }
 const SELECTORS_YML = `selectors:

@@ -1,10 +1,16 @@
 // The real dbt-materialize 1.9.10 drives the emulator through a whole blue/green deployment
 // of the fixture project. The tests run in order and share one emulator and project copy.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { startEmulator, type Emulator } from '../../dev/emulator/index.js'
 import { copyFixtureProject, type DbtProject, type DbtResult } from './support/dbt.js'
 
 const DEPLOY = ['--vars', 'deploy: True']
+const POLL_EVERY_SECOND = '{poll_interval: 1}'
+const HYDRATING = /analytics_dbt_deploy: hydrating \(\d+\/4 objects\)/
+const THREE_OF_FOUR = /analytics_dbt_deploy: hydrating \(3\/4 objects\)/g
+
+// Each step runs dbt, which takes seconds on an idle machine and far longer on a loaded one.
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 let emulator: Emulator
 let project: DbtProject
@@ -41,7 +47,7 @@ beforeAll(async () => {
   await emulator.control.query(
     `SELECT mz_emulator.create_cluster('analytics', true, '25cc', 1, NULL, NULL)`
   )
-}, 60_000)
+})
 
 afterAll(async () => {
   project?.remove()
@@ -62,7 +68,7 @@ describe('dbt-materialize against the emulator', () => {
       'prod.order_totals_customer_id_idx': { cluster: 'analytics' },
       'prod.completed_orders_primary_idx': { cluster: 'analytics' }
     })
-  }, 60_000)
+  })
 
   it('2. deploy_init creates the green schema and cluster', async () => {
     expectSuccess(await dbt('run-operation', 'deploy_init'))
@@ -74,7 +80,7 @@ describe('dbt-materialize against the emulator', () => {
       `SELECT managed, size, replication_factor FROM mz_catalog.mz_clusters WHERE name = 'analytics_dbt_deploy'`
     )
     expect(cluster).toEqual({ managed: true, size: '25cc', replication_factor: 1 })
-  }, 30_000)
+  })
 
   it('3. dbt run --vars deploy builds into the green schema and cluster', async () => {
     await emulator.control.setDefaultHydration({ delaySeconds: 6 })
@@ -86,7 +92,7 @@ describe('dbt-materialize against the emulator', () => {
       'prod_dbt_deploy.order_totals_customer_id_idx': { cluster: 'analytics_dbt_deploy' },
       'prod_dbt_deploy.completed_orders_primary_idx': { cluster: 'analytics_dbt_deploy' }
     })
-  }, 30_000)
+  })
 
   it('2b. deploy_init fails again against the non-empty green environment', async () => {
     const again = await dbt('run-operation', 'deploy_init')
@@ -94,38 +100,47 @@ describe('dbt-materialize against the emulator', () => {
     expect(again.output).toMatch(
       /Deployment schema prod_dbt_deploy already exists and is not empty/
     )
-  }, 30_000)
+  })
 
-  it('4. deploy_await waits through the scripted hydration delay, then returns', async () => {
-    // Hold green back until deploy_await has polled it at least once, then let it hydrate:
-    // a fixed delay from creation can run out first on a loaded machine.
-    await emulator.control.scriptObject('prod_dbt_deploy.order_totals', { neverHydrates: true })
-    const release = setTimeout(() => {
-      void emulator.control.scriptObject('prod_dbt_deploy.order_totals', {
-        neverHydrates: false,
-        delaySeconds: 0
-      })
-    }, 6000)
-    const awaited = await dbt('run-operation', 'deploy_await', '--args', '{poll_interval: 1}')
-    clearTimeout(release)
+  it('4. deploy_await waits while green hydrates, then returns once it has', async () => {
+    // Green stays unhydrated until deploy_await has reported it hydrating, then hydrates.
+    const target = 'prod_dbt_deploy.order_totals'
+    await emulator.control.scriptObject(target, { neverHydrates: true })
+    let released: Promise<number> | undefined
+    const awaited = await project.run(
+      ['run-operation', 'deploy_await', '--args', POLL_EVERY_SECOND],
+      {
+        watch: (output) => {
+          if (!released && HYDRATING.test(output))
+            released = emulator.control.scriptObject(target, {
+              neverHydrates: false,
+              delaySeconds: 0
+            })
+        }
+      }
+    )
     expectSuccess(awaited)
-    expect(awaited.output).toMatch(/analytics_dbt_deploy: hydrating \(\d+\/4 objects\)/)
+    expect(await released).toBe(1)
+    expect(awaited.output).toMatch(HYDRATING)
     expect(awaited.output).toMatch(/analytics_dbt_deploy: ready \(hydration: 4\/4, lag: 0s\)/)
-  }, 30_000)
+  })
 
   it('4b. deploy_await keeps waiting on a stalled object until stopped from outside', async () => {
     await emulator.control.scriptObject('prod_dbt_deploy.order_totals', { neverHydrates: true })
     const stalled = await project.run(
-      ['run-operation', 'deploy_await', '--args', '{poll_interval: 1}'],
-      { killAfterMs: 8000 }
+      ['run-operation', 'deploy_await', '--args', POLL_EVERY_SECOND],
+      {
+        // Stopped once it has polled the stalled object twice.
+        watch: (output, kill) => {
+          if ((output.match(THREE_OF_FOUR) ?? []).length >= 2) kill()
+        }
+      }
     )
     await emulator.control.scriptObject('prod_dbt_deploy.order_totals', { neverHydrates: false })
     expect(stalled.signal).toBe('SIGKILL')
-    expect(
-      stalled.output.match(/analytics_dbt_deploy: hydrating \(3\/4 objects\)/g)?.length
-    ).toBeGreaterThan(1)
+    expect(stalled.output.match(THREE_OF_FOUR)?.length).toBeGreaterThan(1)
     expect(stalled.output).not.toMatch(/are ready/)
-  }, 30_000)
+  })
 
   it('5. dbt test --vars deploy runs against green', async () => {
     const tested = await dbt('test', ...DEPLOY)
@@ -136,7 +151,7 @@ describe('dbt-materialize against the emulator', () => {
       .filter((f) => f.path.includes('order_totals_customer_id'))
     expect(compiled.length).toBeGreaterThan(0)
     for (const file of compiled) expect(file.sql).toMatch(/"prod_dbt_deploy"\."order_totals"/)
-  }, 30_000)
+  })
 
   it('6. deploy_promote with dry_run changes nothing', async () => {
     const before = await placement()
@@ -144,7 +159,7 @@ describe('dbt-materialize against the emulator', () => {
     expectSuccess(dry)
     expect(dry.output).toMatch(/DRY RUN: ALTER SCHEMA "prod" SWAP WITH "prod_dbt_deploy"/)
     expect(await placement()).toEqual(before)
-  }, 30_000)
+  })
 
   it('6/7. a one-shot 40001 is retried, then the swap is atomic', async () => {
     const before = await placement()
@@ -171,7 +186,7 @@ describe('dbt-materialize against the emulator', () => {
       `SELECT obj_description('prod'::regnamespace) AS comment`
     )
     expect(tagged!.comment).toMatch(/Deployment by/)
-  }, 30_000)
+  })
 
   it('7. a persistent 40001 fails the promotion and leaves nothing half-swapped', async () => {
     const before = await placement()
@@ -188,7 +203,7 @@ describe('dbt-materialize against the emulator', () => {
     expect(failed.output).toMatch(/Atomic swap transaction failed after 2 attempts/)
     expect(await placement()).toEqual(before)
     expect(await clusterIds()).toEqual(clustersBefore)
-  }, 30_000)
+  })
 
   it('8. deploy_cleanup drops the green schema and cluster', async () => {
     expectSuccess(await dbt('run-operation', 'deploy_cleanup'))
@@ -199,5 +214,5 @@ describe('dbt-materialize against the emulator', () => {
     expect(Object.keys(await placement()).every((key) => key.startsWith('prod.'))).toBe(true)
     // Production still serves after the old blue objects are gone.
     expectSuccess(await dbt('test'))
-  }, 30_000)
+  })
 })

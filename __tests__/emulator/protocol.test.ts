@@ -1,9 +1,12 @@
 // Wire-protocol behaviour through node-postgres: startup, multi-statement messages,
 // transactions, the extended protocol, per-connection sessions and disconnects.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import type { EventEmitter } from 'node:events'
 import pg from 'pg'
 import { MZ_VERSION, startEmulator, type Emulator } from '../../dev/emulator/index.js'
+
+// Generous: starting PostgreSQL and stopping backends is slow on a loaded machine.
+jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 let emulator: Emulator
 const clients: pg.Client[] = []
@@ -36,9 +39,14 @@ const exists = async (relation: string): Promise<boolean> => {
   return rows[0]!.found as boolean
 }
 
+/** Polls `condition` until it holds (the test's timeout bounds the wait). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
 beforeAll(async () => {
   emulator = await startEmulator()
-}, 60_000)
+})
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end().catch(() => undefined)))
@@ -160,8 +168,15 @@ describe('sessions and connections', () => {
   it('releases the backend of a client that disconnects mid-query and keeps serving others', async () => {
     const doomed = await connect()
     const pid = (await doomed.query('select pg_backend_pid() as pid')).rows[0].pid as number
-    const running = doomed.query('select pg_sleep(5)').catch(() => 'disconnected')
-    await new Promise((r) => setTimeout(r, 300))
+    const running = doomed.query('select pg_sleep(600)').catch(() => 'disconnected')
+    const backendIs = async (state: 'sleeping' | 'gone'): Promise<boolean> => {
+      const rows = await emulator.control.query<{ query: string }>(
+        'select query from pg_stat_activity where pid = $1',
+        [pid]
+      )
+      return state === 'gone' ? rows.length === 0 : /pg_sleep/.test(rows[0]?.query ?? '')
+    }
+    await until(() => backendIs('sleeping'))
     ;(
       doomed as unknown as { connection: { stream: { destroy(): void } } }
     ).connection.stream.destroy()
@@ -169,16 +184,7 @@ describe('sessions and connections', () => {
 
     const survivor = await connect()
     expect((await survivor.query('select 1 as one')).rows).toEqual([{ one: 1 }])
-    const deadline = Date.now() + 3000
-    let alive = true
-    while (alive && Date.now() < deadline) {
-      const rows = await emulator.control.query('select 1 from pg_stat_activity where pid = $1', [
-        pid
-      ])
-      alive = rows.length > 0
-      if (alive) await new Promise((r) => setTimeout(r, 100))
-    }
-    expect(alive).toBe(false)
+    await until(() => backendIs('gone'))
   })
 
   it('drops client connections on request', async () => {

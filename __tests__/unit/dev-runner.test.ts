@@ -108,7 +108,7 @@ describe('steps', () => {
         workspace: 'w',
         event,
         inputs: { a: '1' },
-        signal: { name: 'SIGINT', afterMs: 1 }
+        signal: { name: 'SIGINT', onLine: /Await hydration/ }
       },
       files: { dir: '/run' },
       state: { k: 'v' }

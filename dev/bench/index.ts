@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
+import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from '../demo/services.js'
 import { paletteFor } from '../demo/terminal.js'
 import { renderReport } from './report.js'
@@ -90,21 +91,16 @@ function writeJson(
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2))
   const root = mkdtempSync(path.join(tmpdir(), 'dbt-mz-bench-'))
+  // Ctrl-C or SIGTERM: the run in flight is killed, then everything is stopped.
+  const abort = abortOnSignals((signal) => log(`bench: interrupted (${signal}); stopping servers…`))
   let services: Services | undefined
-  const stop = async (): Promise<void> => {
-    await services?.stop()
-    if (!options.keep) rmSync(root, { recursive: true, force: true })
-  }
-  const interrupted = (): void => void stop().finally(() => process.exit(130))
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
   const started = Date.now()
   try {
     log(`bench: sizes ${options.sizes.join(', ')}, ${options.reps} repetition(s), temp dir ${root}`)
     services = await startServices()
     const results: Array<{ figures: SizeFigures; samples: SizeSamples }> = []
     for (const size of options.sizes) {
-      results.push(await benchSize({ services, root, reps: options.reps, log }, size))
+      results.push(await benchSize({ services, root, reps: options.reps, log, abort }, size))
       writeJson(options.out, options, results) // partial results survive a later failure
     }
     const style = paletteFor(process.stdout).markdown
@@ -120,10 +116,12 @@ async function main(): Promise<number> {
     )
     return 0
   } catch (error) {
+    if (abort.aborted) return INTERRUPTED_EXIT_CODE
     log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     return 1
   } finally {
-    await stop()
+    await services?.stop()
+    if (!options.keep) rmSync(root, { recursive: true, force: true, maxRetries: 5 })
   }
 }
 

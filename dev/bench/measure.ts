@@ -32,6 +32,7 @@ export interface MeasureOptions {
   env: Record<string, string>
   apiUrl: string
   runDir: string
+  abort: AbortSignal
 }
 
 /** Watches the log for the first visible line and the end of the hydration wait. */

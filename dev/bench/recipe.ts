@@ -18,15 +18,18 @@ export interface CommandResult {
 export interface RecipeEnv {
   workspace: string
   env: Record<string, string>
+  /** Kills the command in flight when aborted. */
+  abort?: AbortSignal
 }
 
 /** Runs one command to completion, keeping the tail of its output for error messages. */
 export function runCommand(
   file: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string> }
+  options: { cwd: string; env: Record<string, string>; abort?: AbortSignal }
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
+    options.abort?.throwIfAborted()
     const startedAt = Date.now()
     const child = spawn(file, args, {
       cwd: options.cwd,
@@ -39,8 +42,11 @@ export function runCommand(
     }
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)
+    const kill = (): void => void child.kill('SIGKILL')
+    options.abort?.addEventListener('abort', kill)
     child.once('error', reject)
     child.once('close', (exitCode) => {
+      options.abort?.removeEventListener('abort', kill)
       resolve({
         command: [path.basename(file), ...args].join(' '),
         exitCode,
@@ -53,7 +59,8 @@ export function runCommand(
 }
 
 async function mustRun(file: string, args: string[], recipe: RecipeEnv): Promise<CommandResult> {
-  const result = await runCommand(file, args, { cwd: recipe.workspace, env: recipe.env })
+  const { workspace: cwd, env, abort } = recipe
+  const result = await runCommand(file, args, { cwd, env, abort })
   if (result.exitCode !== 0) {
     throw new Error(
       `recipe step failed (exit ${result.exitCode}): ${result.command}\n${result.output}`

@@ -17,6 +17,8 @@ export interface BenchContext {
   root: string
   reps: number
   log(line: string): void
+  /** Aborted when the bench is interrupted: the command in flight is killed. */
+  abort: AbortSignal
 }
 
 interface SizeRun {
@@ -68,7 +70,8 @@ function recipeEnv(run: SizeRun, extra: Record<string, string> = {}): RecipeEnv 
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
       ...run.ctx.services.env,
       ...extra
-    }
+    },
+    abort: run.ctx.abort
   }
 }
 
@@ -91,7 +94,8 @@ async function action(
     inputs,
     env: services.env,
     apiUrl: services.github.url,
-    runDir
+    runDir,
+    abort: run.ctx.abort
   })
   if (result.exitCode !== 0) {
     throw new Error(`the action failed (exit ${result.exitCode}) in ${runDir}:\n${result.logTail}`)

@@ -1,11 +1,12 @@
 // `npm run demo`: the bundled action end to end on an embedded sample project, against local
 // stand-ins (PostgreSQL + the Materialize emulator, moto S3, a GitHub API stub). Exits 0 when
-// every step did what it should, 1 otherwise; all servers are stopped either way and the temp
-// directory is removed unless --keep is given.
+// every step did what it should, 1 otherwise, 130 when interrupted (Ctrl-C, SIGTERM); all
+// servers are stopped either way and the temp directory is removed unless --keep is given.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from './services.js'
 import { StepFailure, type Session } from './session.js'
 import { closePullRequest, createProduction, mergeToMain, pullRequest } from './story.js'
@@ -77,38 +78,26 @@ async function runStory(session: Session): Promise<void> {
   await closePullRequest(session)
 }
 
-/** Stops servers and removes the temp dir once, whichever way the demo ends. */
-function cleanupOnce(root: string, keep: boolean, services: () => Services | undefined) {
-  let done: Promise<void> | undefined
-  return (): Promise<void> =>
-    (done ??= (async () => {
-      await services()?.stop()
-      if (!keep) rmSync(root, { recursive: true, force: true })
-    })())
-}
-
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2))
   const p = paletteFor(process.stdout)
   const started = Date.now()
   const root = mkdtempSync(path.join(tmpdir(), 'dbt-mz-demo-'))
   let services: Services | undefined
-  const cleanup = cleanupOnce(root, options.keep, () => services)
-  const interrupted = (signal: NodeJS.Signals): void => {
+  // Ctrl-C or SIGTERM: the action in flight is killed, then everything is stopped.
+  const abort = abortOnSignals((signal) =>
     write(`\n${p.yellow(`Interrupted (${signal}); stopping servers…`)}\n`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
+  )
   let session: Session | undefined
   try {
     write(
       `${p.bold('dbt-materialize-deploy demo')} ${p.dim(`(temp dir ${root})`)}\n\nStarting services…\n`
     )
     services = await startServices()
+    abort.throwIfAborted()
     write(describeServices(services, p))
     const workspace = GitWorkspace.create(path.join(root, 'workspace'), projectTemplate)
-    session = { root, services, workspace, p, write, runs: [] }
+    session = { root, services, workspace, p, write, runs: [], abort }
     await runStory(session)
     printWhereOutputsAre(session, options.keep)
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
@@ -117,11 +106,13 @@ async function main(): Promise<number> {
     )
     return 0
   } catch (error) {
+    if (abort.aborted) return INTERRUPTED_EXIT_CODE
     printFailure(error, p)
     if (session) printWhereOutputsAre(session, options.keep)
     return 1
   } finally {
-    await cleanup()
+    await services?.stop()
+    if (!options.keep) rmSync(root, { recursive: true, force: true, maxRetries: 5 })
   }
 }
 

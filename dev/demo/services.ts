@@ -2,10 +2,10 @@
 // emulator, moto for S3, and the GitHub API stub. Shared by the demo and the bench.
 import { randomBytes } from 'node:crypto'
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
-import pg from 'pg'
 import { startEmulator, type Emulator } from '../emulator/index.js'
 import { startGitHubStub, type GitHubStub } from '../github-stub.js'
 import { startMoto, type MotoServer } from '../moto.js'
+import { withPgClient } from '../pg.js'
 import { startPostgres, type PostgresServer } from '../postgres.js'
 
 export interface Services {
@@ -58,15 +58,9 @@ async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
   }
 }
 
-async function runSql(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    // The simple protocol: the emulator rewrites multi-part Materialize DDL only there.
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
+function runSql(url: string, statement: string): Promise<void> {
+  // The simple protocol: the emulator rewrites multi-part Materialize DDL only there.
+  return withPgClient(url, async (client) => void (await client.query(statement)))
 }
 
 async function startEmulatorStack(

@@ -15,6 +15,8 @@ export interface Session {
   write(text: string): void
   /** Run directories by step title, for the closing "where are the outputs" list. */
   runs: Array<{ title: string; dir: string }>
+  /** Aborted when the demo is interrupted: the action in flight is killed. */
+  abort: AbortSignal
 }
 
 /** A step that failed, with what the reader needs to see why. */
@@ -66,8 +68,9 @@ export async function runActionStep(session: Session, step: ActionStep): Promise
     env: services.env,
     apiUrl: services.github.url,
     runDir,
-    timeoutMs: 300_000,
-    onLine: step.live ? printer : undefined
+    timeoutMs: 600_000,
+    onLine: step.live ? printer : undefined,
+    abort: session.abort
   })
   if (main.exitCode !== 0) throw failureOf(step, main, 'dist/index.js', p)
   const post = await runPost(main)

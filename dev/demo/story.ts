@@ -1,6 +1,6 @@
 // The demo's story: production exists, a pull request changes one model (slim CI), the merge
 // deploys blue/green with hydration visible, and closing the PR tears its environment down.
-import pg from 'pg'
+import { withPgClient } from '../pg.js'
 import { pullRequestEvent, pushEvent } from '../runner.js'
 import {
   printMarkdown,
@@ -141,18 +141,14 @@ export async function pullRequest(session: Session): Promise<void> {
 }
 
 async function productionColumns(session: Session): Promise<string[]> {
-  const client = new pg.Client({ connectionString: session.services.emulator.url() })
-  await client.connect()
-  try {
-    const result = await client.query<{ column_name: string }>(
+  const result = await withPgClient(session.services.emulator.url(), (client) =>
+    client.query<{ column_name: string }>(
       `select a.attname as column_name from pg_attribute a
        where a.attrelid = 'analytics.order_totals'::regclass and a.attnum > 0 and not a.attisdropped
        order by a.attnum`
     )
-    return result.rows.map((row) => row.column_name)
-  } finally {
-    await client.end()
-  }
+  )
+  return result.rows.map((row) => row.column_name)
 }
 
 /** Event 2: the merge to main, a blue/green deploy with a scripted hydration delay. */

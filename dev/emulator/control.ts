@@ -16,7 +16,7 @@ export interface HydrationScript {
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value)
 
 export class EmulatorControl {
-  private client?: pg.Client
+  private connection?: Promise<pg.Client>
 
   constructor(
     private readonly backendUrl: string,
@@ -28,11 +28,24 @@ export class EmulatorControl {
     sql: string,
     params: unknown[] = []
   ): Promise<R[]> {
-    if (!this.client) {
-      this.client = new pg.Client({ connectionString: this.backendUrl })
-      await this.client.connect()
+    const client = await (this.connection ??= this.connect())
+    return (await client.query<R>(sql, params)).rows
+  }
+
+  /**
+   * One connection, kept open between calls. PostgreSQL may end it while it is idle (a Ctrl-C
+   * in a terminal reaches the server too): then it is forgotten, and the next call opens another.
+   */
+  private connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.backendUrl })
+    const connection = client.connect().then(() => client)
+    const forget = (): void => {
+      if (this.connection === connection) this.connection = undefined
     }
-    return (await this.client.query<R>(sql, params)).rows
+    client.on('error', forget)
+    client.on('end', forget)
+    connection.catch(forget)
+    return connection
   }
 
   /** Defaults for objects created from now on (indexes, materialized views). */
@@ -83,7 +96,9 @@ export class EmulatorControl {
   }
 
   async close(): Promise<void> {
-    await this.client?.end()
-    this.client = undefined
+    const connection = this.connection
+    this.connection = undefined
+    const client = await connection?.catch(() => undefined)
+    await client?.end()
   }
 }

@@ -1,8 +1,8 @@
 // The Materialize emulator: a Postgres-wire proxy plus an emulated catalog in front of a
 // throwaway PostgreSQL. See README.md for what it does and does not emulate.
-import pg from 'pg'
 import { startPostgres, type PostgresServer } from '../postgres.js'
 import { freePort } from '../net.js'
+import { withPgClient } from '../pg.js'
 import { BOOTSTRAP_SQL, databaseSettingsSql } from './catalog.js'
 import { EmulatorControl } from './control.js'
 import { startProxy } from './proxy.js'
@@ -36,24 +36,14 @@ export interface Emulator {
   stop(): Promise<void>
 }
 
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await use(client)
-  } finally {
-    await client.end()
-  }
-}
-
 /** Recreates `database` and installs the emulated catalog in it. */
 export async function bootstrapDatabase(postgres: PostgresServer, database: string): Promise<void> {
   const quoted = `"${database.replace(/"/g, '""')}"`
-  await withClient(postgres.url('postgres'), async (client) => {
+  await withPgClient(postgres.url('postgres'), async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`)
     await client.query(`CREATE DATABASE ${quoted}`)
   })
-  await withClient(postgres.url(database), async (client) => {
+  await withPgClient(postgres.url(database), async (client) => {
     await client.query(databaseSettingsSql(database))
     await client.query(BOOTSTRAP_SQL)
   })

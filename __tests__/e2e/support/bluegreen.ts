@@ -10,7 +10,7 @@ import pg from 'pg'
 import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
 import { CANARY_PASSWORD, dbtBinary, fixturesDir, venvBin } from './paths.js'
-import { actionPid, dbtRunning, duringRun, sleep } from './processes.js'
+import { actionPid } from './processes.js'
 import { pushEvent, runAction, type ActionRun } from './runner.js'
 import { createBucket, s3Endpoint, type StoredObject } from './s3.js'
 import { TOKEN, expectCanaryHidden } from './slim.js'
@@ -205,19 +205,27 @@ export function expectOutputs(run: ActionRun, expected: BlueGreenOutputs): void 
   }).toEqual(expected)
 }
 
+/**
+ * A whole blue/green run is half a dozen dbt invocations, each taking seconds on an idle
+ * machine and far longer on a loaded one: the runner's kill is only for a hung run.
+ */
+export const BLUE_GREEN_RUN_TIMEOUT_MS = 600_000
+
 /** Runs the action on the workspace's HEAD (a push to main); every run must hide the canary. */
 export async function runBlueGreen(
   warehouse: BlueGreenWarehouse,
   ws: Workspace,
   bucket: string,
   inputs: Record<string, string> = {},
-  env: Record<string, string> = {}
+  options: Omit<BlueGreenRunOptions, 'workspace'> = {}
 ): Promise<ActionRun> {
   const run = await runAction({
     workspace: ws.dir,
     event: pushEvent({ sha: ws.sha() }),
     inputs: blueGreenInputs(bucket, inputs),
-    env: { ...warehouse.env, ...env }
+    env: { ...warehouse.env, ...options.env },
+    onLine: options.onLine,
+    timeoutMs: BLUE_GREEN_RUN_TIMEOUT_MS
   })
   expectCanaryHidden(run)
   return run
@@ -229,6 +237,8 @@ export interface BlueGreenRunOptions {
   /** Another workspace than the suite's, e.g. a clone deploying a different commit. */
   workspace?: Workspace
   env?: Record<string, string>
+  /** Sees each output line as the action prints it, e.g. a `hydrationWatch`. */
+  onLine?: (line: string) => void
 }
 
 /** What `useBlueGreenSuite` sets up; the getters throw until its beforeAll has run. */
@@ -280,8 +290,8 @@ export function useBlueGreenSuite(
     get bucket() {
       return ready(bucket, 'bucket')
     },
-    run(inputs = {}, { workspace = suite.ws, env = {} } = {}) {
-      const pending = runBlueGreen(suite.warehouse, workspace, suite.bucket, inputs, env)
+    run(inputs = {}, { workspace = suite.ws, ...options } = {}) {
+      const pending = runBlueGreen(suite.warehouse, workspace, suite.bucket, inputs, options)
       inFlight.push(pending)
       return pending
     }
@@ -292,7 +302,7 @@ export function useBlueGreenSuite(
     ws = createWorkspace({ fixture: FIXTURE })
     await buildProduction(warehouse, ws)
     bucket = await createBucket(bucketLabel)
-  }, 120_000)
+  }, BLUE_GREEN_RUN_TIMEOUT_MS)
 
   afterEach(async () => {
     await Promise.allSettled(inFlight.splice(0))
@@ -416,30 +426,46 @@ export async function swapAttempts(emulator: Emulator): Promise<number> {
   return row!.is_called ? Number(row!.last_value) : 0
 }
 
-// --- the action's processes -------------------------------------------------------------------
+// --- waiting for a moment in a run ----------------------------------------------------------
 
-/**
- * Resolves once the run in `ws` is past `dbt run` (green answers `version`, its objects exist,
- * no dbt runs) and so waiting for hydration; returns the action's pid.
- */
+/** Watches a run's output (pass `onLine` to the run) for its first report of green's hydration. */
+export interface HydrationWatch {
+  onLine(line: string): void
+  /** Resolves when the action, polling in its hydration wait, first reports green's progress. */
+  polling: Promise<void>
+}
+
+export function hydrationWatch(): HydrationWatch {
+  let inAwait = false
+  let polled!: () => void
+  const polling = new Promise<void>((resolve) => (polled = resolve))
+  return {
+    polling,
+    onLine(line) {
+      if (line === '::group::Await hydration') inAwait = true
+      else if (inAwait && progressOf(line, GREEN_CLUSTER).length > 0) polled()
+    }
+  }
+}
+
+/** Green was built never hydrating (see `scriptHydration`): lets its objects hydrate now. */
+export async function releaseGreen(emulator: Emulator): Promise<void> {
+  for (const name of ['order_totals', 'order_totals_customer_id_idx'])
+    await emulator.control.scriptObject(`${GREEN_SCHEMA}.${name}`, { neverHydrates: false })
+}
+
+/** Resolves once the run in `ws` polls in its hydration wait; returns the action's pid. */
 export async function inHydrationWait(
   run: Promise<ActionRun>,
-  warehouse: BlueGreenWarehouse,
-  ws: Workspace,
-  version: string
+  watch: HydrationWatch,
+  ws: Workspace
 ): Promise<number> {
-  const { emulator } = warehouse
-  const greenBuilt = async (): Promise<boolean> => {
-    const green = objectsIn(await placement(emulator), GREEN_SCHEMA)
-    const complete = ['order_totals', 'order_totals_customer_id_idx'].every((n) => n in green)
-    return complete && (await releaseIn(emulator, GREEN_SCHEMA)) === version
-  }
-  await duringRun(
-    run,
-    'the hydration wait',
-    async () => (await greenBuilt()) && !dbtRunning(ws.dir)
-  )
-  await sleep(1000) // from dbt's exit into the polling loop
+  const ended = run.then((result) => {
+    throw new Error(
+      `the run ended (exit ${result.exitCode}) before its hydration wait:\n${result.stdout.slice(-4000)}`
+    )
+  })
+  await Promise.race([watch.polling, ended])
   const pid = actionPid(ws.dir)
   if (pid === undefined) throw new Error(`no action process runs in ${ws.dir}`)
   return pid

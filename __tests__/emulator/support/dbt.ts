@@ -23,9 +23,14 @@ export interface DbtResult {
   elapsedMs: number
 }
 
+export interface DbtRunOptions {
+  /** Called with the whole output so far whenever more arrives; `kill` ends dbt (SIGKILL). */
+  watch?: (output: string, kill: () => void) => void
+}
+
 export interface DbtProject {
   dir: string
-  run(args: string[], options?: { killAfterMs?: number }): Promise<DbtResult>
+  run(args: string[], options?: DbtRunOptions): Promise<DbtResult>
   /** thread_id of each node in the last run's run_results.json. */
   threadIds(): string[]
   /** The SQL files of the last invocation under target/compiled. */
@@ -49,17 +54,20 @@ function dbtEnv(emulator: Emulator, dir: string): NodeJS.ProcessEnv {
   return env
 }
 
-function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], killAfterMs?: number) {
+function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: DbtRunOptions) {
   const started = Date.now()
   return new Promise<DbtResult>((resolve, reject) => {
     const child = spawn(DBT, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const timer = killAfterMs ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : undefined
+    const kill = (): void => void child.kill('SIGKILL')
+    const more = (chunk: Buffer): void => {
+      output += chunk.toString()
+      options.watch?.(output, kill)
+    }
+    child.stdout.on('data', more)
+    child.stderr.on('data', more)
     child.once('error', reject)
     child.once('close', (code, signal) => {
-      clearTimeout(timer)
       resolve({ code, signal, output, elapsedMs: Date.now() - started })
     })
   })
@@ -71,7 +79,7 @@ export function copyFixtureProject(emulator: Emulator): DbtProject {
   const env = dbtEnv(emulator, dir)
   return {
     dir,
-    run: (args, options = {}) => runDbt(dir, env, args, options.killAfterMs),
+    run: (args, options = {}) => runDbt(dir, env, args, options),
     threadIds() {
       const results = JSON.parse(readFileSync(path.join(dir, 'target', 'run_results.json'), 'utf8'))
       return (results.results as Array<{ thread_id: string }>).map((r) => r.thread_id)
