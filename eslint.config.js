@@ -20,6 +20,20 @@ export default tseslint.config(
     rules: { 'no-console': 'error' }
   },
   {
+    // Dev tools and tests are linted with type information too (through the test tsconfig).
+    files: ['dev/**/*.ts', '__tests__/**/*.ts', '__fixtures__/**/*.ts', 'tools/**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname }
+    }
+  },
+  {
+    // Fakes implement async interfaces with plain values; an `async` without `await` is their
+    // clearest form.
+    files: ['__tests__/**/*.ts', '__fixtures__/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' }
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }]
     }

@@ -112,7 +112,7 @@ export interface ActionRun {
 
 // --- event payloads --------------------------------------------------------------------------
 
-function repositoryPayload(): Record<string, unknown> {
+function repositoryPayload() {
   const { owner, name } = REPOSITORY
   return {
     id: 561238812,
@@ -238,10 +238,13 @@ export function inputEnvName(name: string): string {
 
 /** action.yml input defaults, with `${{ github.token }}` replaced by `token`. */
 export function inputDefaults(actionYmlText: string, token: string): Record<string, string> {
-  const spec = yaml.load(actionYmlText) as { inputs?: Record<string, { default?: unknown }> }
+  // Every scalar as text, as the runner passes input defaults.
+  const spec = yaml.load(actionYmlText, { schema: yaml.FAILSAFE_SCHEMA }) as {
+    inputs?: Record<string, { default?: string }>
+  }
   const defaults: Record<string, string> = {}
   for (const [name, input] of Object.entries(spec.inputs ?? {})) {
-    const value = input.default === undefined ? '' : String(input.default)
+    const value = input.default ?? ''
     defaults[name] = value.replace(/\$\{\{\s*github\.token\s*\}\}/g, token)
   }
   return defaults

@@ -167,7 +167,7 @@ describe('sessions and connections', () => {
 
   it('releases the backend of a client that disconnects mid-query and keeps serving others', async () => {
     const doomed = await connect()
-    const pid = (await doomed.query('select pg_backend_pid() as pid')).rows[0].pid as number
+    const pid = (await doomed.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
     const running = doomed.query('select pg_sleep(600)').catch(() => 'disconnected')
     const backendIs = async (state: 'sleeping' | 'gone'): Promise<boolean> => {
       const rows = await emulator.control.query<{ query: string }>(

@@ -86,14 +86,16 @@ describe('are_clusters_ready (unchanged upstream SQL)', () => {
     expect(first.empty).toMatchObject({ status: 'ready', hydrated_count: '1', total_count: '1' })
     expect(first.missing).toBeUndefined() // the macro reports it as cluster_not_found
 
-    const unhydrated = await client.query(UNHYDRATED_OBJECTS)
+    const unhydrated = await client.query<{ object_name: string }>(UNHYDRATED_OBJECTS)
     expect(unhydrated.rows.map((r) => r.object_name)).toEqual([
       'totals',
       'totals',
       'totals_primary_idx',
       'totals_primary_idx'
     ])
-    expect((await client.query(MATERIALIZED_VIEW_HYDRATION)).rows[0]).toEqual({
+    expect(
+      (await client.query<{ name: string; hydrated: boolean }>(MATERIALIZED_VIEW_HYDRATION)).rows[0]
+    ).toEqual({
       name: 'totals',
       hydrated: false
     })
@@ -101,17 +103,24 @@ describe('are_clusters_ready (unchanged upstream SQL)', () => {
     for (const name of ['totals', 'totals_primary_idx'])
       await emulator.control.scriptObject(name, { neverHydrates: false })
     expect(await statuses()).toMatchObject({ blue: { status: 'ready', hydrated_count: '3' } })
-    expect((await client.query(UNHYDRATED_OBJECTS)).rows).toEqual([])
-    expect((await client.query(MATERIALIZED_VIEW_HYDRATION)).rows[0].hydrated).toBe(true)
+    expect((await client.query<{ object_name: string }>(UNHYDRATED_OBJECTS)).rows).toEqual([])
+    expect(
+      (await client.query<{ name: string; hydrated: boolean }>(MATERIALIZED_VIEW_HYDRATION))
+        .rows[0]!.hydrated
+    ).toBe(true)
   })
 
   it('reports lagging above the threshold and ready below it', async () => {
     await emulator.control.scriptObject('totals', { lagSeconds: 5 })
     expect((await statuses()).blue).toMatchObject({ status: 'lagging', max_lag_secs: '5' })
     expect((await statuses('10s')).blue!.status).toBe('ready')
-    const laggiest = (await client.query(LAGGIEST_OBJECTS)).rows[0]
+    const laggiest = (
+      await client.query<{ object_name: string; cluster_name: string; lag: unknown }>(
+        LAGGIEST_OBJECTS
+      )
+    ).rows[0]
     expect(laggiest).toMatchObject({ object_name: 'totals', cluster_name: 'blue' })
-    expect(laggiest.lag).toMatchObject({ seconds: 5 })
+    expect(laggiest?.lag).toMatchObject({ seconds: 5 })
     await emulator.control.scriptObject('totals', { lagSeconds: 0 })
     expect(await blueStatus()).toBe('ready')
   })

@@ -253,12 +253,14 @@ describe('blue/green inputs', () => {
 
 describe('inputs that only one mode reads', () => {
   it('have the defaults action.yml documents', () => {
-    const spec = yaml.load(readFileSync('action.yml', 'utf8')) as {
-      inputs: Record<string, { default?: unknown }>
+    const spec = yaml.load(readFileSync('action.yml', 'utf8'), {
+      schema: yaml.FAILSAFE_SCHEMA
+    }) as {
+      inputs: Record<string, { default?: string }>
     }
     for (const table of Object.values(MODE_ONLY_INPUTS)) {
       for (const [name, fallback] of Object.entries(table)) {
-        expect([name, String(spec.inputs[name]?.default ?? '')]).toEqual([name, fallback])
+        expect([name, spec.inputs[name]?.default ?? '']).toEqual([name, fallback])
       }
     }
   })

@@ -94,7 +94,9 @@ async function cancelledBuild(
 ): Promise<MemoryStore> {
   const { cancel, slimBuild } = await load()
   let cancelling: Promise<void> = Promise.resolve()
-  const { dbt } = cancelAt(() => (cancelling = cancel.cancelRun('SIGTERM')))
+  const { dbt } = cancelAt(() => {
+    cancelling = cancel.cancelRun('SIGTERM')
+  })
   const store = new MemoryStore()
   await expect(
     slimBuild(inputs, mainPush, {

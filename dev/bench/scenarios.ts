@@ -103,7 +103,7 @@ async function action(
   return result
 }
 
-async function expectStatus(result: ActionMeasurement, allowed: string[]): Promise<string> {
+function expectStatus(result: ActionMeasurement, allowed: string[]): string {
   const status = result.outputs.status ?? ''
   if (!allowed.includes(status)) throw new Error(`unexpected action status "${status}"`)
   return status
@@ -181,7 +181,7 @@ async function slimCase(
     async () => {
       await dropPrSchema()
       measured = await action(run, event, slimInputs(run, { defer: 'true' }))
-      await expectStatus(measured, slim.expected)
+      expectStatus(measured, slim.expected)
     },
     async () => {
       await dropPrSchema()
@@ -231,7 +231,7 @@ async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<
         event,
         slimInputs(run, { mode: 'blue-green', phase: 'all' })
       )
-      await expectStatus(sample.action, ['promoted'])
+      expectStatus(sample.action, ['promoted'])
       const hydrated = await hydratedAt(services, PRODUCTION_CLUSTER)
       sample.actionLatency = (sample.action.awaitEndedAt! - hydrated) / 1000
     },

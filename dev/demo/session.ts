@@ -12,7 +12,7 @@ export interface Session {
   services: Services
   workspace: GitWorkspace
   p: Palette
-  write(text: string): void
+  write: (text: string) => void
   /** Run directories by step title, for the closing "where are the outputs" list. */
   runs: Array<{ title: string; dir: string }>
   /** Aborted when the demo is interrupted: the action in flight is killed. */

@@ -4,13 +4,13 @@ import { parseWorkflowCommand } from '../runner.js'
 import { ansiStyle, plainStyle, stripAnsi, type Style } from './markdown.js'
 
 export interface Palette {
-  bold(text: string): string
-  dim(text: string): string
-  red(text: string): string
-  green(text: string): string
-  yellow(text: string): string
-  cyan(text: string): string
-  magenta(text: string): string
+  bold: (text: string) => string
+  dim: (text: string) => string
+  red: (text: string) => string
+  green: (text: string) => string
+  yellow: (text: string) => string
+  cyan: (text: string) => string
+  magenta: (text: string) => string
   markdown: Style
   /** Whether escape codes reach the reader; without, the action's own colours are stripped. */
   ansi: boolean

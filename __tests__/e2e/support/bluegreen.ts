@@ -249,7 +249,7 @@ export interface BlueGreenSuite {
   readonly ws: Workspace
   readonly bucket: string
   /** `runBlueGreen` on the suite's warehouse and bucket; the suite awaits it after the test. */
-  run(inputs?: Record<string, string>, options?: BlueGreenRunOptions): Promise<ActionRun>
+  run: (inputs?: Record<string, string>, options?: BlueGreenRunOptions) => Promise<ActionRun>
 }
 
 export interface BlueGreenSuiteOptions {
@@ -430,7 +430,7 @@ export async function swapAttempts(emulator: Emulator): Promise<number> {
 
 /** Watches a run's output (pass `onLine` to the run) for its first report of green's hydration. */
 export interface HydrationWatch {
-  onLine(line: string): void
+  onLine: (line: string) => void
   /** Resolves when the action, polling in its hydration wait, first reports green's progress. */
   polling: Promise<void>
 }

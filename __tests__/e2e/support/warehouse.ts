@@ -4,17 +4,17 @@
 import pg from 'pg'
 
 export interface Warehouse {
-  query<Row extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>
+  query: <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<Row[]>
   /** Runs one statement (Materialize refuses several DDL statements in one message). */
-  execute(sql: string): Promise<void>
+  execute: (sql: string) => Promise<void>
   /** Names of the tables, views and materialized views in a schema, sorted. */
-  relationsIn(schema: string): Promise<string[]>
+  relationsIn: (schema: string) => Promise<string[]>
   /** Column names of a relation, in order. */
-  columnsOf(schema: string, relation: string): Promise<string[]>
+  columnsOf: (schema: string, relation: string) => Promise<string[]>
   /** Schemas whose name starts with `prefix`, sorted. */
-  schemasStartingWith(prefix: string): Promise<string[]>
+  schemasStartingWith: (prefix: string) => Promise<string[]>
   /** Materialize clusters whose name starts with `prefix`, sorted (none on PostgreSQL). */
-  clustersStartingWith(prefix: string): Promise<string[]>
+  clustersStartingWith: (prefix: string) => Promise<string[]>
 }
 
 type Connect = () => pg.ClientConfig
@@ -33,7 +33,7 @@ async function withClient<T>(connect: Connect, work: (client: pg.Client) => Prom
 
 function queryVia(connect: Connect): Warehouse['query'] {
   return (sql, params = []) =>
-    withClient(connect, async (client) => (await client.query(sql, params)).rows)
+    withClient(connect, async (client) => (await client.query<never>(sql, params)).rows)
 }
 
 /** Where a warehouse keeps its catalog: queries whose rows have a `name` column. */

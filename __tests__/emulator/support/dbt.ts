@@ -81,8 +81,11 @@ export function copyFixtureProject(emulator: Emulator): DbtProject {
     dir,
     run: (args, options = {}) => runDbt(dir, env, args, options),
     threadIds() {
-      const results = JSON.parse(readFileSync(path.join(dir, 'target', 'run_results.json'), 'utf8'))
-      return (results.results as Array<{ thread_id: string }>).map((r) => r.thread_id)
+      const file = path.join(dir, 'target', 'run_results.json')
+      const results = JSON.parse(readFileSync(file, 'utf8')) as {
+        results: Array<{ thread_id: string }>
+      }
+      return results.results.map((r) => r.thread_id)
     },
     compiledSql() {
       const root = path.join(dir, 'target', 'compiled')
