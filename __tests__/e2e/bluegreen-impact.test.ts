@@ -191,4 +191,30 @@ describe('the cutover impact guard and plan on the Materialize emulator', () => 
     expect(await listKeys(suite.bucket)).toEqual(keysBefore)
     expect(await etags(keysBefore)).toEqual(etagsBefore)
   })
+
+  it('a PR environment built on the production cluster refuses the deploy before deploy_init', async () => {
+    const emulator = suite.emulator
+    expectExit(await run({ phase: 'cleanup' }), 0)
+    await sql(
+      emulator,
+      `CREATE SCHEMA pr_7;
+       CREATE MATERIALIZED VIEW pr_7.order_totals IN CLUSTER ${PROD_CLUSTER} AS SELECT 1 AS n`
+    )
+    const before = await production(emulator)
+    const keysBefore = await listKeys(suite.bucket)
+    suite.ws.commit('Release v5', releaseModel('v5'))
+
+    const result = await run({ 'run-tests': 'false' })
+
+    expectExit(result, 1)
+    expectOutputs(result, { status: 'failed', deployed: 'false', promoted: 'false' })
+    expect(errorText(result)).toMatch(
+      /pull request environments on a production cluster.*materialize\.pr_7\.order_totals/
+    )
+    expect(result.stdout).not.toContain('::group::deploy_init')
+    expect(await greenLeftovers(emulator)).toEqual([])
+    expect(await production(emulator)).toEqual(before)
+    expect(await listKeys(suite.bucket)).toEqual(keysBefore)
+    await sql(emulator, 'DROP SCHEMA pr_7 CASCADE')
+  })
 })
