@@ -96,6 +96,10 @@ export interface BlueGreenSettings {
   /** Overrides the profile's connection for the action's own queries. */
   materializeUrl?: string
   exclude: string[]
+  /** Fully qualified names (`database.schema.name`) a drop of `*_dbt_deploy` may take along. */
+  allowDependents: string[]
+  /** Phase promote only: plan the cutover and change nothing. */
+  dryRun: boolean
 }
 
 export interface BlueGreenInputs extends CommonInputs {
@@ -336,7 +340,34 @@ export function materializeUrl(): string | undefined {
   return value
 }
 
-function blueGreenSettings(): BlueGreenSettings {
+const QUALIFIED_NAME = /^[^.\s,"]+\.[^.\s,"]+\.[^.\s,"]+$/
+
+function allowDependents(): string[] {
+  const names = text('allow-dependents')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+  const bad = names.find((name) => !QUALIFIED_NAME.test(name))
+  if (bad !== undefined) {
+    throw new InputError(
+      'allow-dependents',
+      `has "${bad}"; accepted: fully qualified names database.schema.name, as the blocked drop's error prints them, separated by spaces or commas.`
+    )
+  }
+  return names
+}
+
+function dryRun(phase: BlueGreenPhase): boolean {
+  const value = bool('dry-run', false)
+  if (value && phase !== 'promote') {
+    throw new InputError(
+      'dry-run',
+      `is "true", which applies only to "phase: promote" (phase is "${phase}"); stage with "phase: deploy" first.`
+    )
+  }
+  return value
+}
+
+function blueGreenSettings(phase: BlueGreenPhase): BlueGreenSettings {
   const exclude = selection().exclude
   return {
     awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
@@ -351,7 +382,9 @@ function blueGreenSettings(): BlueGreenSettings {
     lockTtlMs: duration('lock-ttl', '30m', 10_000, 24 * 3_600_000),
     swapRetries: integer('swap-retries', 3, 0, 10),
     materializeUrl: materializeUrl(),
-    exclude: exclude ?? DEFAULT_EXCLUDE
+    exclude: exclude ?? DEFAULT_EXCLUDE,
+    allowDependents: allowDependents(),
+    dryRun: dryRun(phase)
   }
 }
 
@@ -367,13 +400,14 @@ function stateLocation(mode: Mode): StateLocation {
 }
 
 function blueGreen(common: CommonInputs): BlueGreenPhaseInputs {
+  const phase = oneOf('phase', BLUE_GREEN_PHASES, 'all')
   return {
     ...common,
     mode: 'blue-green',
-    phase: oneOf('phase', BLUE_GREEN_PHASES, 'all'),
+    phase,
     state: stateLocation('blue-green'),
     s3: s3Settings(),
-    blueGreen: blueGreenSettings()
+    blueGreen: blueGreenSettings(phase)
   }
 }
 
@@ -404,7 +438,9 @@ export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
     'lock-timeout': '10m',
     'lock-ttl': '30m',
     'swap-retries': '3',
-    'materialize-url': ''
+    'materialize-url': '',
+    'allow-dependents': '',
+    'dry-run': 'false'
   }
 }
 

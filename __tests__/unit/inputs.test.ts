@@ -190,6 +190,23 @@ describe('blue/green inputs', () => {
     })
   })
 
+  it('reads allow-dependents as qualified names and dry-run on phase promote', () => {
+    withInputs({
+      ...blueGreen,
+      phase: 'promote',
+      'dry-run': 'true',
+      'allow-dependents': 'materialize.reporting.big, materialize.sinks.out\nmaterialize.x.y'
+    })
+    expect(getInputs()).toMatchObject({
+      blueGreen: {
+        dryRun: true,
+        allowDependents: ['materialize.reporting.big', 'materialize.sinks.out', 'materialize.x.y']
+      }
+    })
+    withInputs(blueGreen)
+    expect(getInputs()).toMatchObject({ blueGreen: { dryRun: false, allowDependents: [] } })
+  })
+
   it('masks materialize-url and its password', () => {
     withInputs({
       ...blueGreen,
@@ -244,7 +261,12 @@ describe('blue/green inputs', () => {
     ['cleanup-on-failure', { 'cleanup-on-failure': 'y' }],
     ['materialize-url', { 'materialize-url': 'mysql://x@y/z' }],
     ['materialize-url', { 'materialize-url': 'not a url' }],
-    ['state-uri', { 'state-uri': '' }]
+    ['state-uri', { 'state-uri': '' }],
+    ['allow-dependents', { 'allow-dependents': 'reporting.big' }],
+    ['allow-dependents', { 'allow-dependents': 'materialize."reporting".big' }],
+    ['dry-run', { 'dry-run': 'true' }],
+    ['dry-run', { phase: 'deploy', 'dry-run': 'true' }],
+    ['dry-run', { phase: 'promote', 'dry-run': 'maybe' }]
   ])('rejects a bad "%s"', (name, values) => {
     withInputs({ ...blueGreen, ...values })
     expect(() => getInputs()).toThrow(`"${name}"`)

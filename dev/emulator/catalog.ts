@@ -472,6 +472,26 @@ SELECT NULL::text AS id, NULL::oid AS oid, NULL::text AS schema_id, NULL::text A
        NULL::text AS type, NULL::text AS connection_id, NULL::text AS cluster_id,
        NULL::text AS owner_id, NULL::text AS from_id WHERE false;
 
+-- Upstream (MaterializeInc/materialize src/catalog/src/builtin/mz_object_dependencies.rs at
+-- 1069612d0a, and mz_internal.rs before it): (object_id, referenced_object_id), ids as in
+-- mz_objects. Views and materialized views reference what their query reads (PostgreSQL's
+-- pg_rewrite/pg_depend, across schemas); an index references its relation.
+CREATE VIEW mz_internal.mz_object_dependencies AS
+SELECT DISTINCT o.id AS object_id, r.id AS referenced_object_id
+FROM pg_depend d
+JOIN pg_rewrite w ON w.oid = d.objid
+JOIN mz_emulator.live_items o ON o.oid = w.ev_class
+JOIN mz_emulator.live_items r ON r.oid = d.refobjid
+WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+  AND d.refobjid <> w.ev_class
+UNION ALL
+SELECT i.id, i.on_id FROM mz_emulator.live_items i WHERE i.kind = 'index';
+
+-- SUBSCRIBE is not emulated: upstream's columns (mz_internal.rs), never a row.
+CREATE VIEW mz_internal.mz_subscriptions AS
+SELECT NULL::text AS id, NULL::text AS "user", NULL::text AS cluster_id,
+       NULL::timestamptz AS created_at, NULL::text[] AS referenced_object_ids WHERE false;
+
 CREATE VIEW mz_catalog.mz_columns AS
 SELECT i.id, a.attname::text AS name, a.attnum::bigint AS position, NOT a.attnotnull AS nullable,
        format_type(a.atttypid, NULL) AS type, pg_get_expr(d.adbin, d.adrelid) AS "default",

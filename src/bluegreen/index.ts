@@ -8,6 +8,7 @@ import { reportRun } from '../report/index.js'
 import { cell } from '../report/markdown.js'
 import { BlueGreenRun, realDependencies, type BlueGreenDependencies } from './run.js'
 import { describeReadiness } from './readiness.js'
+import { renderPlan } from './plan.js'
 
 export type BlueGreenPhaseRunner = (run: BlueGreenRun) => Promise<string>
 
@@ -44,7 +45,9 @@ function hydrationSection(run: BlueGreenRun): string {
   ].join('\n')
 }
 
+/** The cutover plan of a promote; a rollback has only its swap. */
 function planSection(run: BlueGreenRun): string {
+  if (run.cutover) return renderPlan(run.cutover)
   return run.plan.length === 0
     ? ''
     : ['### Swap plan', '', '```sql', ...run.plan.map((s) => `${s};`), '```'].join('\n')
@@ -65,13 +68,15 @@ function facts(run: BlueGreenRun): Array<[string, string]> {
 
 async function report(run: BlueGreenRun, status: string, error: unknown): Promise<void> {
   core.setOutput('status', status)
+  if (run.cutover) core.setOutput('plan', JSON.stringify(run.cutover))
   const headline = error
     ? `Failed: ${errorMessage(error)}`
     : ({
         promoted: 'Green was promoted to production.',
         staged: 'Green is deployed, hydrated and validated; promote it with "phase: promote".',
         'cleaned-up': 'The green environment was dropped.',
-        'rolled-back': 'The previous production is back.'
+        'rolled-back': 'The previous production is back.',
+        planned: 'Dry run: the cutover plan below was not applied.'
       }[status] ?? status)
   await reportRun(
     {
@@ -99,6 +104,7 @@ export async function runBlueGreen(
   const run = await BlueGreenRun.open(inputs, context, deps)
   try {
     const status = await phase(run)
+    if (run.blockedDrop) throw run.blockedDrop
     await report(run, status, undefined)
   } catch (error) {
     await core.group('Undo this run', () => run.undo())

@@ -20,6 +20,7 @@ import type { ProfileTarget } from '../dbt/profile.js'
 import { existingNames, greenNames, productionNames } from './catalog.js'
 import { blueGreenKeys } from '../store/layout.js'
 import type { HydrationResult } from './readiness.js'
+import type { CutoverPlan } from './plan.js'
 
 export interface TimelineEntry {
   step: string
@@ -51,6 +52,9 @@ export class BlueGreenRun {
   readonly notes: string[] = []
   hydration?: HydrationResult
   plan: string[] = []
+  cutover?: CutoverPlan
+  /** A drop the impact guard refused: the phase finishes its bookkeeping, then the run fails with it. */
+  blockedDrop?: ActionError
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>

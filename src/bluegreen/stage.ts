@@ -9,6 +9,7 @@ import { manifestKey } from '../store/layout.js'
 import { headSha } from '../util/git.js'
 import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
+import { checkProductionSide } from './impact.js'
 import { waitForHydration, type HydrationResult } from './readiness.js'
 import type { StagedDeployment } from '../store/records.js'
 import type { BlueGreenRun } from './run.js'
@@ -75,6 +76,9 @@ export interface StagedGreen {
 /** Stages a validated green environment; the lock must be held. */
 export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
+  await run.step('Check production side', async () =>
+    checkProductionSide(await run.warehouse(), run.config)
+  )
   await run.step('Check green', () => refuseExistingGreen(run))
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
   const fingerprint = await productionFingerprint(await run.warehouse(), run.config)

@@ -6,22 +6,17 @@ import { forgetCreated } from '../state.js'
 import { manifestKey } from '../store/layout.js'
 import { publishManifest } from '../store/publish.js'
 import { commitHistory } from '../store/ancestry.js'
-import { quoteIdent } from '../warehouse/pg.js'
 import { green } from './config.js'
 import { productionFingerprint } from './catalog.js'
 import { checkReadiness, describeReadiness } from './readiness.js'
 import { awaitHydration } from './stage.js'
+import { blockingDependents, dependentsError, planCutover } from './guard.js'
+import { swapStatements } from './plan.js'
 import type { PreviousProduction, StagedDeployment } from '../store/records.js'
 import type { BlueGreenRun } from './run.js'
 
 export function swapPlan(run: BlueGreenRun): string[] {
-  const { schemas, clusters } = run.config
-  return [
-    'BEGIN',
-    ...schemas.map((s) => `ALTER SCHEMA ${quoteIdent(s)} SWAP WITH ${quoteIdent(green(s))}`),
-    ...clusters.map((c) => `ALTER CLUSTER ${quoteIdent(c)} SWAP WITH ${quoteIdent(green(c))}`),
-    'COMMIT'
-  ]
+  return swapStatements(run.config)
 }
 
 async function ensureReady(run: BlueGreenRun): Promise<void> {
@@ -73,20 +68,34 @@ async function swap(run: BlueGreenRun, what: string): Promise<void> {
   )
 }
 
-async function keepOrDropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
-  if (run.inputs.blueGreen.keepPrevious) {
-    const previous: PreviousProduction = {
-      sha: staged.previousSha,
-      replacedBy: staged.sha,
-      keptAt: new Date().toISOString()
-    }
-    await run.clients.store.put(run.keys.previous, JSON.stringify(previous))
-    run.notes.push(
-      `The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`
-    )
-    return
+async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  const previous: PreviousProduction = {
+    sha: staged.previousSha,
+    replacedBy: staged.sha,
+    keptAt: new Date().toISOString()
   }
-  await run.step('Drop previous production', () => run.dropGreen())
+  await run.clients.store.put(run.keys.previous, JSON.stringify(previous))
+  run.notes.push(
+    `The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`
+  )
+}
+
+/**
+ * Drops the previous production unless "keep-previous" keeps it or the drop would take objects
+ * outside the deployment: then it is kept, and the run fails once the phase has finished.
+ */
+async function keepOrDropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  if (!run.inputs.blueGreen.keepPrevious) {
+    const blocking = await run.step('Check what the drop takes', () => blockingDependents(run))
+    if (blocking.length === 0) return run.step('Drop previous production', () => run.dropGreen())
+    run.blockedDrop = dependentsError(
+      run,
+      blocking,
+      'the previous production',
+      'The previous production is kept under those names (so "phase: rollback" can also swap it back).'
+    )
+  }
+  await keepPrevious(run, staged)
 }
 
 /** Swaps a staged green into production; the lock must be held. */
@@ -95,6 +104,7 @@ export async function promoteGreen(
   staged: StagedDeployment,
   manifestBody: string
 ): Promise<void> {
+  await run.step('Cutover plan', () => planCutover(run, manifestBody))
   await run.step('Check readiness', () => ensureReady(run))
   await run.step('Check drift', () => refuseDrift(run, staged))
   await run.step('deploy_promote (atomic swap)', () =>

@@ -2,6 +2,7 @@
 import { ActionError } from '../../errors.js'
 import { STAGED_SHAPE, readRecord, type StagedDeployment } from '../../store/records.js'
 import { promoteGreen } from '../swap.js'
+import { planOnly } from '../guard.js'
 import type { BlueGreenRun } from '../run.js'
 
 async function stagedDeployment(
@@ -24,6 +25,7 @@ async function stagedDeployment(
 
 export async function promotePhase(run: BlueGreenRun): Promise<string> {
   await run.step('Check production', () => run.requireProduction())
+  if (run.inputs.blueGreen.dryRun) return planOnly(run, (await stagedDeployment(run)).manifest)
   await run.step('Acquire deploy lock', () => run.lock())
   const { staged, manifest } = await run.step('Read staged deploy', () => stagedDeployment(run))
   await promoteGreen(run, staged, manifest)
