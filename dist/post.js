@@ -71551,7 +71551,25 @@ function materializeUrl() {
         secrets_registerSecret(decodeUrlPart(url.password, 'password'));
     return value;
 }
-function blueGreenSettings() {
+const QUALIFIED_NAME = /^[^.\s,"]+\.[^.\s,"]+\.[^.\s,"]+$/;
+function allowDependents() {
+    const names = text('allow-dependents')
+        .split(/[\s,]+/)
+        .filter(Boolean);
+    const bad = names.find((name) => !QUALIFIED_NAME.test(name));
+    if (bad !== undefined) {
+        throw new InputError('allow-dependents', `has "${bad}"; accepted: fully qualified names database.schema.name, as the blocked drop's error prints them, separated by spaces or commas.`);
+    }
+    return names;
+}
+function dryRun(phase) {
+    const value = bool('dry-run', false);
+    if (value && phase !== 'promote') {
+        throw new InputError('dry-run', `is "true", which applies only to "phase: promote" (phase is "${phase}"); stage with "phase: deploy" first.`);
+    }
+    return value;
+}
+function blueGreenSettings(phase) {
     const exclude = selection().exclude;
     return {
         awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
@@ -71566,7 +71584,9 @@ function blueGreenSettings() {
         lockTtlMs: duration('lock-ttl', '30m', 10_000, 24 * 3_600_000),
         swapRetries: integer('swap-retries', 3, 0, 10),
         materializeUrl: materializeUrl(),
-        exclude: exclude ?? DEFAULT_EXCLUDE
+        exclude: exclude ?? DEFAULT_EXCLUDE,
+        allowDependents: allowDependents(),
+        dryRun: dryRun(phase)
     };
 }
 function stateLocation(mode) {
@@ -71577,13 +71597,14 @@ function stateLocation(mode) {
     return parseStateUri(stateUri);
 }
 function blueGreen(common) {
+    const phase = oneOf('phase', BLUE_GREEN_PHASES, 'all');
     return {
         ...common,
         mode: 'blue-green',
-        phase: oneOf('phase', BLUE_GREEN_PHASES, 'all'),
+        phase,
         state: stateLocation('blue-green'),
         s3: s3Settings(),
-        blueGreen: blueGreenSettings()
+        blueGreen: blueGreenSettings(phase)
     };
 }
 /**
@@ -71613,7 +71634,9 @@ const MODE_ONLY_INPUTS = {
         'lock-timeout': '10m',
         'lock-ttl': '30m',
         'swap-retries': '3',
-        'materialize-url': ''
+        'materialize-url': '',
+        'allow-dependents': '',
+        'dry-run': 'false'
     }
 };
 function warnInapplicable(mode) {
