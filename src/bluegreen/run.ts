@@ -51,6 +51,8 @@ export class BlueGreenRun {
   readonly notes: string[] = []
   hydration?: HydrationResult
   plan: string[] = []
+  /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
+  readonly sections: string[] = []
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>
