@@ -55,10 +55,10 @@ interface Trigger {
 
 /** `${{ github.event_name == '<name>' && inputs.<input> || '<fallback>' }}`, the recipe's one form. */
 function evaluate(value: string, trigger: Trigger): string {
+  if (!value.includes('${{')) return value
   const expression =
     /^\$\{\{\s*github\.event_name == '([\w-]+)' && inputs\.([\w-]+) \|\| '([\w-]+)'\s*\}\}$/
   const match = expression.exec(value)
-  if (!value.includes('${{')) return value
   if (!match) throw new Error(`the test cannot evaluate the recipe's expression ${value}`)
   const [, eventName, input, fallback] = match
   return (trigger.eventName === eventName && trigger.inputs[input!]) || fallback!
