@@ -25,6 +25,8 @@ const ZERO_SHA = '0'.repeat(40)
 export interface GitHubEvent {
   name: string
   payload: Record<string, unknown>
+  /** GITHUB_SHA for events whose payload names no commit (workflow_dispatch). */
+  sha?: string
 }
 
 export type Stream = 'stdout' | 'stderr'
@@ -204,6 +206,29 @@ export function pushEvent(options: PushEventOptions): GitHubEvent {
   }
 }
 
+export interface WorkflowDispatchEventOptions {
+  /** The head of the branch the workflow runs on: what the runner checks out and sets GITHUB_SHA to. */
+  sha: string
+  inputs: Record<string, string>
+  ref?: string
+}
+
+/** A `workflow_dispatch` (a person runs the workflow by hand); its payload names no commit. */
+export function workflowDispatchEvent(options: WorkflowDispatchEventOptions): GitHubEvent {
+  return {
+    name: 'workflow_dispatch',
+    sha: options.sha,
+    payload: {
+      inputs: options.inputs,
+      ref: options.ref ?? 'refs/heads/main',
+      repository: repositoryPayload(),
+      organization: { login: REPOSITORY.owner },
+      sender: SENDER,
+      workflow: '.github/workflows/dbt-blue-green.yml'
+    }
+  }
+}
+
 /** GITHUB_REF, GITHUB_SHA, GITHUB_HEAD_REF and GITHUB_BASE_REF as the runner derives them. */
 export function eventRefs(event: GitHubEvent): Record<string, string> {
   const payload = event.payload as {
@@ -218,7 +243,7 @@ export function eventRefs(event: GitHubEvent): Record<string, string> {
   return {
     GITHUB_REF: ref,
     GITHUB_REF_NAME: ref.replace(/^refs\/(heads|tags)\//, ''),
-    GITHUB_SHA: pr ? pr.head.sha : (payload.after ?? ZERO_SHA),
+    GITHUB_SHA: pr ? pr.head.sha : (payload.after ?? event.sha ?? ZERO_SHA),
     GITHUB_HEAD_REF: pr?.head.ref ?? '',
     GITHUB_BASE_REF: pr?.base.ref ?? ''
   }

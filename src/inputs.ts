@@ -13,7 +13,14 @@ export const MODES = ['slim', 'blue-green'] as const
 export type Mode = (typeof MODES)[number]
 export const SLIM_PHASES = ['build', 'teardown'] as const
 export type SlimPhase = (typeof SLIM_PHASES)[number]
-export const BLUE_GREEN_PHASES = ['all', 'deploy', 'promote', 'cleanup', 'rollback'] as const
+export const BLUE_GREEN_PHASES = [
+  'all',
+  'deploy',
+  'promote',
+  'cleanup',
+  'rollback',
+  'status'
+] as const
 export type BlueGreenPhase = (typeof BLUE_GREEN_PHASES)[number]
 
 export type UploadPolicy = 'auto' | 'true' | 'false'

@@ -10,6 +10,7 @@ import { cleanupPhase } from './bluegreen/phases/cleanup.js'
 import { deployPhase } from './bluegreen/phases/deploy.js'
 import { promotePhase } from './bluegreen/phases/promote.js'
 import { rollbackPhase } from './bluegreen/phases/rollback.js'
+import { statusPhase } from './bluegreen/phases/status.js'
 import { cancelled, cancelOnSignals } from './cancel.js'
 
 type PhaseKey<I extends Inputs> = `${I['mode']}:${I['phase']}`
@@ -31,7 +32,8 @@ const phases: PhaseHandlers = {
   'blue-green:deploy': blueGreen(deployPhase),
   'blue-green:promote': blueGreen(promotePhase),
   'blue-green:cleanup': blueGreen(cleanupPhase),
-  'blue-green:rollback': blueGreen(rollbackPhase)
+  'blue-green:rollback': blueGreen(rollbackPhase),
+  'blue-green:status': blueGreen(statusPhase)
 }
 
 function dispatch(inputs: Inputs, context: RunContext): Promise<void> {

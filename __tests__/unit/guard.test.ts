@@ -53,7 +53,7 @@ describe('the drop guard', () => {
     const run = fakeRun(['materialize.sinks.out'])
     const blocking = await blockingDependents(run)
     expect(blocking.map((d) => d.id)).toEqual(['u10'])
-    expect(run.cutover!.previous).toMatchObject({
+    expect(run.cutover.previous).toMatchObject({
       action: 'keep',
       blockedBy: ['materialize.reporting.big'],
       accepted: ['materialize.sinks.out']
@@ -75,6 +75,6 @@ describe('the drop guard', () => {
     )
     const all = fakeRun(['materialize.reporting.big', 'materialize.sinks.out'])
     await expect(guardGreenDrop(all, 'green')).resolves.toBeUndefined()
-    expect(all.cutover!.previous.action).toBe('drop')
+    expect(all.cutover.previous.action).toBe('drop')
   })
 })

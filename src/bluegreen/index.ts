@@ -76,7 +76,8 @@ async function report(run: BlueGreenRun, status: string, error: unknown): Promis
         staged: 'Green is deployed, hydrated and validated; promote it with "phase: promote".',
         'cleaned-up': 'The green environment was dropped.',
         'rolled-back': 'The previous production is back.',
-        planned: 'Dry run: the cutover plan below was not applied.'
+        planned: 'Dry run: the cutover plan below was not applied.',
+        reported: 'What exists now, read without taking the deploy lock; nothing was changed.'
       }[status] ?? status)
   await reportRun(
     {
@@ -85,7 +86,7 @@ async function report(run: BlueGreenRun, status: string, error: unknown): Promis
       headline,
       facts: facts(run),
       notes: run.notes,
-      sections: [timelineSection(run), hydrationSection(run), planSection(run)]
+      sections: [...run.sections, timelineSection(run), hydrationSection(run), planSection(run)]
     },
     run.inputs.report,
     run.context,

@@ -55,6 +55,8 @@ export class BlueGreenRun {
   cutover?: CutoverPlan
   /** A drop the impact guard refused: the phase finishes its bookkeeping, then the run fails with it. */
   blockedDrop?: ActionError
+  /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
+  readonly sections: string[] = []
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>

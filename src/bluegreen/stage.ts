@@ -3,27 +3,16 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ActionError } from '../errors.js'
 import { recordCreated } from '../state.js'
 import { manifestKey } from '../store/layout.js'
 import { headSha } from '../util/git.js'
 import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
 import { checkProductionSide } from './impact.js'
+import { makeRoomForGreen } from './lifecycle.js'
 import { waitForHydration, type HydrationResult } from './readiness.js'
 import type { StagedDeployment } from '../store/records.js'
 import type { BlueGreenRun } from './run.js'
-
-async function refuseExistingGreen(run: BlueGreenRun): Promise<void> {
-  const existing = await run.existingGreen()
-  const names = [...existing.schemas, ...existing.clusters]
-  if (names.length > 0) {
-    throw new ActionError(
-      `A green environment already exists (${names.join(', ')}): a staged deploy, or the previous production kept for rollback. ` +
-        'Promote it, roll back, or run phase "cleanup" first.'
-    )
-  }
-}
 
 async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
   const { blueGreen } = run.inputs
@@ -79,7 +68,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   await run.step('Check production side', async () =>
     checkProductionSide(await run.warehouse(), run.config)
   )
-  await run.step('Check green', () => refuseExistingGreen(run))
+  await run.step('Check green', () => makeRoomForGreen(run))
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
   const fingerprint = await productionFingerprint(await run.warehouse(), run.config)
   const green = greenNames(run.config)

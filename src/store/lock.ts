@@ -42,7 +42,7 @@ const LEASE_SHAPE: Shape<LeaseBody> = {
 }
 
 /** The lease, or undefined for a body no run of this action wrote (taken over once expired). */
-function parseLease(body: string): LeaseBody | undefined {
+export function parseLease(body: string): LeaseBody | undefined {
   try {
     const lease: unknown = JSON.parse(body)
     return misfit(lease, LEASE_SHAPE) === undefined ? (lease as LeaseBody) : undefined

@@ -30,17 +30,25 @@ export const STAGED_SHAPE: Shape<StagedDeployment> = {
   runUrl: 'string?'
 }
 
+/**
+ * The release kept under the `*_dbt_deploy` names for `phase: rollback`: the production a
+ * promote replaced, or the release a rollback took out of production. The next deploy drops it.
+ */
 export interface PreviousProduction {
-  /** Commit of the kept production, whose manifest is archived under manifests/<sha>.json. */
+  /** Commit of the kept release, whose manifest is archived under manifests/<sha>.json. */
   sha?: string
-  replacedBy: string
+  /** Commit of the release that replaced it in production, when known. */
+  replacedBy?: string
   keptAt: string
+  /** `promote` (absent in records written before rollbacks kept anything) or `rollback`. */
+  keptBy?: string
 }
 
 export const PREVIOUS_SHAPE: Shape<PreviousProduction> = {
   sha: 'string?',
-  replacedBy: 'string',
-  keptAt: 'string'
+  replacedBy: 'string?',
+  keptAt: 'string',
+  keptBy: 'string?'
 }
 
 /** The record at `key`, checked against its shape, or undefined when there is none. */

@@ -11,7 +11,7 @@ import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
 import { CANARY_PASSWORD, dbtBinary, fixturesDir, venvBin } from './paths.js'
 import { actionPid } from './processes.js'
-import { pushEvent, runAction, type ActionRun } from './runner.js'
+import { pushEvent, runAction, type ActionRun, type GitHubEvent } from './runner.js'
 import { createBucket, s3Endpoint, type StoredObject } from './s3.js'
 import { TOKEN, expectCanaryHidden } from './slim.js'
 import { createWorkspace, type Workspace } from './workspace.js'
@@ -221,7 +221,7 @@ export async function runBlueGreen(
 ): Promise<ActionRun> {
   const run = await runAction({
     workspace: ws.dir,
-    event: pushEvent({ sha: ws.sha() }),
+    event: options.event ?? pushEvent({ sha: ws.sha() }),
     inputs: blueGreenInputs(bucket, inputs),
     env: { ...warehouse.env, ...options.env },
     onLine: options.onLine,
@@ -239,6 +239,8 @@ export interface BlueGreenRunOptions {
   env?: Record<string, string>
   /** Sees each output line as the action prints it, e.g. a `hydrationWatch`. */
   onLine?: (line: string) => void
+  /** The triggering event; default a push of the workspace's HEAD to main. */
+  event?: GitHubEvent
 }
 
 /** What `useBlueGreenSuite` sets up; the getters throw until its beforeAll has run. */

@@ -16,6 +16,7 @@ import { CANARY_PASSWORD, actionDistDir, tempRoot } from './paths.js'
 export {
   pullRequestEvent,
   pushEvent,
+  workflowDispatchEvent,
   type ActionRun,
   type Annotation,
   type GitHubEvent

@@ -1,6 +1,7 @@
 // phase: promote — swap a deploy staged by an earlier job into production.
 import { ActionError } from '../../errors.js'
 import { STAGED_SHAPE, readRecord, type StagedDeployment } from '../../store/records.js'
+import { nothingToPromote, readGreenRecords } from '../lifecycle.js'
 import { promoteGreen } from '../swap.js'
 import { planOnly } from '../guard.js'
 import type { BlueGreenRun } from '../run.js'
@@ -11,9 +12,8 @@ async function stagedDeployment(
   const staged = await readRecord(run.clients.store, run.keys.staged, 'staged deploy', STAGED_SHAPE)
   const manifest = await run.clients.store.get(run.keys.stagedManifest)
   if (!staged || !manifest) {
-    throw new ActionError(
-      `No staged deploy at ${run.inputs.state.uri}/staged/: run "phase: deploy" first.`
-    )
+    const { previous } = await readGreenRecords(run)
+    throw new ActionError(nothingToPromote(previous, run.inputs.state.uri))
   }
   if (staged.target !== run.config.target) {
     throw new ActionError(

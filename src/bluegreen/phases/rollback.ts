@@ -1,8 +1,18 @@
-// phase: rollback — swap the previous production (kept by keep-previous) back in.
+// phase: rollback — swap the previous production (kept by keep-previous) back in. With
+// keep-previous, the release it takes out of production is kept in turn, so a second rollback
+// re-applies it; without, that release is dropped.
 import { ActionError } from '../../errors.js'
 import { archiveKey, manifestKey } from '../../store/layout.js'
 import { publishManifest } from '../../store/publish.js'
-import { PREVIOUS_SHAPE, readRecord, type PreviousProduction } from '../../store/records.js'
+import type { PreviousProduction } from '../../store/records.js'
+import { green } from '../config.js'
+import {
+  describePrevious,
+  dropKeptPrevious,
+  keptAfterRollback,
+  previousToRollBack,
+  readGreenRecords
+} from '../lifecycle.js'
 import { swapBack } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
 
@@ -22,37 +32,60 @@ async function restoreManifest(run: BlueGreenRun, previous: PreviousProduction):
   await publishManifest(store, run.inputs.state, archived.body, condition, previous.sha)
 }
 
-export async function rollbackPhase(run: BlueGreenRun): Promise<string> {
-  const previous = await readRecord(
-    run.clients.store,
-    run.keys.previous,
-    'kept previous production',
-    PREVIOUS_SHAPE
-  )
-  if (!previous) {
+async function requireKeptPrevious(run: BlueGreenRun, previous: PreviousProduction): Promise<void> {
+  const kept = await run.existingGreen()
+  if (
+    kept.schemas.length < run.config.schemas.length ||
+    kept.clusters.length < run.config.clusters.length
+  ) {
     throw new ActionError(
-      `Input "phase" is "rollback", but no previous production was kept (nothing at ${run.inputs.state.uri}/previous.json). ` +
-        'Promote with "keep-previous: true" to keep one.'
+      `previous.json records ${describePrevious(previous)}, but its *_dbt_deploy schemas and clusters are gone, so there is nothing to roll back to. ` +
+        'The next deploy drops what is left of it with its record; "phase: cleanup" does so now.'
     )
   }
+}
+
+/**
+ * Records the release the swap just took out of production, before anything else can fail:
+ * previous.json then always describes what the *_dbt_deploy names hold.
+ */
+async function recordRolledBack(
+  run: BlueGreenRun,
+  restored: PreviousProduction
+): Promise<PreviousProduction> {
+  const rolledBack = keptAfterRollback(restored, new Date())
+  await run.clients.store.put(run.keys.previous, JSON.stringify(rolledBack))
+  return rolledBack
+}
+
+async function keepOrDropRolledBack(
+  run: BlueGreenRun,
+  rolledBack: PreviousProduction
+): Promise<void> {
+  if (!run.inputs.blueGreen.keepPrevious) {
+    await run.step('Drop rolled-back release', () => dropKeptPrevious(run, rolledBack))
+    return
+  }
+  run.notes.push(
+    `The rolled-back release is kept under ${run.config.schemas.map(green).join(', ')}: a second "phase: rollback" re-applies it, the next deploy drops it.`
+  )
+}
+
+const keptPrevious = async (run: BlueGreenRun): Promise<PreviousProduction> =>
+  previousToRollBack(await readGreenRecords(run), run.inputs.state.uri)
+
+export async function rollbackPhase(run: BlueGreenRun): Promise<string> {
+  // Checked in S3 alone first, so a refusal touches no SQL.
+  await keptPrevious(run)
   await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
-  await run.step('Check kept previous', async () => {
-    const kept = await run.existingGreen()
-    if (
-      kept.schemas.length < run.config.schemas.length ||
-      kept.clusters.length < run.config.clusters.length
-    ) {
-      throw new ActionError(
-        'The kept previous production (the *_dbt_deploy schemas and clusters) is gone, so there is nothing to roll back to.'
-      )
-    }
-  })
+  // Read again under the lock: a rollback that ran meanwhile rewrote the record.
+  const previous = await keptPrevious(run)
+  await run.step('Check kept previous', () => requireKeptPrevious(run, previous))
   await swapBack(run)
+  const rolledBack = await recordRolledBack(run, previous)
   await run.step('Restore manifest', () => restoreManifest(run, previous))
-  if (!run.inputs.blueGreen.keepPrevious)
-    await run.step('Drop rolled-back deploy', () => run.dropGreen())
-  await run.clients.store.delete(run.keys.previous)
+  await keepOrDropRolledBack(run, rolledBack)
   await run.unlock()
   return 'rolled-back'
 }
