@@ -114,8 +114,7 @@ const QUERY_TIMEOUT_MS = 60_000
 export function parseVersionsAnswer(output: string): InstalledVersions | undefined {
   try {
     const answer = JSON.parse(output.trim().split('\n').pop() ?? '') as Record<string, unknown>
-    const read = (name: DbtPackage) =>
-      typeof answer[name] === 'string' ? answer[name] : undefined
+    const read = (name: DbtPackage) => (typeof answer[name] === 'string' ? answer[name] : undefined)
     return { 'dbt-core': read('dbt-core'), 'dbt-materialize': read('dbt-materialize') }
   } catch {
     return undefined
