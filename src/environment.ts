@@ -47,6 +47,23 @@ export function dbtEnvironment(
   return env
 }
 
+/**
+ * dbt-materialize's CI tag: `deploy_init` comments the green schemas and clusters with it and
+ * then accepts a non-empty green carrying the same tag. Blue/green keeps one green per target
+ * and refuses an existing one itself, and released deploy_init fails with it set
+ * (dbt/known-versions.ts), so blue/green runs dbt without it.
+ */
+export const CI_TAG_ENV = 'CI_TAG'
+
+/** The environment blue/green runs dbt with: dbtEnvironment's, without CI_TAG. */
+export function blueGreenDbtEnvironment(
+  runnerEnv: NodeJS.ProcessEnv = process.env
+): Record<string, string> {
+  const env = dbtEnvironment(undefined, runnerEnv)
+  delete env[CI_TAG_ENV]
+  return env
+}
+
 export function withEnvironmentVar(
   vars: Record<string, unknown>,
   environment: string | undefined

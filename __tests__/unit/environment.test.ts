@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals'
-import { dbtEnvironment } from '../../src/environment.js'
+import { blueGreenDbtEnvironment, dbtEnvironment } from '../../src/environment.js'
 
 const runnerEnv = {
   PATH: '/usr/bin',
@@ -77,5 +77,15 @@ describe('dbtEnvironment', () => {
   it('adds the pull request environment when there is one', () => {
     expect(dbtEnvironment('pr_7', runnerEnv).DBT_PR_ENVIRONMENT).toBe('pr_7')
     expect(dbtEnvironment(undefined, runnerEnv)).not.toHaveProperty('DBT_PR_ENVIRONMENT')
+  })
+})
+
+describe('blueGreenDbtEnvironment', () => {
+  it("is dbtEnvironment's without CI_TAG, which breaks deploy_init", () => {
+    const env = { ...runnerEnv, CI_TAG: 'gh_ci_42' }
+    expect(dbtEnvironment(undefined, env).CI_TAG).toBe('gh_ci_42')
+    const expected = dbtEnvironment(undefined, env)
+    delete expected.CI_TAG
+    expect(blueGreenDbtEnvironment(env)).toEqual(expected)
   })
 })

@@ -156,6 +156,18 @@ describe('the production side', () => {
     expect(problems[2]).toContain('materialize.pr_12_staging.stg_idx (index)')
   })
 
+  it('accepts the seed tables the deployment rebuilds in green, not other tables', () => {
+    const objects = [
+      ...production,
+      object('u5', 'prod', 'raw_orders', 'table'),
+      object('u6', 'prod', 'hand_made', 'table')
+    ]
+    const problems = productionSideProblems(config, objects, ['raw_orders'])
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toContain('materialize.prod.hand_made (table)')
+    expect(problems[0]).not.toContain('raw_orders')
+  })
+
   it('checkProductionSide refuses with every problem, naming the deployment target', async () => {
     const sql = fakeCatalog([...production, object('u5', 'prod', 'raw_orders', 'table')], [])
     await expect(checkProductionSide(sql, config)).rejects.toThrow(

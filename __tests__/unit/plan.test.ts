@@ -4,7 +4,7 @@ import { jest, describe, it, expect } from '@jest/globals'
 import * as core from '../../__fixtures__/core.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { buildPlan, planStatements, renderPlan, sinkRepoints } =
+const { buildPlan, planStatements, renderPlan, seedTables, sinkRepoints } =
   await import('../../src/bluegreen/plan.js')
 type Impact = import('../../src/bluegreen/impact.js').Impact
 
@@ -29,7 +29,9 @@ const manifest = JSON.stringify({
     ]),
     'model.p.other_sink': model('sinks', 'other_sink', 'sink', ['model.p.other']),
     'model.p.source_sink': model('sinks', 'source_sink', 'sink', ['source.p.raw.events']),
-    'seed.p.raw': { resource_type: 'seed', schema: 'prod', name: 'raw' }
+    'seed.p.raw': { resource_type: 'seed', schema: 'prod', name: 'raw' },
+    'seed.p.codes': { resource_type: 'seed', schema: 'prod', name: 'codes', alias: 'iso_codes' },
+    'seed.p.elsewhere': { resource_type: 'seed', schema: 'seeds', name: 'elsewhere' }
   }
 })
 
@@ -75,6 +77,12 @@ describe('sinkRepoints', () => {
 
   it('finds nothing in a manifest without sink models', () => {
     expect(sinkRepoints(JSON.stringify({ nodes: {} }), config)).toEqual([])
+  })
+})
+
+describe('seedTables', () => {
+  it('names the seed tables in a deployment schema by their relation name', () => {
+    expect(seedTables(manifest, config)).toEqual(['raw', 'iso_codes'])
   })
 })
 

@@ -5,7 +5,7 @@ import * as core from '@actions/core'
 import { ActionError } from '../errors.js'
 import { greenNames } from './catalog.js'
 import { qualifiedName, refuseUnsafeProduction, surveyImpact, type Dependent } from './impact.js'
-import { buildPlan, planStatements, sinkRepoints } from './plan.js'
+import { buildPlan, planStatements, seedTables, sinkRepoints } from './plan.js'
 import type { BlueGreenRun } from './run.js'
 
 const describeDependent = (d: Dependent): string => `${qualifiedName(d)} (${d.type}, ${d.reason})`
@@ -28,7 +28,7 @@ export async function planCutover(run: BlueGreenRun, manifestBody: string): Prom
     core.warning(
       `${impact.subscriptions} active SUBSCRIBE(s) on the swapped clusters break at the swap.`
     )
-  refuseUnsafeProduction(run.config, impact.objects)
+  refuseUnsafeProduction(run.config, impact.objects, seedTables(manifestBody, run.config))
 }
 
 /**

@@ -161,15 +161,20 @@ const PR_SCHEMA = /^pr_\d+(_|$)/
 
 const describe = (o: CatalogObject): string => `${qualifiedName(o)} (${o.type})`
 
-/** The production-side reasons a swap is unsafe; empty when it is safe. */
+/**
+ * The production-side reasons a swap is unsafe; empty when it is safe. `seeds` are the tables
+ * the deployment rebuilds in green (dbt seeds), which the swap replaces as it should.
+ */
 export function productionSideProblems(
   config: DeploymentConfig,
-  objects: CatalogObject[]
+  objects: CatalogObject[],
+  seeds: string[] = []
 ): string[] {
   const production = productionNames(config)
   const deployment = deploymentNames(config)
+  const rebuilt = (o: CatalogObject): boolean => o.type === 'table' && seeds.includes(o.name)
   const stored = objects.filter(
-    (o) => inSchemas(o, production) && (o.type === 'source' || o.type === 'table')
+    (o) => inSchemas(o, production) && (o.type === 'source' || o.type === 'table') && !rebuilt(o)
   )
   const foreign = objects.filter((o) => onClusters(o, production) && !inSchemas(o, deployment))
   const pr = foreign.filter((o) => PR_SCHEMA.test(o.schema))
@@ -195,13 +200,21 @@ export function productionSideProblems(
  * in a production schema, and objects of other schemas (PR environments among them) on a
  * production cluster.
  */
-export async function checkProductionSide(sql: Sql, config: DeploymentConfig): Promise<void> {
-  refuseUnsafeProduction(config, await deploymentObjects(sql, config))
+export async function checkProductionSide(
+  sql: Sql,
+  config: DeploymentConfig,
+  seeds: string[] = []
+): Promise<void> {
+  refuseUnsafeProduction(config, await deploymentObjects(sql, config), seeds)
 }
 
 /** checkProductionSide on objects already read (see Impact.objects). */
-export function refuseUnsafeProduction(config: DeploymentConfig, objects: CatalogObject[]): void {
-  const problems = productionSideProblems(config, objects)
+export function refuseUnsafeProduction(
+  config: DeploymentConfig,
+  objects: CatalogObject[],
+  seeds: string[] = []
+): void {
+  const problems = productionSideProblems(config, objects, seeds)
   if (problems.length === 0) return
   throw new ActionError(
     `Blue/green cannot safely swap vars.deployment.${config.target}: ${problems.join('; ')}. ` +

@@ -63,6 +63,7 @@ interface ManifestNode {
   database?: string
   schema?: string
   name?: string
+  alias?: string
   config?: { materialized?: string }
   depends_on?: { nodes?: string[] }
 }
@@ -85,6 +86,16 @@ export function sinkRepoints(manifestBody: string, config: DeploymentConfig): Si
     if (!upstream?.schema || !config.schemas.includes(upstream.schema)) return []
     const [sink, from] = [name(node), name(upstream)]
     return sink && from ? [{ sink, from, statement: `ALTER SINK ${sink} SET FROM ${from}` }] : []
+  })
+}
+
+/** The seed tables the deployment builds (in a deployment schema), from the production manifest. */
+export function seedTables(manifestBody: string, config: DeploymentConfig): string[] {
+  const nodes = (JSON.parse(manifestBody) as { nodes?: Record<string, ManifestNode> }).nodes ?? {}
+  return Object.values(nodes).flatMap((n) => {
+    const table = n.alias ?? n.name
+    const deployed = n.resource_type === 'seed' && config.schemas.includes(n.schema ?? '')
+    return deployed && table ? [table] : []
   })
 }
 

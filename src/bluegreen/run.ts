@@ -5,7 +5,7 @@ import type { RunContext } from '../context.js'
 import { DbtCli, type Dbt } from '../dbt/cli.js'
 import { readProject, type DbtProject } from '../dbt/project.js'
 import { checkTarget } from '../dbt/target.js'
-import { dbtEnvironment } from '../environment.js'
+import { blueGreenDbtEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
 import { S3Lease } from '../store/lock.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
@@ -42,7 +42,7 @@ export interface BlueGreenDependencies {
 export const realDependencies: BlueGreenDependencies = {
   async open(inputs, target) {
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
-    const dbt = await DbtCli.create(inputs.dbt, dbtEnvironment(undefined))
+    const dbt = await DbtCli.create(inputs.dbt, blueGreenDbtEnvironment())
     return { store, connect: () => PgWarehouse.connect(target), dbt }
   }
 }

@@ -10,6 +10,7 @@ import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
 import { checkProductionSide } from './impact.js'
 import { makeRoomForGreen } from './lifecycle.js'
+import { preflight, type GreenBuildPlan } from './preflight.js'
 import { waitForHydration, type HydrationResult } from './readiness.js'
 import type { StagedDeployment } from '../store/records.js'
 import type { BlueGreenRun } from './run.js'
@@ -62,11 +63,20 @@ export interface StagedGreen {
   manifest: string
 }
 
+/** Seeds of the deployment schemas, into green, so that the swap moves them along. */
+async function seedGreen(run: BlueGreenRun, plan: GreenBuildPlan): Promise<void> {
+  if (plan.seeds.length === 0) return
+  await run.step('dbt seed (green)', () =>
+    run.dbtOk(run.greenDbt, 'seed', ['--select', ...plan.seeds], 'dbt seed into green')
+  )
+}
+
 /** Stages a validated green environment; the lock must be held. */
 export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
+  const plan = await run.step('Preflight', () => preflight(run))
   await run.step('Check production side', async () =>
-    checkProductionSide(await run.warehouse(), run.config)
+    checkProductionSide(await run.warehouse(), run.config, plan.seeds)
   )
   await run.step('Check green', () => makeRoomForGreen(run))
   const manifest = await run.clients.store.get(manifestKey(run.inputs.state))
@@ -76,6 +86,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   await run.step('deploy_init', () =>
     run.dbtOk(run.clients.dbt, 'run-operation', ['deploy_init'], 'deploy_init')
   )
+  await seedGreen(run, plan)
   await run.step('dbt run (green)', () =>
     run.dbtOk(
       run.greenDbt,
@@ -88,7 +99,8 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   core.setOutput('hydration-seconds', run.hydration.seconds.toFixed(1))
   if (blueGreen.runTests) {
     await run.step('dbt test (green)', () =>
-      run.dbtOk(run.greenDbt, 'test', [], 'dbt test against green')
+      // The run's exclusions: tests of models green does not build would read missing relations.
+      run.dbtOk(run.greenDbt, 'test', excludeArgs(blueGreen.exclude), 'dbt test against green')
     )
   } else {
     run.notes.push('Validation skipped ("run-tests: false").')

@@ -6,13 +6,22 @@ import { stripVTControlCharacters } from 'node:util'
 import type { DbtSettings } from '../inputs.js'
 import { InputError } from '../errors.js'
 import { queryManifestSupport, type ManifestSupport } from './manifest-versions.js'
+import { queryInstalledVersions, type InstalledVersions } from './known-versions.js'
 import { runProcess, type ProcessResult } from '../util/process.js'
 
 export type DbtInvocation = ProcessResult
 
+export interface DbtRunOptions {
+  timeoutMs?: number
+  /** Keep all of stdout in the result, e.g. the nodes `dbt ls` lists. */
+  keepStdout?: boolean
+}
+
 export interface Dbt {
   readonly projectDir: string
-  run(command: string, args: string[], options?: { timeoutMs?: number }): Promise<DbtInvocation>
+  run(command: string, args: string[], options?: DbtRunOptions): Promise<DbtInvocation>
+  /** The installed dbt-core and dbt-materialize releases; undefined when it cannot tell. */
+  installedVersions?(): Promise<InstalledVersions | undefined>
 }
 
 export class DbtCli implements Dbt {
@@ -36,20 +45,20 @@ export class DbtCli implements Dbt {
     return queryManifestSupport(this.executable, this.settings.projectDir, this.env)
   }
 
+  installedVersions(): Promise<InstalledVersions | undefined> {
+    return queryInstalledVersions(this.executable, this.settings.projectDir, this.env)
+  }
+
   /** The same dbt with different vars, e.g. `deploy: true` for the green environment. */
   withVars(vars: Record<string, unknown>): DbtCli {
     return new DbtCli(this.executable, { ...this.settings, vars }, this.env)
   }
 
-  async run(
-    command: string,
-    args: string[],
-    options: { timeoutMs?: number } = {}
-  ): Promise<DbtInvocation> {
+  async run(command: string, args: string[], options: DbtRunOptions = {}): Promise<DbtInvocation> {
     const result = await runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
       cwd: this.settings.projectDir,
       env: this.env,
-      timeoutMs: options.timeoutMs
+      ...options
     })
     // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
     return { ...result, tail: stripVTControlCharacters(result.tail) }

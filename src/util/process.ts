@@ -9,6 +9,8 @@ export interface ProcessResult {
   timedOut?: boolean
   /** The last lines the process printed, for error messages. */
   tail: string
+  /** Everything it printed on stdout, when `keepStdout` asked for it. */
+  stdout?: string
 }
 
 export interface ProcessOptions {
@@ -18,6 +20,8 @@ export interface ProcessOptions {
   echo?: boolean
   /** Stop the process (and what it started) after this long. */
   timeoutMs?: number
+  /** Keep all of stdout (an answer longer than the tail, e.g. `dbt ls`). */
+  keepStdout?: boolean
 }
 
 /** One step of stopping a child: a signal to its process group, then a wait for its exit. */
@@ -128,7 +132,11 @@ export function runProcess(
       if (options.echo !== false) process.stdout.write(chunk)
       tail.push(chunk.toString('utf8'))
     }
-    child.stdout.on('data', collect)
+    const stdout: string[] = []
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (options.keepStdout) stdout.push(chunk.toString('utf8'))
+      collect(chunk)
+    })
     child.stderr.on('data', collect)
     child.once('error', reject)
     let timedOut = false
@@ -141,7 +149,8 @@ export function runProcess(
           }, options.timeoutMs)
     child.once('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text(), timedOut })
+      const kept = options.keepStdout ? { stdout: stdout.join('') } : {}
+      resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text(), timedOut, ...kept })
     })
   })
 }
