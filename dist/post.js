@@ -71363,7 +71363,14 @@ function input_fields_duration(name, fallback, minMs, maxMs) {
 
 const MODES = (/* unused pure expression or super */ null && (['slim', 'blue-green']));
 const SLIM_PHASES = (/* unused pure expression or super */ null && (['build', 'teardown']));
-const BLUE_GREEN_PHASES = (/* unused pure expression or super */ null && (['all', 'deploy', 'promote', 'cleanup', 'rollback']));
+const BLUE_GREEN_PHASES = (/* unused pure expression or super */ null && ([
+    'all',
+    'deploy',
+    'promote',
+    'cleanup',
+    'rollback',
+    'status'
+]));
 const DEFAULT_EXCLUDE = (/* unused pure expression or super */ null && (['config.materialized:source', 'config.materialized:sink']));
 /** Flags owned by an input of their own, so dbt-args may not set them. */
 const FLAGS_WITH_INPUTS = {
@@ -72248,6 +72255,19 @@ function dbtEnvironment(environment, runnerEnv = process.env) {
             env[name] = value;
     if (environment)
         env[PR_ENVIRONMENT_ENV] = environment;
+    return env;
+}
+/**
+ * dbt-materialize's CI tag: `deploy_init` comments the green schemas and clusters with it and
+ * then accepts a non-empty green carrying the same tag. Blue/green keeps one green per target
+ * and refuses an existing one itself, and released deploy_init fails with it set
+ * (dbt/known-versions.ts), so blue/green runs dbt without it.
+ */
+const CI_TAG_ENV = 'CI_TAG';
+/** The environment blue/green runs dbt with: dbtEnvironment's, without CI_TAG. */
+function blueGreenDbtEnvironment(runnerEnv = process.env) {
+    const env = dbtEnvironment(undefined, runnerEnv);
+    delete env[CI_TAG_ENV];
     return env;
 }
 function withEnvironmentVar(vars, environment) {
