@@ -59,8 +59,9 @@ async function keepGreenBecause(
   const lock = resources.find((r): r is Of<'lock'> => r.kind === 'lock')
   if (lock) {
     try {
-      if (!(await S3Lease.isHeld(await clients.store(), lock.key, lock.nonce)))
-        return `The deploy lock ${lock.key} is no longer ours, so green belongs to the run that holds it now: it was left as it is.`
+      // A lease that is gone (released by an earlier post step, say) leaves green to us.
+      if (await S3Lease.heldByAnother(await clients.store(), lock.key, lock.nonce))
+        return `Another run holds the deploy lock ${lock.key} now, so green belongs to it: it was left as it is.`
     } catch (error) {
       return `Could not check the deploy lock ${lock.key} (${errorMessage(error)}), so green was left as it is.`
     }

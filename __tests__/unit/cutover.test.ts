@@ -185,6 +185,18 @@ describe('undoResources after a swap (main failing or cancelled mid-swap, or the
     )
   })
 
+  it('drops green when the lease is gone (an earlier post step released it)', async () => {
+    const store = storeWithSwap()
+    store.objects.delete(KEYS.lock)
+    const { warehouse, dropped } = fakeWarehouse(BEFORE)
+    const [lock, greenResource] = resources
+    await undoResources([lock!, greenResource!], {
+      store: async () => store,
+      warehouse: async () => warehouse
+    })
+    expect(dropped).toEqual(['schema prod_dbt_deploy', 'cluster analytics_dbt_deploy'])
+  })
+
   it('leaves green and the lease to the run that took the deploy lock over', async () => {
     const store = storeWithSwap()
     const lease = store.objects.get(KEYS.lock)!
@@ -192,7 +204,9 @@ describe('undoResources after a swap (main failing or cancelled mid-swap, or the
     const { warehouse, dropped } = fakeWarehouse(SWAPPED)
     await undoResources(resources, { store: async () => store, warehouse: async () => warehouse })
     expect(dropped).toEqual([])
-    expect(core.warning).toHaveBeenCalledWith(expect.stringMatching(/no longer ours/))
+    expect(core.warning).toHaveBeenCalledWith(
+      expect.stringMatching(/Another run holds the deploy lock/)
+    )
     expect(store.objects.get(KEYS.lock)!.body).toContain('theirs')
     // Not even the swap record is touched: S3 may hold the other run's by now.
     expect((await readSwapRecord(store, KEYS.swap))?.outcome).toBe('about-to-swap')

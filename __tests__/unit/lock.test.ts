@@ -96,7 +96,7 @@ describe('S3Lease', () => {
     }
     await lease.renew()
     await lease.renew()
-    expect(await S3Lease.isHeld(store, 'lock', lease.holder.nonce)).toBe(true)
+    expect(await S3Lease.heldByAnother(store, 'lock', lease.holder.nonce)).toBe(false)
   })
 
   it('keepAlive tells once that the lease was lost, and release says it was no longer ours', async () => {

@@ -166,10 +166,10 @@ export class S3Lease {
     return () => clearInterval(timer)
   }
 
-  /** Whether the lease at `key` still carries `nonce`. */
-  static async isHeld(store: ObjectStore, key: string, nonce: string): Promise<boolean> {
+  /** Whether a lease at `key` carries another nonce than `nonce` (another run holds it). */
+  static async heldByAnother(store: ObjectStore, key: string, nonce: string): Promise<boolean> {
     const existing = await store.get(key)
-    return existing !== undefined && parseLease(existing.body)?.nonce === nonce
+    return existing !== undefined && parseLease(existing.body)?.nonce !== nonce
   }
 
   /** Releases a lease recorded by an earlier step, if it still carries that nonce. */
