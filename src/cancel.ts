@@ -35,18 +35,37 @@ async function undoWithin(ms: number): Promise<void> {
   }
 }
 
-/** Stops the step: its children first, then what it created; reports it cancelled and exits. */
-export async function cancelRun(signal: NodeJS.Signals): Promise<void> {
+/**
+ * Stops the step: its children first, then what it created; reports why and exits. Later
+ * calls are ignored: the first reason wins.
+ */
+async function stopRun(
+  reason: Error,
+  announce: string,
+  failure: string,
+  status: string
+): Promise<void> {
   if (cancelled.aborted) return
   const deadline = Date.now() + CANCEL_BUDGET_MS
-  controller.abort(new Error(`cancelled by ${signal}`))
+  controller.abort(reason)
   const removing = undo ? ' and removing what this run created' : ''
-  core.warning(`Received ${signal}: stopping dbt${removing}.`)
+  core.warning(`${announce}: stopping dbt${removing}.`)
   await stopRunningProcesses()
   await undoWithin(deadline - Date.now())
-  core.setOutput('status', 'cancelled')
-  core.setFailed(`The run was cancelled (${signal}).`)
+  core.setOutput('status', status)
+  core.setFailed(failure)
   process.exit(1)
+}
+
+/** The runner cancelled the job. */
+export function cancelRun(signal: NodeJS.Signals): Promise<void> {
+  const failure = `The run was cancelled (${signal}).`
+  return stopRun(new Error(`cancelled by ${signal}`), `Received ${signal}`, failure, 'cancelled')
+}
+
+/** The run may not go on (e.g. it lost its deploy lock): stops it as a cancellation does. */
+export function abortRun(reason: Error, announce: string): Promise<void> {
+  return stopRun(reason, announce, reason.message, 'failed')
 }
 
 /** Handles the runner's SIGINT and SIGTERM for the rest of the step; a repeat is ignored. */

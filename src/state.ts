@@ -1,6 +1,18 @@
 // What main created, saved for the post step so that it undoes exactly that.
 import * as core from '@actions/core'
 import { misfit, type Shape } from './store/shape.js'
+import { SWAP_SIDES_SHAPE, type SwapSides } from './store/records.js'
+
+/**
+ * A swap about to run, with the ids on both sides: after any failure the catalog tells
+ * whether it committed, and then green's names hold the previous production.
+ */
+export interface SwapResource extends SwapSides {
+  kind: 'swap'
+  /** Its S3 record, and where a kept previous production is recorded. */
+  key: string
+  previousKey: string
+}
 
 export type CreatedResource =
   | { kind: 'directory'; path: string }
@@ -8,6 +20,7 @@ export type CreatedResource =
   | { kind: 'lock'; key: string; nonce: string }
   /** Green schemas and clusters created by this run (names only, never credentials). */
   | { kind: 'green'; schemas: string[]; clusters: string[] }
+  | SwapResource
 
 const RESOURCES = 'resources'
 const CLEANUP_CONTEXT = 'cleanup-context'
@@ -86,7 +99,8 @@ type ResourceShapes = {
 const RESOURCE_SHAPES: ResourceShapes = {
   directory: { kind: 'string', path: 'string' },
   lock: { kind: 'string', key: 'string', nonce: 'string' },
-  green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' }
+  green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' },
+  swap: { kind: 'string', key: 'string', previousKey: 'string', ...SWAP_SIDES_SHAPE }
 }
 
 function isResource(value: unknown): value is CreatedResource {

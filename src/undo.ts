@@ -1,10 +1,12 @@
 // Undoing what a run created, newest first: used by the main step on failure and
 // cancellation, and by the post step for whatever main could not finish. A failing removal
-// only warns.
+// only warns. Green is never dropped once a swap committed (its names then hold the previous
+// production), nor once another run holds the deploy lock (green is then that run's).
 import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
-import type { CreatedResource } from './state.js'
+import type { CreatedResource, SwapResource } from './state.js'
 import { errorMessage } from './errors.js'
+import { describeSwapped, nextSteps, settleSwap } from './bluegreen/cutover.js'
 import { S3Lease } from './store/lock.js'
 import type { ObjectStore } from './store/s3.js'
 import type { Warehouse } from './warehouse/pg.js'
@@ -16,11 +18,13 @@ export interface CleanupClients {
   warehouse(): Promise<Warehouse>
 }
 
+/** The swap is settled before anything else, since it decides whether green may go. */
+type RemovableResource = Exclude<CreatedResource, SwapResource>
+type Removable = RemovableResource['kind']
+type Of<K extends Removable> = Extract<RemovableResource, { kind: K }>
+
 type Removers = {
-  [K in CreatedResource['kind']]: (
-    resource: Extract<CreatedResource, { kind: K }>,
-    clients: CleanupClients
-  ) => Promise<string>
+  [K in Removable]: (resource: Of<K>, clients: CleanupClients) => Promise<string>
 }
 
 const removers: Removers = {
@@ -42,12 +46,36 @@ const removers: Removers = {
   }
 }
 
-function remove<K extends CreatedResource['kind']>(
-  resource: Extract<CreatedResource, { kind: K }>,
-  clients: CleanupClients
-): Promise<string> {
+function remove<K extends Removable>(resource: Of<K>, clients: CleanupClients): Promise<string> {
   const removeThis: Removers[K] = removers[resource.kind]
   return removeThis(resource, clients)
+}
+
+/** Why green must stay, or undefined when this run may drop it. */
+async function keepGreenBecause(
+  resources: CreatedResource[],
+  clients: CleanupClients
+): Promise<string | undefined> {
+  const lock = resources.find((r): r is Of<'lock'> => r.kind === 'lock')
+  if (lock) {
+    try {
+      // A lease that is gone (released by an earlier post step, say) leaves green to us.
+      if (await S3Lease.heldByAnother(await clients.store(), lock.key, lock.nonce))
+        return `Another run holds the deploy lock ${lock.key} now, so green belongs to it: it was left as it is.`
+    } catch (error) {
+      return `Could not check the deploy lock ${lock.key} (${errorMessage(error)}), so green was left as it is.`
+    }
+  }
+  const swap = resources.find((r): r is SwapResource => r.kind === 'swap')
+  if (!swap) return undefined
+  try {
+    const keys = { swap: swap.key, previous: swap.previousKey }
+    const outcome = await settleSwap(await clients.store(), await clients.warehouse(), keys, swap)
+    if (outcome === 'not-committed') return undefined
+    return `${describeSwapped(swap, outcome)} ${nextSteps(swap)}`
+  } catch (error) {
+    return `Could not settle the swap (${errorMessage(error)}), so green was left as it is: it may hold the previous production.`
+  }
 }
 
 /** Undoes resources newest first (green before the lock that protects it). */
@@ -55,7 +83,15 @@ export async function undoResources(
   resources: CreatedResource[],
   clients: CleanupClients
 ): Promise<void> {
+  const keepGreen = resources.some((r) => r.kind === 'green')
+    ? await keepGreenBecause(resources, clients)
+    : undefined
   for (const resource of [...resources].reverse()) {
+    if (resource.kind === 'swap') continue
+    if (resource.kind === 'green' && keepGreen) {
+      core.warning(keepGreen)
+      continue
+    }
     try {
       core.info(await remove(resource, clients))
     } catch (error) {

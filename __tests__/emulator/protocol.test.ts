@@ -195,4 +195,38 @@ describe('sessions and connections', () => {
     const fresh = await connect()
     expect((await fresh.query('select 2 as two')).rows).toEqual([{ two: 2 }])
   })
+
+  it('cuts the connection right after a swap commits, once, and never after a failed swap', async () => {
+    await emulator.control.query('CREATE SCHEMA IF NOT EXISTS cut_a')
+    await emulator.control.query('CREATE SCHEMA IF NOT EXISTS cut_b')
+    const ids = async (): Promise<string[]> => {
+      const rows = await emulator.control.query<{ name: string; id: string }>(
+        "SELECT name, id FROM mz_catalog.mz_schemas WHERE name IN ('cut_a', 'cut_b') ORDER BY name"
+      )
+      return rows.map((r) => r.id)
+    }
+    const before = await ids()
+    const swapSql = 'BEGIN; ALTER SCHEMA cut_a SWAP WITH cut_b; COMMIT;'
+    emulator.control.dropConnectionAfterNextSwap()
+
+    // A swap that fails at COMMIT leaves the connection and the fault as they were.
+    await emulator.control.failNextSwaps(1)
+    const failing = await connect()
+    expect((await sqlError(failing.query(swapSql))).code).toBe('40001')
+    expect((await failing.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(await ids()).toEqual(before)
+
+    // The next one commits, its client sees the commit, and then a dead connection.
+    const victim = await connect()
+    const ended = new Promise<void>((resolve) => victim.once('end', () => resolve()))
+    await victim.query(swapSql)
+    await ended
+    await expect(victim.query('select 1')).rejects.toThrow()
+    expect(await ids()).toEqual([...before].reverse())
+
+    // One-shot: the next swap keeps its connection.
+    const next = await connect()
+    await next.query(swapSql)
+    expect((await next.query('select 2 as two')).rows).toEqual([{ two: 2 }])
+  })
 })

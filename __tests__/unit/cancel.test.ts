@@ -104,3 +104,26 @@ describe('cancelRun', () => {
     expect(exit).toHaveBeenCalledWith(1)
   })
 })
+
+describe('abortRun', () => {
+  it('stops the run as a cancellation does, failing with the reason it was given', async () => {
+    const cancel = await freshCancel()
+    const undo = jest.fn(async () => undefined)
+    cancel.undoOnCancel(undo)
+    const lost = new Error('The deploy lock prod/deploy.lock was lost (another run holds it now).')
+    const done = cancel.abortRun(lost, 'Lost the deploy lock')
+    expect(cancel.cancelled.reason).toBe(lost)
+    children.stopped()
+    await done
+    expect(undo).toHaveBeenCalledTimes(1)
+    expect(core.warning).toHaveBeenCalledWith(
+      'Lost the deploy lock: stopping dbt and removing what this run created.'
+    )
+    expect(core.setFailed).toHaveBeenCalledWith(lost.message)
+    expect(core.outputs.status).toBe('failed')
+    expect(exit).toHaveBeenCalledWith(1)
+    // A signal arriving meanwhile changes nothing.
+    await cancel.cancelRun('SIGINT')
+    expect(exit).toHaveBeenCalledTimes(1)
+  })
+})

@@ -3,7 +3,7 @@ import * as core from '../../__fixtures__/core.js'
 import { MemoryStore } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { S3Lease, LockTimeout } = await import('../../src/store/lock.js')
+const { S3Lease, LockTimeout, LeaseLost } = await import('../../src/store/lock.js')
 
 /** A clock that only moves when the lock sleeps. */
 function clock(start = Date.parse('2026-11-25T00:00:00Z')) {
@@ -66,5 +66,58 @@ describe('S3Lease', () => {
     await expect(stale.renew()).rejects.toThrow(/was lost/)
     await stale.release()
     expect(store.objects.has('lock')).toBe(true)
+  })
+
+  it('renewing a lease another run took over fails as LeaseLost, naming the new holder', async () => {
+    const store = new MemoryStore()
+    const time = clock()
+    const stale = await S3Lease.acquire(store, 'lock', options({ ...time, ttlMs: 10_000 }))
+    await time.sleep(11_000)
+    await S3Lease.acquire(
+      store,
+      'lock',
+      options({ ...time, owner: 'run B', runUrl: 'https://ci/b' })
+    )
+    const renewing = stale.renew()
+    await expect(renewing).rejects.toBeInstanceOf(LeaseLost)
+    await expect(stale.renew()).rejects.toThrow(
+      /another run holds it now: run B \(https:\/\/ci\/b\)/
+    )
+    store.objects.delete('lock')
+    await expect(stale.renew()).rejects.toThrow(/it was deleted/)
+  })
+
+  it('stays ours when S3 retried our own renewal (the first attempt went through)', async () => {
+    const store = new MemoryStore()
+    const lease = await S3Lease.acquire(store, 'lock', options())
+    store.beforePut = () => {
+      store.beforePut = undefined
+      return 'lose-answer'
+    }
+    await lease.renew()
+    await lease.renew()
+    expect(await S3Lease.heldByAnother(store, 'lock', lease.holder.nonce)).toBe(false)
+  })
+
+  it('keepAlive tells once that the lease was lost, and release says it was no longer ours', async () => {
+    jest.useFakeTimers()
+    try {
+      const store = new MemoryStore()
+      const lease = await S3Lease.acquire(store, 'lock', options({ ttlMs: 30_000 }))
+      const lost = jest.fn()
+      const stop = lease.keepAlive(lost)
+      await jest.advanceTimersByTimeAsync(10_000)
+      expect(lost).not.toHaveBeenCalled()
+      const foreign = JSON.parse(store.objects.get('lock')!.body) as Record<string, string>
+      await store.put('lock', JSON.stringify({ ...foreign, nonce: 'theirs' }))
+      await jest.advanceTimersByTimeAsync(30_000)
+      expect(lost).toHaveBeenCalledTimes(1)
+      expect(lost.mock.calls[0]![0]).toBeInstanceOf(LeaseLost)
+      stop()
+      expect(await lease.release()).toBe(false)
+      expect(JSON.parse(store.objects.get('lock')!.body)).toMatchObject({ nonce: 'theirs' })
+    } finally {
+      jest.useRealTimers()
+    }
   })
 })

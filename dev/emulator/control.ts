@@ -90,6 +90,14 @@ export class EmulatorControl {
     await this.query('SELECT mz_emulator.fail_next_swaps($1)', [times])
   }
 
+  /**
+   * The connection whose next swap transaction commits is cut right after the commit reaches
+   * it (one-shot; `false` disarms): whatever deploy_promote runs after its COMMIT then fails.
+   */
+  dropConnectionAfterNextSwap(armed = true): void {
+    this.proxy.dropAfterNextSwap(armed)
+  }
+
   /** Cuts every client connection to the emulator. Returns how many were open. */
   dropConnections(): number {
     return this.proxy.dropConnections()

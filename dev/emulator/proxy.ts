@@ -23,6 +23,12 @@ export interface Proxy {
   port: number
   /** Destroys every client connection, as a network failure would. Returns how many. */
   dropConnections(): number
+  /**
+   * Arms (or disarms) a one-shot fault: the client connection whose next swap transaction
+   * commits is cut right after its ReadyForQuery, so the client sees the commit, and then a
+   * dead connection for whatever it sends next (as a network failure after COMMIT would).
+   */
+  dropAfterNextSwap(armed?: boolean): void
   close(): Promise<void>
 }
 
@@ -30,7 +36,17 @@ export interface Proxy {
 interface ResponsePlan {
   statements?: ServerStatement[]
   index: number
+  /** The query swaps schemas or clusters; `failed` once the backend reported an error. */
+  swaps?: boolean
+  failed?: boolean
 }
+
+/** Faults shared by every session of one proxy. */
+interface Faults {
+  dropAfterSwap: boolean
+}
+
+const SWAP_CALL = /\bmz_emulator\.swap_(schemas|clusters)\(/
 
 /** Keeps a replacement statement's parameter count, so the client's Bind still fits. */
 function withParameters(replacement: string, original: string): string {
@@ -56,6 +72,7 @@ class Session {
   constructor(
     private readonly client: Socket,
     private readonly options: ProxyOptions,
+    private readonly faults: Faults,
     private readonly onClose: () => void
   ) {
     client.setNoDelay(true)
@@ -132,7 +149,11 @@ class Session {
 
   private sendQuery(message: wire.Message): void {
     const rewritten = rewriteQuery(wire.queryText(message))
-    this.plans.push({ statements: rewritten.changed ? rewritten.statements : undefined, index: 0 })
+    this.plans.push({
+      statements: rewritten.changed ? rewritten.statements : undefined,
+      index: 0,
+      swaps: rewritten.changed && SWAP_CALL.test(rewritten.text)
+    })
     this.send(rewritten.changed ? wire.queryMessage(rewritten.text) : message.raw)
   }
 
@@ -159,9 +180,31 @@ class Session {
     this.backendReader.push(chunk)
     const out: Buffer[] = []
     for (let m = this.backendReader.nextTyped(); m; m = this.backendReader.nextTyped()) {
+      const hangUp = this.swapCommitted(m)
       out.push(...this.backendMessage(m))
+      if (hangUp) return this.hangUpAfter(Buffer.concat(out))
     }
     if (out.length) this.client.write(Buffer.concat(out))
+  }
+
+  /** Whether `message` ends a committed swap transaction while the drop-after-swap fault is armed. */
+  private swapCommitted(message: wire.Message): boolean {
+    const plan = this.plans[0]
+    if (!this.ready || !plan?.swaps) return false
+    if (message.type === 'E') plan.failed = true
+    // ReadyForQuery carries the transaction status: 'I' (idle) after a COMMIT that went through.
+    const committed = message.type === 'Z' && !plan.failed && message.body[0] === 0x49
+    if (!committed || !this.faults.dropAfterSwap) return false
+    this.faults.dropAfterSwap = false
+    return true
+  }
+
+  /** Sends the last answer, then cuts the connection as a network failure would. */
+  private hangUpAfter(last: Buffer): void {
+    this.closed = true
+    this.backend?.destroy()
+    this.client.end(last)
+    this.onClose()
   }
 
   private backendMessage(message: wire.Message): Buffer[] {
@@ -221,8 +264,9 @@ class Session {
 
 export function startProxy(options: ProxyOptions): Promise<Proxy> {
   const sessions = new Set<Session>()
+  const faults: Faults = { dropAfterSwap: false }
   const server: Server = createServer((socket) => {
-    const session: Session = new Session(socket, options, () => sessions.delete(session))
+    const session: Session = new Session(socket, options, faults, () => sessions.delete(session))
     sessions.add(session)
   })
   const host = options.host ?? '127.0.0.1'
@@ -238,6 +282,9 @@ export function startProxy(options: ProxyOptions): Promise<Proxy> {
           const count = sessions.size
           for (const session of [...sessions]) session.close()
           return count
+        },
+        dropAfterNextSwap(armed = true) {
+          faults.dropAfterSwap = armed
         },
         close() {
           for (const session of [...sessions]) session.close()

@@ -138,6 +138,7 @@ export async function dropKeptPrevious(
 ): Promise<void> {
   const existing = await run.existingGreen()
   await guardGreenDrop(run, describePrevious(previous))
+  await run.verifyLease()
   await run.dropGreen()
   await run.clients.store.delete(run.keys.previous)
   const message = `Dropped ${describePrevious(previous)}: ${listed(existing).join(', ') || 'nothing was left of it'}.`

@@ -10,7 +10,7 @@ import { ActionError } from '../errors.js'
 import { S3Lease } from '../store/lock.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
-import { cancelled, sleep, undoOnCancel } from '../cancel.js'
+import { abortRun, cancelled, sleep, undoOnCancel } from '../cancel.js'
 import { forgetCreated, recordCreated, recordedHere, saveCleanupContext } from '../state.js'
 import { undoResources } from '../undo.js'
 import { dropEnvironment } from '../warehouse/environment.js'
@@ -149,12 +149,24 @@ export class BlueGreenRun {
       sleep: (ms) => sleep(ms, cancelled)
     })
     recordCreated({ kind: 'lock', key: this.lease.key, nonce: this.lease.holder.nonce })
-    this.stopRenewing = this.lease.keepAlive()
+    // Another run owns what it locks once it took the lease over: stop at once, as a cancel does.
+    this.stopRenewing = this.lease.keepAlive((lost) => void abortRun(lost, 'Lost the deploy lock'))
+  }
+
+  /** Renews the lease now: a run that lost it fails here, before it touches anything more. */
+  async verifyLease(): Promise<void> {
+    if (!this.lease) throw new Error('the deploy lock is not held')
+    await this.lease.renew()
   }
 
   async unlock(): Promise<void> {
     this.stopRenewing?.()
-    await this.lease?.release()
+    const lease = this.lease
+    if (lease && !(await lease.release())) {
+      core.warning(
+        `The deploy lock ${lease.key} was no longer ours when this run released it: it expired, and another run may have taken it over. Check that run before deploying again.`
+      )
+    }
     this.lease = undefined
     forgetCreated('lock')
   }
@@ -201,6 +213,7 @@ export class BlueGreenRun {
       warehouse: () => this.warehouse()
     })
     forgetCreated('green')
+    forgetCreated('swap')
     forgetCreated('lock')
   }
 

@@ -1,8 +1,9 @@
-// Promoting a staged green environment: readiness again, a drift check, the atomic swap by
-// deploy_promote, then dropping (or keeping) the previous production and publishing state.
+// Promoting a staged green environment: readiness again, a drift check, the swap recorded
+// (S3 and saved state) and run by deploy_promote, the cutover verified by catalog ids, then
+// dropping (or keeping) the previous production and publishing state.
 import * as core from '@actions/core'
-import { ActionError } from '../errors.js'
-import { forgetCreated } from '../state.js'
+import { ActionError, errorMessage } from '../errors.js'
+import { forgetCreated, recordCreated } from '../state.js'
 import { manifestKey } from '../store/layout.js'
 import { publishManifest } from '../store/publish.js'
 import { commitHistory } from '../store/ancestry.js'
@@ -12,7 +13,24 @@ import { checkReadiness, describeReadiness } from './readiness.js'
 import { awaitHydration } from './stage.js'
 import { blockingDependents, dependentsError, planCutover } from './guard.js'
 import { swapStatements } from './plan.js'
-import type { PreviousProduction, StagedDeployment } from '../store/records.js'
+import {
+  readSwapRecord,
+  type PreviousProduction,
+  type StagedDeployment,
+  type SwapRecord,
+  type SwapSides
+} from '../store/records.js'
+import {
+  catalogIds,
+  cutoverMismatches,
+  decideSwap,
+  describeSwapped,
+  holdsPrevious,
+  markSwap,
+  nextSteps,
+  settleSwap,
+  swapSides
+} from './cutover.js'
 import type { BlueGreenRun } from './run.js'
 
 export function swapPlan(run: BlueGreenRun): string[] {
@@ -68,6 +86,90 @@ async function swap(run: BlueGreenRun, what: string): Promise<void> {
   )
 }
 
+/**
+ * Fails while green's names hold the previous production because a run failed after its swap
+ * committed: `what` would otherwise swap or drop it as if it were green.
+ */
+export async function refuseWhileSwapUnsettled(run: BlueGreenRun, what: string): Promise<void> {
+  const record = await readSwapRecord(run.clients.store, run.keys.swap)
+  if (!record || record.outcome === 'not-committed') return
+  const now = await catalogIds(await run.warehouse(), record)
+  if (!holdsPrevious(record, now)) return
+  const outcome = record.outcome === 'about-to-swap' ? decideSwap(record, now) : record.outcome
+  throw new ActionError(
+    `${what} would touch the previous production: the promote of ${record.sha} (${record.runUrl ?? 'an earlier run'}) failed after its swap. ` +
+      `${describeSwapped(record, outcome === 'not-committed' ? 'unclear' : outcome)} ${nextSteps(record)}`
+  )
+}
+
+/** Records, in S3 and for the post step, that the swap is about to run and the ids on both sides. */
+async function recordSwap(run: BlueGreenRun, staged: StagedDeployment): Promise<SwapSides> {
+  const sides = await swapSides(await run.warehouse(), run.config)
+  const record: SwapRecord = {
+    ...sides,
+    sha: staged.sha,
+    previousSha: staged.previousSha,
+    target: run.config.target,
+    runUrl: run.context.runUrl,
+    recordedAt: new Date().toISOString(),
+    outcome: 'about-to-swap'
+  }
+  await run.clients.store.put(run.keys.swap, JSON.stringify(record, null, 2))
+  recordCreated({ kind: 'swap', key: run.keys.swap, previousKey: run.keys.previous, ...sides })
+  core.info(
+    `Recorded the swap at ${run.keys.swap}: ${sides.schemas.join(', ')} and ${sides.clusters.join(', ')} with their ids on both sides.`
+  )
+  return sides
+}
+
+/** After deploy_promote failed: the error to report, once the catalog told what became of the swap. */
+async function afterFailedSwap(run: BlueGreenRun, sides: SwapSides, error: unknown) {
+  let outcome: Awaited<ReturnType<typeof settleSwap>>
+  try {
+    outcome = await settleSwap(run.clients.store, await run.warehouse(), run.keys, sides)
+  } catch (settling) {
+    // The undo tries again, and leaves green alone while it cannot tell either.
+    core.warning(`Could not tell whether the swap committed: ${errorMessage(settling)}`)
+    return error
+  }
+  forgetCreated('swap')
+  if (outcome === 'not-committed') return error
+  // Green's names hold the previous production now: never drop them as "green".
+  forgetCreated('green')
+  if (outcome === 'committed') core.setOutput('promoted', 'true')
+  return new ActionError(
+    `deploy_promote failed after the swap. ${describeSwapped(sides, outcome)} ${nextSteps(sides)} The production manifest was not published.\n${errorMessage(error)}`
+  )
+}
+
+async function swapRecorded(run: BlueGreenRun, sides: SwapSides): Promise<void> {
+  await run.verifyLease()
+  try {
+    await swap(run, 'deploy_promote (the atomic swap)')
+  } catch (error) {
+    throw await afterFailedSwap(run, sides, error)
+  }
+  // The green names now hold the previous production: never drop it as "green" on failure.
+  forgetCreated('green')
+  forgetCreated('swap')
+}
+
+/** Production's names must now carry green's former ids, and green's names production's. */
+async function verifyCutover(run: BlueGreenRun, sides: SwapSides): Promise<void> {
+  const mismatches = cutoverMismatches(sides, await catalogIds(await run.warehouse(), sides))
+  if (mismatches.length === 0) {
+    await markSwap(run.clients.store, run.keys.swap, sides, 'committed')
+    core.info(
+      'Cutover verified: production resolves to the green ids, green to the previous production.'
+    )
+    return
+  }
+  await settleSwap(run.clients.store, await run.warehouse(), run.keys, sides)
+  throw new ActionError(
+    `The cutover does not match the swap: ${mismatches.join('; ')}. Nothing was dropped; the previous production is kept as it is. ${nextSteps(sides)}`
+  )
+}
+
 async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
   const previous: PreviousProduction = {
     sha: staged.previousSha,
@@ -87,7 +189,10 @@ async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promis
 async function keepOrDropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
   if (!run.inputs.blueGreen.keepPrevious) {
     const blocking = await run.step('Check what the drop takes', () => blockingDependents(run))
-    if (blocking.length === 0) return run.step('Drop previous production', () => run.dropGreen())
+    if (blocking.length === 0) {
+      await run.step('Check deploy lock', () => run.verifyLease())
+      return run.step('Drop previous production', () => run.dropGreen())
+    }
     run.blockedDrop = dependentsError(
       run,
       blocking,
@@ -104,25 +209,38 @@ export async function promoteGreen(
   staged: StagedDeployment,
   manifestBody: string
 ): Promise<void> {
+  await run.step('Check earlier swap', () => refuseWhileSwapUnsettled(run, 'Promoting'))
   await run.step('Cutover plan', () => planCutover(run, manifestBody))
   await run.step('Check readiness', () => ensureReady(run))
   await run.step('Check drift', () => refuseDrift(run, staged))
-  await run.step('deploy_promote (atomic swap)', () =>
-    swap(run, 'deploy_promote (the atomic swap)')
-  )
-  // The green names now hold the previous production: never drop it as "green" on failure.
-  forgetCreated('green')
+  const sides = await run.step('Record swap', () => recordSwap(run, staged))
+  await run.step('deploy_promote (atomic swap)', () => swapRecorded(run, sides))
+  await run.step('Verify cutover', () => verifyCutover(run, sides))
   core.setOutput('promoted', 'true')
   await keepOrDropPrevious(run, staged)
   const condition = staged.manifestEtag
     ? { ifMatch: staged.manifestEtag }
     : ({ ifNoneMatch: '*' } as const)
-  await run.step('Publish manifest', () =>
-    publishManifest(run.clients.store, run.inputs.state, manifestBody, condition, staged.sha, {
-      history: commitHistory(run.inputs.dbt.projectDir, run.inputs.report.githubToken, run.context),
-      changedProduction: true
-    })
-  )
+  await run.step('Publish manifest', async () => {
+    await run.verifyLease()
+    await publishManifest(
+      run.clients.store,
+      run.inputs.state,
+      manifestBody,
+      condition,
+      staged.sha,
+      {
+        history: commitHistory(
+          run.inputs.dbt.projectDir,
+          run.inputs.report.githubToken,
+          run.context
+        ),
+        changedProduction: true
+      }
+    )
+  })
+  // Done: a kept previous production is described by its own record from here on.
+  await run.clients.store.delete(run.keys.swap)
 }
 
 /** Swaps the kept previous production back; the lock must be held. */

@@ -1,6 +1,6 @@
 // Where the action keeps its state under the state URI, in one place: the production manifest
 // and its per-commit archive (slim and blue/green), and blue/green's lock, staged deploy and
-// kept previous production (so phases can run in separate jobs on fresh runners).
+// kept previous production and the swap in progress (so phases can run in separate jobs on fresh runners).
 import type { StateLocation } from '../inputs.js'
 
 function objectKey(location: StateLocation, name: string): string {
@@ -16,5 +16,6 @@ export const blueGreenKeys = (location: StateLocation) => ({
   lock: objectKey(location, 'deploy.lock'),
   staged: objectKey(location, 'staged/deployment.json'),
   stagedManifest: objectKey(location, 'staged/manifest.json'),
-  previous: objectKey(location, 'previous.json')
+  previous: objectKey(location, 'previous.json'),
+  swap: objectKey(location, 'swap.json')
 })

@@ -28,6 +28,9 @@ export interface LockOptions {
 
 export class LockTimeout extends ActionError {}
 
+/** The lease expired and another run took it over (or it was deleted): this run must stop. */
+export class LeaseLost extends ActionError {}
+
 function describe(lease: LeaseBody): string {
   const run = lease.runUrl ? ` (${lease.runUrl})` : ''
   return `${lease.owner}${run}, acquired ${lease.acquiredAt}, expires ${lease.expiresAt}`
@@ -116,7 +119,7 @@ export class S3Lease {
     }
   }
 
-  /** Extends the lease; fails if it was lost (expired and taken over). */
+  /** Extends the lease; throws LeaseLost if it is no longer ours. */
   async renew(): Promise<void> {
     const now = (this.options.now ?? Date.now)()
     const body = { ...this.body, expiresAt: new Date(now + this.options.ttlMs).toISOString() }
@@ -124,34 +127,49 @@ export class S3Lease {
       this.etag = await this.store.put(this.key, JSON.stringify(body), { ifMatch: this.etag })
       this.body = body
     } catch (error) {
-      if (error instanceof ConditionalWriteRefused) {
-        throw new ActionError(
-          `The deploy lock ${this.key} was lost (it expired and another run took it over).`
-        )
-      }
-      throw error
+      if (!(error instanceof ConditionalWriteRefused)) throw error
+      // S3 may have retried our own renewal: the lease is still ours if it carries our nonce.
+      const existing = await this.store.get(this.key)
+      const current = existing && parseLease(existing.body)
+      if (current?.nonce !== this.body.nonce) throw this.lost(current)
+      this.body = current
+      this.etag = existing!.etag
     }
   }
 
-  /** Deletes the lease if it is still ours. */
-  async release(): Promise<void> {
-    const existing = await this.store.get(this.key)
-    if (!existing || parseLease(existing.body)?.nonce !== this.body.nonce) return
-    await this.store.delete(this.key, existing.etag)
+  private lost(current: LeaseBody | undefined): LeaseLost {
+    const now = current ? `another run holds it now: ${describe(current)}` : 'it was deleted'
+    return new LeaseLost(
+      `The deploy lock ${this.key} was lost (${now}). This run stops so that it touches nothing the new holder owns.`
+    )
   }
 
-  /** Renews every third of the TTL until stopped. */
-  keepAlive(): () => void {
+  /** Deletes the lease if it is still ours; false when it is not (any more). */
+  async release(): Promise<boolean> {
+    return S3Lease.releaseRecorded(this.store, this.key, this.body.nonce)
+  }
+
+  /** Renews every third of the TTL until stopped; `onLost` hears once if the lease is gone. */
+  keepAlive(onLost: (error: LeaseLost) => void): () => void {
     const timer = setInterval(
       () => {
-        this.renew().catch((error: unknown) =>
-          core.warning(`Renewing the deploy lock failed: ${errorMessage(error)}`)
-        )
+        this.renew().catch((error: unknown) => {
+          if (!(error instanceof LeaseLost))
+            return core.warning(`Renewing the deploy lock failed: ${errorMessage(error)}`)
+          clearInterval(timer)
+          onLost(error)
+        })
       },
       Math.max(1000, this.options.ttlMs / 3)
     )
     timer.unref()
     return () => clearInterval(timer)
+  }
+
+  /** Whether a lease at `key` carries another nonce than `nonce` (another run holds it). */
+  static async heldByAnother(store: ObjectStore, key: string, nonce: string): Promise<boolean> {
+    const existing = await store.get(key)
+    return existing !== undefined && parseLease(existing.body)?.nonce !== nonce
   }
 
   /** Releases a lease recorded by an earlier step, if it still carries that nonce. */

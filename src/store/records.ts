@@ -1,5 +1,6 @@
-// Blue/green's records in S3 (the staged deploy and the kept previous production), with the
-// shapes they are checked against when read back.
+// Blue/green's records in S3 (the staged deploy, the kept previous production and the swap),
+// with the shapes they are checked against when read back.
+import { ActionError } from '../errors.js'
 import type { ObjectStore } from './s3.js'
 import { parseRecord, type Shape } from './shape.js'
 
@@ -49,6 +50,83 @@ export const PREVIOUS_SHAPE: Shape<PreviousProduction> = {
   replacedBy: 'string?',
   keptAt: 'string',
   keptBy: 'string?'
+}
+
+/**
+ * The schemas and clusters on both sides of a swap, with their catalog ids before it ran.
+ * Green's names are production's with `_dbt_deploy`; the id lists follow `schemas`/`clusters`.
+ */
+export interface SwapSides {
+  schemas: string[]
+  clusters: string[]
+  productionSchemaIds: string[]
+  greenSchemaIds: string[]
+  productionClusterIds: string[]
+  greenClusterIds: string[]
+}
+
+export const SWAP_SIDES_SHAPE: Shape<SwapSides> = {
+  schemas: 'string[]',
+  clusters: 'string[]',
+  productionSchemaIds: 'string[]',
+  greenSchemaIds: 'string[]',
+  productionClusterIds: 'string[]',
+  greenClusterIds: 'string[]'
+}
+
+/** `about-to-swap` until a run decides from the catalog's ids what became of the swap. */
+export const SWAP_OUTCOMES = ['about-to-swap', 'committed', 'not-committed', 'unclear'] as const
+export type SwapOutcome = (typeof SWAP_OUTCOMES)[number]
+
+/** A swap about to run (written before deploy_promote), then what became of it. */
+export interface SwapRecord extends SwapSides {
+  /** Commit being promoted, and the commit of the production it replaces when known. */
+  sha: string
+  previousSha?: string
+  target: string
+  runUrl?: string
+  recordedAt: string
+  outcome: SwapOutcome
+  decidedAt?: string
+}
+
+export const SWAP_SHAPE: Shape<SwapRecord> = {
+  ...SWAP_SIDES_SHAPE,
+  sha: 'string',
+  previousSha: 'string?',
+  target: 'string',
+  runUrl: 'string?',
+  recordedAt: 'string',
+  outcome: 'string',
+  decidedAt: 'string?'
+}
+
+/** Whether each id list has one id per name. */
+export function sidesAligned(sides: SwapSides): boolean {
+  const { schemas, clusters } = sides
+  return (
+    sides.productionSchemaIds.length === schemas.length &&
+    sides.greenSchemaIds.length === schemas.length &&
+    sides.productionClusterIds.length === clusters.length &&
+    sides.greenClusterIds.length === clusters.length
+  )
+}
+
+/** The swap record at `key`, checked like the others plus its outcome and id lists. */
+export async function readSwapRecord(
+  store: ObjectStore,
+  key: string
+): Promise<SwapRecord | undefined> {
+  const record = await readRecord(store, key, 'swap record', SWAP_SHAPE)
+  if (!record) return undefined
+  const problem = !SWAP_OUTCOMES.includes(record.outcome)
+    ? `its outcome "${record.outcome}" is not one of ${SWAP_OUTCOMES.join(', ')}`
+    : !sidesAligned(record)
+      ? 'its id lists do not match its schemas and clusters'
+      : undefined
+  if (problem)
+    throw new ActionError(`The swap record at ${key} is not one this action wrote: ${problem}.`)
+  return record
 }
 
 /** The record at `key`, checked against its shape, or undefined when there is none. */
