@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 11:
+/***/ 8038:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68076,17 +68076,90 @@ function parseRecord(text, shape, what, where) {
         value = JSON.parse(text);
     }
     catch {
-        throw new ActionError(`The ${what} at ${where} is not valid JSON.`);
+        throw new errors/* ActionError */.lZ(`The ${what} at ${where} is not valid JSON.`);
     }
     const field = misfit(value, shape);
     if (field !== undefined) {
-        throw new ActionError(`The ${what} at ${where} is not one this action wrote: field "${field}" is missing or has the wrong type.`);
+        throw new errors/* ActionError */.lZ(`The ${what} at ${where} is not one this action wrote: field "${field}" is missing or has the wrong type.`);
     }
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/store/records.ts
+// Blue/green's records in S3 (the staged deploy, the kept previous production and the swap),
+// with the shapes they are checked against when read back.
+
+
+const STAGED_SHAPE = {
+    sha: 'string',
+    target: 'string',
+    schemas: 'string[]',
+    clusters: 'string[]',
+    fingerprint: 'string',
+    manifestEtag: 'string|null',
+    previousSha: 'string?',
+    stagedAt: 'string',
+    runUrl: 'string?'
+};
+const PREVIOUS_SHAPE = {
+    sha: 'string?',
+    replacedBy: 'string?',
+    keptAt: 'string',
+    keptBy: 'string?'
+};
+const SWAP_SIDES_SHAPE = {
+    schemas: 'string[]',
+    clusters: 'string[]',
+    productionSchemaIds: 'string[]',
+    greenSchemaIds: 'string[]',
+    productionClusterIds: 'string[]',
+    greenClusterIds: 'string[]'
+};
+/** `about-to-swap` until a run decides from the catalog's ids what became of the swap. */
+const SWAP_OUTCOMES = ['about-to-swap', 'committed', 'not-committed', 'unclear'];
+const SWAP_SHAPE = {
+    ...SWAP_SIDES_SHAPE,
+    sha: 'string',
+    previousSha: 'string?',
+    target: 'string',
+    runUrl: 'string?',
+    recordedAt: 'string',
+    outcome: 'string',
+    decidedAt: 'string?'
+};
+/** Whether each id list has one id per name. */
+function sidesAligned(sides) {
+    const { schemas, clusters } = sides;
+    return (sides.productionSchemaIds.length === schemas.length &&
+        sides.greenSchemaIds.length === schemas.length &&
+        sides.productionClusterIds.length === clusters.length &&
+        sides.greenClusterIds.length === clusters.length);
+}
+/** The swap record at `key`, checked like the others plus its outcome and id lists. */
+async function readSwapRecord(store, key) {
+    const record = await readRecord(store, key, 'swap record', SWAP_SHAPE);
+    if (!record)
+        return undefined;
+    const problem = !SWAP_OUTCOMES.includes(record.outcome)
+        ? `its outcome "${record.outcome}" is not one of ${SWAP_OUTCOMES.join(', ')}`
+        : !sidesAligned(record)
+            ? 'its id lists do not match its schemas and clusters'
+            : undefined;
+    if (problem)
+        throw new errors/* ActionError */.lZ(`The swap record at ${key} is not one this action wrote: ${problem}.`);
+    return record;
+}
+/** The record at `key`, checked against its shape, or undefined when there is none. */
+async function readRecord(store, key, what, shape) {
+    const object = await store.get(key);
+    if (!object)
+        return undefined;
+    return parseRecord(object.body, shape, what, `${key} (run phase "cleanup" to start over)`);
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 // What main created, saved for the post step so that it undoes exactly that.
+
 
 
 const RESOURCES = 'resources';
@@ -68137,7 +68210,8 @@ function recordedHere() {
 const RESOURCE_SHAPES = {
     directory: { kind: 'string', path: 'string' },
     lock: { kind: 'string', key: 'string', nonce: 'string' },
-    green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' }
+    green: { kind: 'string', schemas: 'string[]', clusters: 'string[]' },
+    swap: { kind: 'string', key: 'string', previousKey: 'string', ...SWAP_SIDES_SHAPE }
 };
 function isResource(value) {
     const kind = value?.kind;
@@ -72310,6 +72384,175 @@ function materializeTarget(location, materializeUrl, project) {
     return profile;
 }
 
+;// CONCATENATED MODULE: ./src/bluegreen/config.ts
+// The deployment configuration dbt-materialize's deploy macros read:
+// `vars.deployment.<target>.{clusters, schemas}` in dbt_project.yml.
+
+const GREEN_SUFFIX = '_dbt_deploy';
+const config_green = (name) => `${name}${GREEN_SUFFIX}`;
+function names(value, field, target) {
+    if (!Array.isArray(value) ||
+        value.length === 0 ||
+        !value.every((v) => typeof v === 'string' && v !== '')) {
+        throw new ActionError(`vars.deployment.${target}.${field} in dbt_project.yml must be a non-empty list of ${field} names; it is ${JSON.stringify(value ?? null)}.`);
+    }
+    return value;
+}
+function readDeploymentConfig(projectVars, target) {
+    const deployment = projectVars.deployment;
+    if (!deployment || typeof deployment !== 'object') {
+        throw new ActionError('Blue/green needs vars.deployment in dbt_project.yml, e.g. vars: {deployment: {prod: {clusters: [analytics], schemas: [analytics]}}}.');
+    }
+    const config = deployment[target];
+    if (!config) {
+        throw new ActionError(`vars.deployment in dbt_project.yml has no entry for target "${target}"; it has: ${Object.keys(deployment).join(', ') || 'none'}.`);
+    }
+    return {
+        target,
+        clusters: names(config.clusters, 'clusters', target),
+        schemas: names(config.schemas, 'schemas', target)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/bluegreen/cutover.ts
+// The cutover as the catalog sees it. Materialize keeps ids through a swap (a schema swap
+// renames, a cluster swap exchanges names), so the ids recorded before deploy_promote tell,
+// after any failure, whether the swap committed: production's names then carry green's former
+// ids, and green's names hold the previous production.
+
+
+
+
+async function catalogIds(sql, sides) {
+    const schemas = [...sides.schemas, ...sides.schemas.map(config_green)];
+    const clusters = [...sides.clusters, ...sides.clusters.map(config_green)];
+    const rows = await sql.query(`select 'schema' as kind, s.name, s.id from mz_catalog.mz_schemas s
+       join mz_catalog.mz_databases d on d.id = s.database_id
+       where d.name = current_database() and s.name in (${literalList(schemas)})
+     union all
+     select 'cluster' as kind, name, id from mz_catalog.mz_clusters where name in (${literalList(clusters)})`);
+    const ids = { schemas: {}, clusters: {} };
+    for (const row of rows)
+        ids[row.kind === 'schema' ? 'schemas' : 'clusters'][row.name] = row.id;
+    return ids;
+}
+/** Both sides of the swap about to run; every production and green name must exist. */
+async function swapSides(sql, names) {
+    const ids = await catalogIds(sql, names);
+    const idOf = (kind, name) => {
+        const id = ids[kind][name];
+        if (id === undefined)
+            throw new ActionError(`The ${kind.slice(0, -1)} "${name}" does not exist: nothing to swap.`);
+        return id;
+    };
+    return {
+        schemas: names.schemas,
+        clusters: names.clusters,
+        productionSchemaIds: names.schemas.map((s) => idOf('schemas', s)),
+        greenSchemaIds: names.schemas.map((s) => idOf('schemas', green(s))),
+        productionClusterIds: names.clusters.map((c) => idOf('clusters', c)),
+        greenClusterIds: names.clusters.map((c) => idOf('clusters', green(c)))
+    };
+}
+function sides(recorded, now) {
+    const side = (what, ids, name, p, g) => ({
+        what,
+        name,
+        productionId: p,
+        greenId: g,
+        productionNow: ids[name],
+        greenNow: ids[config_green(name)]
+    });
+    return [
+        ...recorded.schemas.map((s, i) => side('schema', now.schemas, s, recorded.productionSchemaIds[i], recorded.greenSchemaIds[i])),
+        ...recorded.clusters.map((c, i) => side('cluster', now.clusters, c, recorded.productionClusterIds[i], recorded.greenClusterIds[i]))
+    ];
+}
+/**
+ * Committed once every production name carries green's former id; not committed while every
+ * one still carries its own. Anything else (someone else's DDL) is unclear, and treated as
+ * committed: green's names may hold production's objects.
+ */
+function decideSwap(recorded, now) {
+    const all = sides(recorded, now);
+    if (all.every((s) => s.productionNow === s.greenId))
+        return 'committed';
+    if (all.every((s) => s.productionNow === s.productionId))
+        return 'not-committed';
+    return 'unclear';
+}
+/** Whether any green name holds a former production schema or cluster. */
+function holdsPrevious(recorded, now) {
+    return sides(recorded, now).some((s) => s.greenNow === s.productionId);
+}
+/** What does not match a verified cutover, one line each; empty when it is verified. */
+function cutoverMismatches(recorded, now) {
+    return sides(recorded, now).flatMap((s) => [
+        ...(s.productionNow === s.greenId
+            ? []
+            : [`${s.what} "${s.name}" is ${s.productionNow ?? 'missing'}, not green's ${s.greenId}`]),
+        ...(s.greenNow === s.productionId
+            ? []
+            : [
+                `${s.what} "${green(s.name)}" is ${s.greenNow ?? 'missing'}, not the previous production's ${s.productionId}`
+            ])
+    ]);
+}
+/** The previous production's names, as they are after a committed swap. */
+function previousNames(recorded) {
+    return [...recorded.schemas, ...recorded.clusters].map(config_green).join(', ');
+}
+/** What to run next while green's names hold the previous production after a failed run. */
+function nextSteps(recorded) {
+    const drops = [
+        ...recorded.schemas.map((s) => `DROP SCHEMA ${quoteIdent(config_green(s))} CASCADE`),
+        ...recorded.clusters.map((c) => `DROP CLUSTER ${quoteIdent(config_green(c))} CASCADE`)
+    ];
+    return ('To go back, run "phase: rollback" (it swaps the previous production back in). ' +
+        'To keep the new production, check what still reads the previous one, drop it by hand ' +
+        `(${drops.join('; ')}) and run "phase: cleanup".`);
+}
+/** The state after a committed (or unclear) swap, for errors and warnings. */
+function describeSwapped(recorded, outcome) {
+    const production = [...recorded.schemas, ...recorded.clusters].join(', ');
+    const state = outcome === 'committed'
+        ? `The swap committed: the new production is live under ${production}, and the previous production is intact under ${previousNames(recorded)}`
+        : `Whether the swap committed is unclear (the catalog matches neither side): ${previousNames(recorded)} may hold the previous production`;
+    return `${state}. It was not dropped.`;
+}
+const idsOf = (sides) => JSON.stringify([
+    sides.productionSchemaIds,
+    sides.greenSchemaIds,
+    sides.productionClusterIds,
+    sides.greenClusterIds
+]);
+/** Writes what became of the swap into its S3 record, if it is still this swap's. */
+async function markSwap(store, key, sides, outcome) {
+    const record = await readSwapRecord(store, key);
+    if (!record || idsOf(record) !== idsOf(sides))
+        return undefined;
+    const decided = { ...record, outcome, decidedAt: new Date().toISOString() };
+    await store.put(key, JSON.stringify(decided, null, 2));
+    return decided;
+}
+/**
+ * After a failure: decides from the catalog whether the swap committed and records it. Once it
+ * has, the previous production is recorded as kept, where "phase: rollback" finds it.
+ */
+async function settleSwap(store, sql, keys, recorded) {
+    const outcome = decideSwap(recorded, await catalogIds(sql, recorded));
+    const record = await markSwap(store, keys.swap, recorded, outcome);
+    if (outcome !== 'not-committed' && record) {
+        const previous = {
+            sha: record.previousSha,
+            replacedBy: record.sha,
+            keptAt: record.decidedAt
+        };
+        await store.put(keys.previous, JSON.stringify(previous));
+    }
+    return outcome;
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/store/lock.ts
@@ -72323,6 +72566,9 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 
 class LockTimeout extends errors/* ActionError */.lZ {
+}
+/** The lease expired and another run took it over (or it was deleted): this run must stop. */
+class LeaseLost extends errors/* ActionError */.lZ {
 }
 function describe(lease) {
     const run = lease.runUrl ? ` (${lease.runUrl})` : '';
@@ -72410,7 +72656,7 @@ class S3Lease {
             expiresAt: new Date(at + options.ttlMs).toISOString()
         };
     }
-    /** Extends the lease; fails if it was lost (expired and taken over). */
+    /** Extends the lease; throws LeaseLost if it is no longer ours. */
     async renew() {
         const now = (this.options.now ?? Date.now)();
         const body = { ...this.body, expiresAt: new Date(now + this.options.ttlMs).toISOString() };
@@ -72419,26 +72665,42 @@ class S3Lease {
             this.body = body;
         }
         catch (error) {
-            if (error instanceof ConditionalWriteRefused) {
-                throw new errors/* ActionError */.lZ(`The deploy lock ${this.key} was lost (it expired and another run took it over).`);
-            }
-            throw error;
+            if (!(error instanceof ConditionalWriteRefused))
+                throw error;
+            // S3 may have retried our own renewal: the lease is still ours if it carries our nonce.
+            const existing = await this.store.get(this.key);
+            const current = existing && parseLease(existing.body);
+            if (current?.nonce !== this.body.nonce)
+                throw this.lost(current);
+            this.body = current;
+            this.etag = existing.etag;
         }
     }
-    /** Deletes the lease if it is still ours. */
-    async release() {
-        const existing = await this.store.get(this.key);
-        if (!existing || parseLease(existing.body)?.nonce !== this.body.nonce)
-            return;
-        await this.store.delete(this.key, existing.etag);
+    lost(current) {
+        const now = current ? `another run holds it now: ${describe(current)}` : 'it was deleted';
+        return new LeaseLost(`The deploy lock ${this.key} was lost (${now}). This run stops so that it touches nothing the new holder owns.`);
     }
-    /** Renews every third of the TTL until stopped. */
-    keepAlive() {
+    /** Deletes the lease if it is still ours; false when it is not (any more). */
+    async release() {
+        return S3Lease.releaseRecorded(this.store, this.key, this.body.nonce);
+    }
+    /** Renews every third of the TTL until stopped; `onLost` hears once if the lease is gone. */
+    keepAlive(onLost) {
         const timer = setInterval(() => {
-            this.renew().catch((error) => lib_core/* warning */.$e(`Renewing the deploy lock failed: ${(0,errors/* errorMessage */.gJ)(error)}`));
+            this.renew().catch((error) => {
+                if (!(error instanceof LeaseLost))
+                    return lib_core/* warning */.$e(`Renewing the deploy lock failed: ${(0,errors/* errorMessage */.gJ)(error)}`);
+                clearInterval(timer);
+                onLost(error);
+            });
         }, Math.max(1000, this.options.ttlMs / 3));
         timer.unref();
         return () => clearInterval(timer);
+    }
+    /** Whether a lease at `key` carries another nonce than `nonce` (another run holds it). */
+    static async heldByAnother(store, key, nonce) {
+        const existing = await store.get(key);
+        return existing !== undefined && parseLease(existing.body)?.nonce !== nonce;
     }
     /** Releases a lease recorded by an earlier step, if it still carries that nonce. */
     static async releaseRecorded(store, key, nonce) {
@@ -72473,7 +72735,9 @@ async function dropEnvironment(warehouse, names, match) {
 ;// CONCATENATED MODULE: ./src/undo.ts
 // Undoing what a run created, newest first: used by the main step on failure and
 // cancellation, and by the post step for whatever main could not finish. A failing removal
-// only warns.
+// only warns. Green is never dropped once a swap committed (its names then hold the previous
+// production), nor once another run holds the deploy lock (green is then that run's).
+
 
 
 
@@ -72501,9 +72765,45 @@ function remove(resource, clients) {
     const removeThis = removers[resource.kind];
     return removeThis(resource, clients);
 }
+/** Why green must stay, or undefined when this run may drop it. */
+async function keepGreenBecause(resources, clients) {
+    const lock = resources.find((r) => r.kind === 'lock');
+    if (lock) {
+        try {
+            // A lease that is gone (released by an earlier post step, say) leaves green to us.
+            if (await S3Lease.heldByAnother(await clients.store(), lock.key, lock.nonce))
+                return `Another run holds the deploy lock ${lock.key} now, so green belongs to it: it was left as it is.`;
+        }
+        catch (error) {
+            return `Could not check the deploy lock ${lock.key} (${(0,errors/* errorMessage */.gJ)(error)}), so green was left as it is.`;
+        }
+    }
+    const swap = resources.find((r) => r.kind === 'swap');
+    if (!swap)
+        return undefined;
+    try {
+        const keys = { swap: swap.key, previous: swap.previousKey };
+        const outcome = await settleSwap(await clients.store(), await clients.warehouse(), keys, swap);
+        if (outcome === 'not-committed')
+            return undefined;
+        return `${describeSwapped(swap, outcome)} ${nextSteps(swap)}`;
+    }
+    catch (error) {
+        return `Could not settle the swap (${(0,errors/* errorMessage */.gJ)(error)}), so green was left as it is: it may hold the previous production.`;
+    }
+}
 /** Undoes resources newest first (green before the lock that protects it). */
 async function undoResources(resources, clients) {
+    const keepGreen = resources.some((r) => r.kind === 'green')
+        ? await keepGreenBecause(resources, clients)
+        : undefined;
     for (const resource of [...resources].reverse()) {
+        if (resource.kind === 'swap')
+            continue;
+        if (resource.kind === 'green' && keepGreen) {
+            lib_core/* warning */.$e(keepGreen);
+            continue;
+        }
         try {
             lib_core/* info */.pq(await remove(resource, clients));
         }
@@ -72607,7 +72907,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(11);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8038);
 
 
 
