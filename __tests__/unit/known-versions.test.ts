@@ -1,7 +1,5 @@
-import { afterAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import { describe, expect, it } from '@jest/globals'
+import { scriptDir } from '../../__fixtures__/scripts.js'
 import {
   CI_TAG_BREAKS_DEPLOY_INIT,
   FLOORS,
@@ -14,15 +12,7 @@ import {
   versionProblems
 } from '../../src/dbt/known-versions.js'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'known-versions-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-function script(name: string, text: string): string {
-  const file = path.join(dir, name)
-  writeFileSync(file, text)
-  chmodSync(file, 0o755)
-  return file
-}
+const { dir, script } = scriptDir('known-versions')
 
 const installed = (core: string | undefined, materialize: string | undefined) => ({
   'dbt-core': core,

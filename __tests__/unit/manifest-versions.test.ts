@@ -1,30 +1,20 @@
-import { describe, it, expect, afterAll } from '@jest/globals'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import { describe, it, expect } from '@jest/globals'
+import { scriptDir } from '../../__fixtures__/scripts.js'
 import {
   parsePythonAnswer,
   parseVersionOutput,
-  pythonShebang,
   queryManifestSupport,
   supportFromTable,
   unreadableManifest
 } from '../../src/dbt/manifest-versions.js'
+import { pythonShebang } from '../../src/dbt/ask.js'
 
 const schema = (n: number): string => `https://schemas.getdbt.com/dbt/manifest/v${n}.json`
 /** dbt-core 1.11 as its own Python answers: v12, and v4 to v11 as compatible previous versions. */
 const dbt111 = parsePythonAnswer('{"dbt": "1.11.7", "versions": [12, 4, 5, 6, 7, 8, 9, 10, 11]}')!
 const SOURCE = 's3://b/prod/manifest.json'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'manifest-versions-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-function script(name: string, text: string): string {
-  const file = path.join(dir, name)
-  writeFileSync(file, text)
-  chmodSync(file, 0o755)
-  return file
-}
+const { dir, script } = scriptDir('manifest-versions')
 
 describe('unreadableManifest', () => {
   it.each([

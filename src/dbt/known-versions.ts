@@ -1,7 +1,6 @@
 // The dbt-core and dbt-materialize releases blue/green can run on: floors and known-bad
 // releases, each with the upstream link that explains it. Keep every entry here.
-import { runProcess } from '../util/process.js'
-import { pythonShebang } from './manifest-versions.js'
+import { askDbt } from './ask.js'
 
 export type DbtPackage = 'dbt-core' | 'dbt-materialize'
 
@@ -108,8 +107,6 @@ def installed(name):
         return None
 print(json.dumps({name: installed(name) for name in ("dbt-core", "dbt-materialize")}))`
 
-const QUERY_TIMEOUT_MS = 60_000
-
 /** The answer of PYTHON_QUERY: its last line. */
 export function parseVersionsAnswer(output: string): InstalledVersions | undefined {
   try {
@@ -129,27 +126,15 @@ export function parseDbtVersionOutput(output: string): InstalledVersions | undef
   return { 'dbt-core': core, 'dbt-materialize': materialize }
 }
 
-/**
- * One short process: dbt's own Python when the executable is a Python script (pip, pipx, uv),
- * else `dbt --version`. Undefined when it cannot tell.
- */
+/** The installed dbt-core and dbt-materialize, asked of dbt (see askDbt); undefined when it cannot tell. */
 export async function queryInstalledVersions(
   executable: string,
   cwd: string,
   env: Record<string, string>
 ): Promise<InstalledVersions | undefined> {
-  try {
-    const python = pythonShebang(executable)
-    const [command, ...args] = python ? [...python, '-c', PYTHON_QUERY] : [executable, '--version']
-    const result = await runProcess(command, args, {
-      cwd,
-      env,
-      echo: false,
-      timeoutMs: QUERY_TIMEOUT_MS
-    })
-    if (result.exitCode !== 0) return undefined
-    return python ? parseVersionsAnswer(result.tail) : parseDbtVersionOutput(result.tail)
-  } catch {
-    return undefined
-  }
+  const answer = await askDbt(executable, cwd, env, PYTHON_QUERY)
+  if (!answer) return undefined
+  return answer.fromPython
+    ? parseVersionsAnswer(answer.output)
+    : parseDbtVersionOutput(answer.output)
 }

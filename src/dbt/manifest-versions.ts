@@ -1,9 +1,7 @@
 // Which manifest schema versions the installed dbt reads. dbt aborts on a `--state` manifest it
 // cannot read (one written by a newer dbt, during every upgrade), so the action checks first and
 // applies "on-state-error" instead.
-import { closeSync, openSync, readSync } from 'node:fs'
-import path from 'node:path'
-import { runProcess } from '../util/process.js'
+import { askDbt } from './ask.js'
 
 export interface ManifestSupport {
   /** The installed dbt-core version, e.g. `1.11.7`. */
@@ -45,8 +43,6 @@ older = getattr(M, "compatible_previous_versions", lambda: [])()
 versions = [M.dbt_schema_version.version] + [v for name, v in older if name == "manifest"]
 print(json.dumps({"dbt": __version__, "versions": versions}))`
 
-const QUERY_TIMEOUT_MS = 60_000
-
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
@@ -85,44 +81,20 @@ export function parsePythonAnswer(output: string): ManifestSupport | undefined {
   }
 }
 
-/** The interpreter of a Python script, e.g. ['/venv/bin/python3'] or ['/usr/bin/env', 'python3']. */
-export function pythonShebang(executable: string): string[] | undefined {
-  const head = Buffer.alloc(256)
-  const fd = openSync(executable, 'r')
-  try {
-    readSync(fd, head, 0, head.length, 0)
-  } finally {
-    closeSync(fd)
-  }
-  const words = /^#!(.*)/.exec(head.toString('utf8'))?.[1]?.trim().split(/\s+/) ?? []
-  return words.some((word) => /^python[\d.]*$/.test(path.basename(word))) ? words : undefined
-}
-
 /**
- * One short process: dbt's own Python when the executable is a Python script (pip, pipx, uv),
- * else `dbt --version` and the table (a wrapper script, a binary). Undefined when it cannot tell.
+ * The manifest versions the installed dbt reads, asked of dbt (see askDbt); from the table when
+ * only `dbt --version` answers. Undefined when it cannot tell.
  */
 export async function queryManifestSupport(
   executable: string,
   cwd: string,
   env: Record<string, string>
 ): Promise<ManifestSupport | undefined> {
-  try {
-    const python = pythonShebang(executable)
-    const [command, ...args] = python ? [...python, '-c', PYTHON_QUERY] : [executable, '--version']
-    const result = await runProcess(command, args, {
-      cwd,
-      env,
-      echo: false,
-      timeoutMs: QUERY_TIMEOUT_MS
-    })
-    if (result.exitCode !== 0) return undefined
-    if (python) return parsePythonAnswer(result.tail)
-    const version = parseVersionOutput(result.tail)
-    return version === undefined ? undefined : supportFromTable(version)
-  } catch {
-    return undefined
-  }
+  const answer = await askDbt(executable, cwd, env, PYTHON_QUERY)
+  if (!answer) return undefined
+  if (answer.fromPython) return parsePythonAnswer(answer.output)
+  const version = parseVersionOutput(answer.output)
+  return version === undefined ? undefined : supportFromTable(version)
 }
 
 /** e.g. `v4 to v12` */

@@ -1,0 +1,49 @@
+// Asking the installed dbt about itself in one short process: dbt's own Python when the
+// executable is a Python script (pip, pipx, uv), else `dbt --version` (a wrapper, a binary).
+import { closeSync, openSync, readSync } from 'node:fs'
+import path from 'node:path'
+import { runProcess } from '../util/process.js'
+
+const QUERY_TIMEOUT_MS = 60_000
+
+/** What dbt answered, and whether its Python ran the query (else it is `dbt --version`). */
+export interface DbtAnswer {
+  fromPython: boolean
+  output: string
+}
+
+/** The interpreter of a Python script, e.g. ['/venv/bin/python3'] or ['/usr/bin/env', 'python3']. */
+export function pythonShebang(executable: string): string[] | undefined {
+  const head = Buffer.alloc(256)
+  const fd = openSync(executable, 'r')
+  try {
+    readSync(fd, head, 0, head.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const words = /^#!(.*)/.exec(head.toString('utf8'))?.[1]?.trim().split(/\s+/) ?? []
+  return words.some((word) => /^python[\d.]*$/.test(path.basename(word))) ? words : undefined
+}
+
+/** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */
+export async function askDbt(
+  executable: string,
+  cwd: string,
+  env: Record<string, string>,
+  pythonQuery: string
+): Promise<DbtAnswer | undefined> {
+  try {
+    const python = pythonShebang(executable)
+    const [command, ...args] = python ? [...python, '-c', pythonQuery] : [executable, '--version']
+    const result = await runProcess(command, args, {
+      cwd,
+      env,
+      echo: false,
+      timeoutMs: QUERY_TIMEOUT_MS
+    })
+    if (result.exitCode !== 0) return undefined
+    return { fromPython: python !== undefined, output: result.tail }
+  } catch {
+    return undefined
+  }
+}
