@@ -29,6 +29,18 @@ interface ManifestNode {
     indexes?: Array<{ cluster?: string | null }> | null
   }
   depends_on?: { nodes?: string[] }
+  raw_code?: string
+}
+
+/**
+ * Whether `node` reads `input` by ref: a `-- depends_on: {{ ref(…) }}` comment, dbt's way to
+ * only order a build, reads nothing.
+ */
+function readsByRef(node: ManifestNode, input: ManifestNode): boolean {
+  if (node.raw_code === undefined) return true
+  const code = node.raw_code.replace(/--\s*depends_on:[^\n]*/g, '')
+  // ref('name') or ref('package', 'name')
+  return new RegExp(`ref\\(\\s*(['"][^'"]*['"]\\s*,\\s*)?['"]${input.name}['"]\\s*\\)`).test(code)
 }
 
 interface ManifestSource {
@@ -254,7 +266,7 @@ function unbuiltInputs(run: BlueGreenRun, placement: Placement, seeds: Set<strin
         )
       const input = manifest.nodes[parent]
       if (!input || !unreadable(input.schema)) continue
-      if (input.resource_type === 'seed' && !seeds.has(parent))
+      if (input.resource_type === 'seed' && !seeds.has(parent) && readsByRef(node, input))
         problems.add(
           `seed ${input.name} would be read from "${input.schema}", which is not a deployment schema; put the seed in a schema listed in vars.deployment (it is then built into green), or load it outside dbt and read it as a source`
         )
