@@ -74,8 +74,11 @@ function printFailure(error: unknown, p: Palette): void {
 async function runStory(session: Session): Promise<void> {
   await createProduction(session)
   await pullRequest(session)
-  await mergeToMain(session)
+  // Merging fires both events. The PR environment goes first: it reads production through
+  // defer, so after the swap it would pin the previous production, and the impact guard would
+  // (rightly) refuse to drop it.
   await closePullRequest(session)
+  await mergeToMain(session)
 }
 
 async function main(): Promise<number> {

@@ -151,7 +151,7 @@ async function productionColumns(session: Session): Promise<string[]> {
   return result.rows.map((row) => row.column_name)
 }
 
-/** Event 2: the merge to main, a blue/green deploy with a scripted hydration delay. */
+/** Event 3: the merge to main, a blue/green deploy with a scripted hydration delay. */
 export async function mergeToMain(session: Session): Promise<void> {
   const { services, workspace, p } = session
   workspace.checkout('main')
@@ -162,7 +162,7 @@ export async function mergeToMain(session: Session): Promise<void> {
   )
   session.write(
     banner(
-      `2/3  push to main: merge of #${PR_NUMBER}`,
+      `3/3  push to main: merge of #${PR_NUMBER}`,
       `blue/green mode, phase all: green is built, hydrates (scripted: ${HYDRATION_DELAY_SECONDS} s), is tested, then swapped in atomically`,
       p
     )
@@ -171,7 +171,7 @@ export async function mergeToMain(session: Session): Promise<void> {
   await services.emulator.control.setDefaultHydration({ delaySeconds: HYDRATION_DELAY_SECONDS })
   const run = await runActionStep(session, {
     title: 'push to main (blue/green)',
-    slug: '2-merge-blue-green',
+    slug: '3-merge-blue-green',
     event: pushEvent({ sha: merge, before }),
     inputs: { ...commonInputs(session), mode: 'blue-green', phase: 'all' },
     live: true
@@ -185,12 +185,12 @@ export async function mergeToMain(session: Session): Promise<void> {
   )
 }
 
-/** Event 3: the PR is closed (merged), and its environment is dropped. */
+/** Event 2: the PR is closed (merged), and its environment is dropped. */
 export async function closePullRequest(session: Session): Promise<void> {
   const { workspace, p } = session
   session.write(
     banner(
-      `3/3  pull_request #${PR_NUMBER} closed (merged)`,
+      `2/3  pull_request #${PR_NUMBER} closed (merged)`,
       `slim mode, phase teardown: drops the PR environment ${PR_ENVIRONMENT} (schema and cluster)`,
       p
     )
@@ -198,7 +198,7 @@ export async function closePullRequest(session: Session): Promise<void> {
   const head = workspace.git('rev-parse', PR_BRANCH)
   const run = await runActionStep(session, {
     title: `pull_request #${PR_NUMBER} closed`,
-    slug: '3-pr-closed-teardown',
+    slug: '2-pr-closed-teardown',
     event: pullRequestEvent({
       number: PR_NUMBER,
       action: 'closed',
