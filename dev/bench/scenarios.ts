@@ -194,6 +194,9 @@ async function slimCase(
       })
     }
   )
+  // The PR closes before the next deploy: its deferred views read production, and the
+  // blue/green impact guard would refuse to drop the previous production under them.
+  await dropPrSchema()
   return { action: measured!, recipe: recipe! }
 }
 
