@@ -33,10 +33,6 @@ import {
 } from './cutover.js'
 import type { BlueGreenRun } from './run.js'
 
-export function swapPlan(run: BlueGreenRun): string[] {
-  return swapStatements(run.config)
-}
-
 async function ensureReady(run: BlueGreenRun): Promise<void> {
   const { blueGreen } = run.inputs
   const readiness = await checkReadiness(
@@ -76,7 +72,7 @@ async function refuseDrift(run: BlueGreenRun, staged: StagedDeployment): Promise
 }
 
 async function swap(run: BlueGreenRun, what: string): Promise<void> {
-  run.plan = swapPlan(run)
+  run.plan = swapStatements(run.config)
   const args = { max_retries: run.inputs.blueGreen.swapRetries, retry_backoff: 1 }
   await run.dbtOk(
     run.clients.dbt,
