@@ -68149,6 +68149,10 @@ async function readSwapRecord(store, key) {
         throw new errors/* ActionError */.lZ(`The swap record at ${key} is not one this action wrote: ${problem}.`);
     return record;
 }
+/** Writes a record the way readRecord reads it back: the one writer of blue/green's records. */
+async function writeRecord(store, key, record) {
+    await store.put(key, JSON.stringify(record, null, 2));
+}
 /** The record at `key`, checked against its shape, or undefined when there is none. */
 async function readRecord(store, key, what, shape) {
     const object = await store.get(key);
@@ -72532,7 +72536,7 @@ async function markSwap(store, key, sides, outcome) {
     if (!record || idsOf(record) !== idsOf(sides))
         return undefined;
     const decided = { ...record, outcome, decidedAt: new Date().toISOString() };
-    await store.put(key, JSON.stringify(decided, null, 2));
+    await writeRecord(store, key, decided);
     return decided;
 }
 /**
@@ -72548,7 +72552,7 @@ async function settleSwap(store, sql, keys, recorded) {
             replacedBy: record.sha,
             keptAt: record.decidedAt
         };
-        await store.put(keys.previous, JSON.stringify(previous));
+        await writeRecord(store, keys.previous, previous);
     }
     return outcome;
 }

@@ -5,6 +5,7 @@
 import { ActionError } from '../errors.js'
 import {
   readSwapRecord,
+  writeRecord,
   type PreviousProduction,
   type SwapOutcome,
   type SwapRecord,
@@ -175,7 +176,7 @@ export async function markSwap(
   const record = await readSwapRecord(store, key)
   if (!record || idsOf(record) !== idsOf(sides)) return undefined
   const decided: SwapRecord = { ...record, outcome, decidedAt: new Date().toISOString() }
-  await store.put(key, JSON.stringify(decided, null, 2))
+  await writeRecord(store, key, decided)
   return decided
 }
 
@@ -202,7 +203,7 @@ export async function settleSwap(
       replacedBy: record.sha,
       keptAt: record.decidedAt!
     }
-    await store.put(keys.previous, JSON.stringify(previous))
+    await writeRecord(store, keys.previous, previous)
   }
   return outcome
 }

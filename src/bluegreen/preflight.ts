@@ -36,7 +36,7 @@ interface ManifestNode {
  * Whether `node` reads `input` by ref: a `-- depends_on: {{ ref(…) }}` comment, dbt's way to
  * only order a build, reads nothing.
  */
-function readsByRef(node: ManifestNode, input: ManifestNode): boolean {
+export function readsByRef(node: Pick<ManifestNode, 'raw_code'>, input: { name: string }): boolean {
   if (node.raw_code === undefined) return true
   const code = node.raw_code.replace(/--\s*depends_on:[^\n]*/g, '')
   // ref('name') or ref('package', 'name')

@@ -15,6 +15,7 @@ import { blockingDependents, dependentsError, planCutover } from './guard.js'
 import { swapStatements } from './plan.js'
 import {
   readSwapRecord,
+  writeRecord,
   type PreviousProduction,
   type StagedDeployment,
   type SwapRecord,
@@ -110,7 +111,7 @@ async function recordSwap(run: BlueGreenRun, staged: StagedDeployment): Promise<
     recordedAt: new Date().toISOString(),
     outcome: 'about-to-swap'
   }
-  await run.clients.store.put(run.keys.swap, JSON.stringify(record, null, 2))
+  await writeRecord(run.clients.store, run.keys.swap, record)
   recordCreated({ kind: 'swap', key: run.keys.swap, previousKey: run.keys.previous, ...sides })
   core.info(
     `Recorded the swap at ${run.keys.swap}: ${sides.schemas.join(', ')} and ${sides.clusters.join(', ')} with their ids on both sides.`
@@ -172,7 +173,7 @@ async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promis
     replacedBy: staged.sha,
     keptAt: new Date().toISOString()
   }
-  await run.clients.store.put(run.keys.previous, JSON.stringify(previous))
+  await writeRecord(run.clients.store, run.keys.previous, previous)
   run.notes.push(
     `The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`
   )

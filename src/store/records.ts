@@ -129,6 +129,11 @@ export async function readSwapRecord(
   return record
 }
 
+/** Writes a record the way readRecord reads it back: the one writer of blue/green's records. */
+export async function writeRecord<T>(store: ObjectStore, key: string, record: T): Promise<void> {
+  await store.put(key, JSON.stringify(record, null, 2))
+}
+
 /** The record at `key`, checked against its shape, or undefined when there is none. */
 export async function readRecord<T>(
   store: ObjectStore,

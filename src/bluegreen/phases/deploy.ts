@@ -1,5 +1,6 @@
 // phase: deploy — stage a validated green environment for a later `promote` job.
 import { forgetCreated } from '../../state.js'
+import { writeRecord } from '../../store/records.js'
 import { stageGreen } from '../stage.js'
 import type { BlueGreenRun } from '../run.js'
 
@@ -9,7 +10,7 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   const { staged, manifest } = await stageGreen(run)
   await run.step('Store staged deploy', async () => {
     await run.clients.store.put(run.keys.stagedManifest, manifest)
-    await run.clients.store.put(run.keys.staged, JSON.stringify(staged, null, 2))
+    await writeRecord(run.clients.store, run.keys.staged, staged)
   })
   // Green now belongs to the staged deploy, which `promote` or `cleanup` will finish.
   forgetCreated('green')

@@ -4,7 +4,7 @@
 import { ActionError } from '../../errors.js'
 import { archiveKey, manifestKey } from '../../store/layout.js'
 import { publishManifest } from '../../store/publish.js'
-import type { PreviousProduction } from '../../store/records.js'
+import { writeRecord, type PreviousProduction } from '../../store/records.js'
 import { green } from '../config.js'
 import {
   describePrevious,
@@ -54,7 +54,7 @@ async function recordRolledBack(
   restored: PreviousProduction
 ): Promise<PreviousProduction> {
   const rolledBack = keptAfterRollback(restored, new Date())
-  await run.clients.store.put(run.keys.previous, JSON.stringify(rolledBack))
+  await writeRecord(run.clients.store, run.keys.previous, rolledBack)
   return rolledBack
 }
 
