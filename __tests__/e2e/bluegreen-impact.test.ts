@@ -22,7 +22,8 @@ import {
   swapAttempts,
   useBlueGreenSuite
 } from './support/bluegreen.js'
-import type { ActionRun } from './support/runner.js'
+import { startGitHubStub } from '../../dev/github-stub.js'
+import { pullRequestEvent, type ActionRun } from './support/runner.js'
 import { getObject, listKeys } from './support/s3.js'
 import { expectExit } from './support/slim.js'
 
@@ -158,11 +159,26 @@ describe('the cutover impact guard and plan on the Materialize emulator', () => 
     expect(await listKeys(suite.bucket)).not.toContain(PREVIOUS_KEY)
   })
 
-  it('8. dry-run on phase promote prints the plan and changes nothing', async () => {
+  it('8. a deploy staged from a PR shows the plan in its comment; dry-run on phase promote prints it and changes nothing', async () => {
     const emulator = suite.emulator
     suite.ws.commit('Release v4', releaseModel('v4'))
-    const deployed = await run({ phase: 'deploy', 'run-tests': 'false' })
+    const github = await startGitHubStub()
+    const deployed = await run(
+      { phase: 'deploy', 'run-tests': 'false' },
+      {
+        apiUrl: github.url,
+        event: pullRequestEvent({ number: 48, action: 'synchronize', headSha: suite.ws.sha() })
+      }
+    ).finally(() => github.stop())
     expectExit(deployed, 0)
+    expectOutputs(deployed, { status: 'staged', promoted: 'false' })
+    expect(planOf(deployed)).toMatchObject({ dryRun: false, swap: SWAP, sinks: [] })
+    const [comment, ...others] = github.comments()
+    expect(others).toEqual([])
+    expect(comment!.body).toContain('### Cutover plan')
+    expect(comment!.body).toContain(`ALTER SCHEMA "${PROD_SCHEMA}" SWAP WITH "${GREEN_SCHEMA}";`)
+    expect(comment!.body).toContain('No object outside the deployment reads production.')
+    expect(deployed.summary).toContain('### Cutover plan')
     const productionBefore = await production(emulator)
     const greenBefore = objectsIn(await placement(emulator), GREEN_SCHEMA)
     const swapsBefore = await swapAttempts(emulator)

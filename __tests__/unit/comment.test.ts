@@ -112,6 +112,21 @@ describe('sticky comment', () => {
     expect(body).not.toContain('hunter22-secret')
   })
 
+  it('shows shared sections (a cutover plan) but not summary-only ones, redacted', () => {
+    registerSecret('hunter22-secret')
+    const body = renderComment(
+      {
+        ...report,
+        sections: ['### Timeline only in the summary'],
+        sharedSections: ['### Cutover plan\n\nALTER SCHEMA "hunter22-secret" SWAP', '']
+      },
+      'blue-green'
+    )
+    expect(body).toContain('### Cutover plan')
+    expect(body).not.toContain('### Timeline')
+    expect(body).not.toContain('hunter22-secret')
+  })
+
   it('skips with a notice when there is no token or no permission', async () => {
     await publishComment({ prComment: true }, context, report, 'slim')
     expect(core.notice).toHaveBeenCalledWith(expect.stringContaining('No "github-token"'))

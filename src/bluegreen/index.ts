@@ -86,7 +86,8 @@ async function report(run: BlueGreenRun, status: string, error: unknown): Promis
       headline,
       facts: facts(run),
       notes: run.notes,
-      sections: [...run.sections, timelineSection(run), hydrationSection(run), planSection(run)]
+      sections: [...run.sections, timelineSection(run), hydrationSection(run)],
+      sharedSections: [planSection(run)]
     },
     run.inputs.report,
     run.context,

@@ -93,6 +93,7 @@ export function renderComment(report: RunReport, mode: string): string {
     `${titleLine(report)}${report.status}`,
     redact(report.headline),
     factsList(report),
+    ...(report.sharedSections ?? []).map(redact),
     report.nodes ? nodesTable(report.nodes, COMMENT_NODE_ROWS) : '',
     failuresSection(report.nodes ?? [], 10)
   ]

@@ -21,6 +21,8 @@ export interface RunReport {
   notes: string[]
   /** Extra Markdown sections (already escaped), e.g. a timeline. */
   sections?: string[]
+  /** Sections the PR comment shows as well as the summary (after `sections`), e.g. a cutover plan. */
+  sharedSections?: string[]
   /**
    * A run that only confirms an earlier one (a repeated teardown): the PR comment keeps the
    * earlier report of the same title and gains this line, instead of being replaced.

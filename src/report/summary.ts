@@ -13,7 +13,7 @@ export function renderSummary(report: RunReport): string {
     redact(report.headline),
     factsList(report),
     ...report.notes.map((note) => `> ${redact(note)}`),
-    ...(report.sections ?? []).map(redact),
+    ...[...(report.sections ?? []), ...(report.sharedSections ?? [])].map(redact),
     ...(report.nodes
       ? [`### Nodes (${report.nodes.length})`, nodesTable(report.nodes, NODE_ROWS)]
       : []),

@@ -222,6 +222,7 @@ export async function runBlueGreen(
   const run = await runAction({
     workspace: ws.dir,
     event: options.event ?? pushEvent({ sha: ws.sha() }),
+    apiUrl: options.apiUrl,
     inputs: blueGreenInputs(bucket, inputs),
     env: { ...warehouse.env, ...options.env },
     onLine: options.onLine,
@@ -241,6 +242,8 @@ export interface BlueGreenRunOptions {
   onLine?: (line: string) => void
   /** The triggering event; default a push of the workspace's HEAD to main. */
   event?: GitHubEvent
+  /** A GitHub API stub's URL, for runs whose PR comment is checked. */
+  apiUrl?: string
 }
 
 /** What `useBlueGreenSuite` sets up; the getters throw until its beforeAll has run. */

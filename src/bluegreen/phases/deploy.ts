@@ -1,6 +1,8 @@
-// phase: deploy — stage a validated green environment for a later `promote` job.
+// phase: deploy — stage a validated green environment for a later `promote` job, with the
+// cutover plan that promote would run, so a PR's comment shows it before anyone promotes.
 import { forgetCreated } from '../../state.js'
 import { writeRecord } from '../../store/records.js'
+import { planCutover } from '../guard.js'
 import { stageGreen } from '../stage.js'
 import type { BlueGreenRun } from '../run.js'
 
@@ -8,6 +10,7 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
   const { staged, manifest } = await stageGreen(run)
+  await run.step('Cutover plan', () => planCutover(run, manifest))
   await run.step('Store staged deploy', async () => {
     await run.clients.store.put(run.keys.stagedManifest, manifest)
     await writeRecord(run.clients.store, run.keys.staged, staged)
@@ -15,6 +18,9 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   // Green now belongs to the staged deploy, which `promote` or `cleanup` will finish.
   forgetCreated('green')
   await run.unlock()
-  run.notes.push(`Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`)
+  run.notes.push(
+    `Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`,
+    'The cutover plan below is what the promote would run against production as it is now; the promote plans again before it swaps.'
+  )
   return 'staged'
 }
