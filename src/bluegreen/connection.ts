@@ -20,7 +20,10 @@ function fromUrl(url: string, target: string): ProfileTarget {
     user: decodeURIComponent(parsed.username),
     password,
     database: parsed.pathname.replace(/^\//, '') || 'materialize',
-    sslmode: parsed.searchParams.get('sslmode') ?? undefined
+    sslmode: parsed.searchParams.get('sslmode') ?? undefined,
+    sslrootcert: parsed.searchParams.get('sslrootcert') ?? undefined,
+    sslcert: parsed.searchParams.get('sslcert') ?? undefined,
+    sslkey: parsed.searchParams.get('sslkey') ?? undefined
   }
 }
 

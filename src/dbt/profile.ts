@@ -21,6 +21,10 @@ export interface ProfileTarget {
   schema?: string
   cluster?: string
   sslmode?: string
+  /** Paths of the CA bundle, client certificate and key, as libpq reads them. */
+  sslrootcert?: string
+  sslcert?: string
+  sslkey?: string
 }
 
 /** A profile target as far as the action could render it. */
@@ -54,7 +58,10 @@ const CONNECTION_FIELDS = [
   'database',
   'schema',
   'cluster',
-  'sslmode'
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey'
 ]
 
 /** Credentials in dbt adapters' profiles: password/pass, passphrases, tokens, secrets, keys. */
@@ -198,7 +205,10 @@ export function connectionTarget(rendered: RenderedTarget): ProfileTarget {
     database: optionalString(fields.dbname ?? fields.database),
     schema: optionalString(fields.schema),
     cluster: optionalString(fields.cluster),
-    sslmode: optionalString(fields.sslmode)
+    sslmode: optionalString(fields.sslmode),
+    sslrootcert: optionalString(fields.sslrootcert),
+    sslcert: optionalString(fields.sslcert),
+    sslkey: optionalString(fields.sslkey)
   }
 }
 

@@ -5,6 +5,7 @@ import * as core from '@actions/core'
 import pg from 'pg'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { ActionError, errorMessage } from '../errors.js'
+import { refusedTransport, tlsAttempts, type TlsAttempt } from './tls.js'
 
 export interface Sql {
   query<R extends pg.QueryResultRow>(text: string): Promise<R[]>
@@ -19,15 +20,34 @@ export interface Warehouse extends Sql {
   close(): Promise<void>
 }
 
-function ssl(sslmode: string | undefined): pg.ClientConfig['ssl'] {
-  if (sslmode === 'require') return { rejectUnauthorized: false }
-  if (sslmode === 'verify-ca' || sslmode === 'verify-full') return { rejectUnauthorized: true }
-  return false
-}
-
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
 export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`
 export const literalList = (values: string[]): string => values.map(quoteLiteral).join(', ')
+
+async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl,
+    application_name: 'dbt-materialize-deploy',
+    connectionTimeoutMillis: 30_000
+  })
+  // An idle connection dropped by the server (while dbt runs) must not crash the process;
+  // the next query then fails with a clear error instead.
+  client.on('error', (error) =>
+    core.warning(`The Materialize connection was lost: ${errorMessage(error)}`)
+  )
+  try {
+    await client.connect()
+    return client
+  } catch (error) {
+    await client.end().catch(() => undefined)
+    throw error
+  }
+}
 
 export class PgWarehouse implements Warehouse {
   private constructor(
@@ -36,30 +56,19 @@ export class PgWarehouse implements Warehouse {
   ) {}
 
   static async connect(target: ProfileTarget): Promise<PgWarehouse> {
-    const client = new pg.Client({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl: ssl(target.sslmode),
-      application_name: 'dbt-materialize-deploy',
-      connectionTimeoutMillis: 30_000
-    })
-    // An idle connection dropped by the server (while dbt runs) must not crash the process;
-    // the next query then fails with a clear error instead.
-    client.on('error', (error) =>
-      core.warning(`The Materialize connection was lost: ${errorMessage(error)}`)
-    )
-    try {
-      await client.connect()
-    } catch (error) {
-      await client.end().catch(() => undefined)
-      throw new ActionError(
-        `Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} (profile target "${target.target}"): ${errorMessage(error)}`
-      )
+    const attempts = tlsAttempts(target)
+    for (const [i, attempt] of attempts.entries()) {
+      try {
+        return new PgWarehouse(await open(target, attempt), target.type === 'materialize')
+      } catch (error) {
+        if (i + 1 < attempts.length && refusedTransport(error, attempt)) continue
+        const via = attempt === false ? 'without TLS' : 'over TLS'
+        throw new ActionError(
+          `Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${errorMessage(error)}`
+        )
+      }
     }
-    return new PgWarehouse(client, target.type === 'materialize')
+    throw new ActionError(`No connection to try for profile target "${target.target}".`)
   }
 
   async query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
