@@ -1,13 +1,18 @@
 // The post step: undoes whatever the main step recorded and could not finish, reaching S3 and
 // Materialize exactly as main saved it (a change of inputs cannot point it elsewhere).
 import * as core from '@actions/core'
-import { cleanupContext, createdResources, type CleanupContext } from './state.js'
+import {
+  cleanupContext,
+  createdResources,
+  type CleanupContext,
+  type CreatedResource
+} from './state.js'
 import { materializeUrl } from './inputs.js'
 import { readProject } from './dbt/project.js'
 import { S3ObjectStore } from './store/s3.js'
 import { PgWarehouse, type Warehouse } from './warehouse/pg.js'
 import { materializeTarget } from './bluegreen/connection.js'
-import { undoResources, type CleanupClients } from './undo.js'
+import { describeResource, undoResources, type CleanupClients } from './undo.js'
 
 /** Clients opened from main's saved context, only when a resource needs them. */
 function clientsFrom(context: CleanupContext | undefined): CleanupClients & {
@@ -46,8 +51,22 @@ export async function cleanup(): Promise<void> {
   if (resources.length === 0) return
   const clients = clientsFrom(cleanupContext())
   try {
-    await core.group('Clean up', () => undoResources(resources, clients))
+    const left = await core.group('Clean up', () => undoResources(resources, clients))
+    if (left.length > 0) await reportLeftovers(left)
   } finally {
     await clients.close()
   }
+}
+
+/** The post step's last word when even its retry failed: an error and a summary of what is left. */
+async function reportLeftovers(left: CreatedResource[]): Promise<void> {
+  const items = left.filter((r) => r.kind !== 'swap').map(describeResource)
+  core.error(`The cleanup could not undo: ${items.join('; ')}.`)
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const markdown = [
+    '### dbt-materialize-deploy: left behind',
+    'The main step and this post step both failed to undo these; the log above says why.',
+    items.map((item) => `- ${item}`).join('\n')
+  ].join('\n\n')
+  await core.summary.addRaw(`${markdown}\n`).write()
 }

@@ -1,7 +1,8 @@
 // Undoing what a run created, newest first: used by the main step on failure and
 // cancellation, and by the post step for whatever main could not finish. A failing removal
-// only warns. Green is never dropped once a swap committed (its names then hold the previous
-// production), nor once another run holds the deploy lock (green is then that run's).
+// warns and is handed back, so that main leaves it for the post step to retry and the post
+// step reports it. Green is never dropped once a swap committed (its names then hold the
+// previous production), nor once another run holds the deploy lock (green is then that run's).
 import * as core from '@actions/core'
 import { rmSync } from 'node:fs'
 import type { CreatedResource, SwapResource } from './state.js'
@@ -78,14 +79,18 @@ async function keepGreenBecause(
   }
 }
 
-/** Undoes resources newest first (green before the lock that protects it). */
+/**
+ * Undoes resources newest first (green before the lock that protects it). Returns what could
+ * not be removed, with the swap record when green is among them (it decides green's fate).
+ */
 export async function undoResources(
   resources: CreatedResource[],
   clients: CleanupClients
-): Promise<void> {
+): Promise<CreatedResource[]> {
   const keepGreen = resources.some((r) => r.kind === 'green')
     ? await keepGreenBecause(resources, clients)
     : undefined
+  const left: CreatedResource[] = []
   for (const resource of [...resources].reverse()) {
     if (resource.kind === 'swap') continue
     if (resource.kind === 'green' && keepGreen) {
@@ -95,7 +100,24 @@ export async function undoResources(
     try {
       core.info(await remove(resource, clients))
     } catch (error) {
-      core.warning(`Could not undo ${resource.kind}: ${errorMessage(error)}`)
+      core.warning(`Could not undo ${describeResource(resource)}: ${errorMessage(error)}`)
+      left.unshift(resource)
     }
+  }
+  const swap = resources.filter((r) => r.kind === 'swap')
+  return left.some((r) => r.kind === 'green') ? [...swap, ...left] : left
+}
+
+/** A resource as the summary names it, with what to do about it by hand. */
+export function describeResource(resource: CreatedResource): string {
+  switch (resource.kind) {
+    case 'directory':
+      return `the directory ${resource.path}`
+    case 'lock':
+      return `the deploy lock ${resource.key} (it expires after "lock-ttl")`
+    case 'green':
+      return `green ${[...resource.schemas, ...resource.clusters].join(', ')} (drop them by hand, or run "phase: cleanup")`
+    case 'swap':
+      return `the swap record ${resource.key}`
   }
 }

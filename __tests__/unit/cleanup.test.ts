@@ -39,6 +39,28 @@ describe('post cleanup', () => {
     )
   })
 
+  it('reports what even its retry could not undo: an error and a summary', async () => {
+    const summary = path.join(mkdtempSync(path.join(os.tmpdir(), 'summary-')), 'summary.md')
+    process.env.GITHUB_STEP_SUMMARY = summary
+    // Main left green (its drop failed); this step has no connection either.
+    core.saved.resources = JSON.stringify([
+      { kind: 'green', schemas: ['prod_dbt_deploy'], clusters: ['c_dbt_deploy'] }
+    ])
+    try {
+      await cleanup()
+    } finally {
+      delete process.env.GITHUB_STEP_SUMMARY
+    }
+    expect(core.error).toHaveBeenCalledWith(
+      expect.stringContaining('The cleanup could not undo: green prod_dbt_deploy, c_dbt_deploy')
+    )
+    expect(core.summary.addRaw).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /### dbt-materialize-deploy: left behind[\s\S]*- green prod_dbt_deploy, c_dbt_deploy/
+      )
+    )
+  })
+
   it('reads back the saved context only when it has the shape main wrote', () => {
     const context = {
       bucket: 'b',

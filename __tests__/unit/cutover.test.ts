@@ -167,8 +167,30 @@ describe('undoResources after a swap (main failing or cancelled mid-swap, or the
   it('drops green as before when the swap did not commit', async () => {
     const store = storeWithSwap()
     const { warehouse, dropped } = fakeWarehouse(BEFORE)
-    await undoResources(resources, { store: async () => store, warehouse: async () => warehouse })
+    const left = await undoResources(resources, {
+      store: async () => store,
+      warehouse: async () => warehouse
+    })
     expect(dropped).toEqual(['schema prod_dbt_deploy', 'cluster analytics_dbt_deploy'])
+    expect(store.objects.has(KEYS.lock)).toBe(false)
+    expect(left).toEqual([])
+  })
+
+  it('hands back a green whose drop failed, with the swap record that decides it', async () => {
+    const store = storeWithSwap()
+    const { warehouse } = fakeWarehouse(BEFORE)
+    warehouse.dropSchema = async () => {
+      throw new Error('connection terminated')
+    }
+    const left = await undoResources(resources, {
+      store: async () => store,
+      warehouse: async () => warehouse
+    })
+    expect(left.map((r) => r.kind)).toEqual(['swap', 'green'])
+    expect(core.warning).toHaveBeenCalledWith(
+      expect.stringContaining('Could not undo green prod_dbt_deploy, analytics_dbt_deploy')
+    )
+    // The lock was still released: the post step retries only the drop.
     expect(store.objects.has(KEYS.lock)).toBe(false)
   })
 

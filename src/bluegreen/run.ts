@@ -12,7 +12,7 @@ import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { abortRun, cancelled, sleep, undoOnCancel } from '../cancel.js'
 import { forgetCreated, recordCreated, recordedHere, saveCleanupContext } from '../state.js'
-import { undoResources } from '../undo.js'
+import { describeResource, undoResources } from '../undo.js'
 import { dropEnvironment } from '../warehouse/environment.js'
 import { readDeploymentConfig, type DeploymentConfig } from './config.js'
 import { materializeTarget } from './connection.js'
@@ -208,13 +208,23 @@ export class BlueGreenRun {
     const resources = recordedHere().filter(
       (r) => r.kind !== 'green' || this.inputs.blueGreen.cleanupOnFailure
     )
-    await undoResources(resources, {
+    const left = await undoResources(resources, {
       store: () => Promise.resolve(this.clients.store),
       warehouse: () => this.warehouse()
     })
     forgetCreated('green')
     forgetCreated('swap')
     forgetCreated('lock')
+    // What could not be undone stays recorded: the post step retries it.
+    const retried = left.filter((r) => r.kind !== 'directory')
+    retried.forEach(recordCreated)
+    if (retried.some((r) => r.kind !== 'swap'))
+      this.notes.push(
+        `Could not undo ${retried
+          .filter((r) => r.kind !== 'swap')
+          .map(describeResource)
+          .join('; ')}: the post step retries.`
+      )
   }
 
   async close(): Promise<void> {
