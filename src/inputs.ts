@@ -91,6 +91,7 @@ export interface SlimTeardownInputs extends CommonInputs {
 export interface BlueGreenSettings {
   awaitWith: 'action' | 'dbt'
   lagThresholdSeconds: number
+  replicaGraceSeconds: number
   pollIntervalMs: number
   awaitTimeoutMs: number
   runTests: boolean
@@ -379,6 +380,7 @@ function blueGreenSettings(phase: BlueGreenPhase): BlueGreenSettings {
   return {
     awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
     lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
+    replicaGraceSeconds: duration('replica-grace', '2m', 0, 3_600_000) / 1000,
     pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
     awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
     runTests: bool('run-tests', true),
@@ -436,6 +438,7 @@ export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
   'blue-green': {
     await: 'action',
     'lag-threshold': '1s',
+    'replica-grace': '2m',
     'poll-interval': '1s',
     'await-timeout': '30m',
     'run-tests': 'true',

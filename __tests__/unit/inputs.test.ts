@@ -180,6 +180,7 @@ describe('blue/green inputs', () => {
       blueGreen: {
         awaitWith: 'action',
         lagThresholdSeconds: 1,
+        replicaGraceSeconds: 120,
         pollIntervalMs: 1000,
         awaitTimeoutMs: 1_800_000,
         runTests: true,

@@ -35,8 +35,10 @@ async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
 export async function awaitHydration(run: BlueGreenRun): Promise<HydrationResult> {
   const { blueGreen } = run.inputs
   if (blueGreen.awaitWith === 'dbt') return awaitWithDbt(run)
-  return waitForHydration(await run.warehouse(), greenNames(run.config).clusters, {
+  return waitForHydration(run.sql, greenNames(run.config).clusters, {
+    productionSchemas: run.config.schemas,
     lagThreshold: blueGreen.lagThresholdSeconds,
+    replicaGraceSeconds: blueGreen.replicaGraceSeconds,
     pollIntervalMs: blueGreen.pollIntervalMs,
     timeoutMs: blueGreen.awaitTimeoutMs,
     sleep: (ms) => sleep(ms, cancelled)

@@ -39,7 +39,11 @@ async function ensureReady(run: BlueGreenRun): Promise<void> {
   const readiness = await checkReadiness(
     await run.warehouse(),
     run.config.clusters.map(green),
-    blueGreen.lagThresholdSeconds
+    run.config.schemas,
+    {
+      lagThresholdSeconds: blueGreen.lagThresholdSeconds,
+      replicaGraceSeconds: blueGreen.replicaGraceSeconds
+    }
   )
   readiness.forEach((r) => core.info(describeReadiness(r)))
   if (readiness.every((r) => r.status === 'ready')) return
