@@ -18,6 +18,7 @@ import {
   placement,
   production,
   releaseIn,
+  releaseGreen,
   releaseModel,
   scriptHydration,
   swapAttempts,
@@ -91,9 +92,12 @@ describe('blue/green failures on the Materialize emulator', () => {
    * Starts a run whose green never hydrates and whose hydration wait would last far beyond
    * this test, breaks green's cluster once it exists, and awaits the run.
    */
-  async function failGreenCluster(breakIt: () => Promise<void>): Promise<ActionRun> {
+  async function failGreenCluster(
+    breakIt: () => Promise<void>,
+    inputs: Record<string, string> = {}
+  ): Promise<ActionRun> {
     await scriptHydration(suite.emulator, 0, true)
-    const pending = run({ 'await-timeout': '6h', 'run-tests': 'false' })
+    const pending = run({ 'await-timeout': '6h', 'run-tests': 'false', ...inputs })
     await duringRun(pending, 'the green cluster', async () => {
       return GREEN_CLUSTER in (await clusterIds(suite.emulator))
     })
@@ -112,14 +116,19 @@ describe('blue/green failures on the Materialize emulator', () => {
     expect(errorText(result)).not.toMatch(TIMED_OUT)
   })
 
-  it('4. a cluster without replicas fails fast, well before the timeout', async () => {
+  it('4. a cluster without replicas fails after "replica-grace", not before, well before the timeout', async () => {
     const before = await snapshot()
-    const result = await failGreenCluster(() =>
-      suite.emulator.control.setReplicationFactor(GREEN_CLUSTER, 0)
+    const result = await failGreenCluster(
+      () => suite.emulator.control.setReplicationFactor(GREEN_CLUSTER, 0),
+      { 'replica-grace': '3s' }
     )
     await expectCleanFailure(result, before)
+    // First seen without a replica: waited for, with the reason; then failed with it.
+    const waited = result.stdout.indexOf('no replica yet; fails after 3 s ("replica-grace")')
+    expect(waited).toBeGreaterThan(-1)
+    expect(result.stdout.indexOf('Green cannot become ready')).toBeGreaterThan(waited)
     expect(errorText(result)).toContain(GREEN_CLUSTER)
-    expect(errorText(result)).toMatch(/replica/i)
+    expect(errorText(result)).toContain('no replica for 3 s ("replica-grace")')
     expect(errorText(result)).not.toMatch(TIMED_OUT)
   })
 
@@ -169,6 +178,23 @@ describe('blue/green failures on the Materialize emulator', () => {
     expect(cleaned.outputs.status).toBe('cleaned-up')
     expect(await greenLeftovers(emulator)).toEqual([])
     expect(await production(emulator)).toEqual(before)
+  })
+
+  it('a connection dropped between two steps (in the hydration wait) is opened again and the run completes', async () => {
+    suite.ws.commit('Release v-reconnect', releaseModel('v-reconnect'))
+    await scriptHydration(suite.emulator, 0, true)
+    const watch = hydrationWatch()
+    const pending = run({ 'await-timeout': '6h', 'run-tests': 'false' }, { onLine: watch.onLine })
+    await inHydrationWait(pending, watch, suite.ws)
+    // dbt is not running now: this cuts only the action's own connection.
+    suite.emulator.control.dropConnections()
+    await releaseGreen(suite.emulator)
+    const result = await pending
+    expectExit(result, 0)
+    expectOutputs(result, { status: 'promoted', promoted: 'true' })
+    expect(result.stdout).toContain('Reconnecting to Materialize.')
+    expect(await releaseIn(suite.emulator, 'prod')).toBe('v-reconnect')
+    expect(await greenLeftovers(suite.emulator)).toEqual([])
   })
 
   it('8. SIGINT during the hydration wait: the action stops waiting, releases the lock and drops green', async () => {

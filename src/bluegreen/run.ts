@@ -9,7 +9,8 @@ import { blueGreenDbtEnvironment } from '../environment.js'
 import { ActionError } from '../errors.js'
 import { S3Lease } from '../store/lock.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
-import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
+import { PgWarehouse, type Sql, type Warehouse } from '../warehouse/pg.js'
+import { tlsAttempts } from '../warehouse/tls.js'
 import { abortRun, cancelled, sleep, undoOnCancel } from '../cancel.js'
 import { forgetCreated, recordCreated, recordedHere, saveCleanupContext } from '../state.js'
 import { describeResource, undoResources } from '../undo.js'
@@ -77,6 +78,7 @@ export class BlueGreenRun {
     const project = readProject(inputs.dbt.projectDir)
     checkTarget(inputs.dbt, project)
     const target = materializeTarget(inputs.dbt, inputs.blueGreen.materializeUrl, project)
+    tlsAttempts(target) // a bad sslmode or an unreadable certificate fails here, touching nothing
     // Validated before any client opens: nothing is touched on a bad configuration.
     const config = readDeploymentConfig(project.vars, target.target)
     saveCleanupContext({
@@ -95,10 +97,20 @@ export class BlueGreenRun {
     return run
   }
 
-  warehouse(): Promise<Warehouse> {
+  /** The run's connection, opened on first use and opened again when it was lost. */
+  async warehouse(): Promise<Warehouse> {
+    const current = await this.connection?.catch(() => undefined)
+    if (current?.lost) {
+      core.info('Reconnecting to Materialize.')
+      await current.close().catch(() => undefined)
+      this.connection = undefined
+    }
     this.connection ??= this.clients.connect()
     return this.connection
   }
+
+  /** Queries through `warehouse()`, so a long wait survives a reconnect between polls. */
+  readonly sql: Sql = { query: async (text) => (await this.warehouse()).query(text) }
 
   get keys() {
     return blueGreenKeys(this.inputs.state)

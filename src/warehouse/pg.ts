@@ -13,6 +13,8 @@ export interface Sql {
 
 export interface Warehouse extends Sql {
   readonly isMaterialize: boolean
+  /** The server or the network dropped the connection: open a new one for the next step. */
+  readonly lost?: boolean
   schemaNames(): Promise<string[]>
   clusterNames(): Promise<string[]>
   dropSchema(name: string): Promise<void>
@@ -33,13 +35,15 @@ async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> 
     database: target.database,
     ssl,
     application_name: 'dbt-materialize-deploy',
-    connectionTimeoutMillis: 30_000
+    connectionTimeoutMillis: 30_000,
+    // The connection idles for minutes while dbt runs: keep NATs and load balancers from
+    // dropping it silently.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000
   })
-  // An idle connection dropped by the server (while dbt runs) must not crash the process;
-  // the next query then fails with a clear error instead.
-  client.on('error', (error) =>
-    core.warning(`The Materialize connection was lost: ${errorMessage(error)}`)
-  )
+  // Errors before the warehouse takes the client over (a failed connect) are thrown by
+  // connect(); this keeps a late one from crashing the process.
+  client.on('error', () => undefined)
   try {
     await client.connect()
     return client
@@ -50,10 +54,24 @@ async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> 
 }
 
 export class PgWarehouse implements Warehouse {
+  lost = false
+
   private constructor(
     private readonly client: pg.Client,
     readonly isMaterialize: boolean
-  ) {}
+  ) {
+    // An idle connection dropped by the server (while dbt runs) must not crash the process:
+    // the run opens a new one before its next step.
+    const markLost = (error?: Error) => {
+      if (this.lost) return
+      this.lost = true
+      core.warning(
+        `The Materialize connection was lost${error ? `: ${errorMessage(error)}` : ''}; the next step reconnects.`
+      )
+    }
+    client.on('error', markLost)
+    client.on('end', () => markLost())
+  }
 
   static async connect(target: ProfileTarget): Promise<PgWarehouse> {
     const attempts = tlsAttempts(target)
@@ -99,6 +117,7 @@ export class PgWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
+    this.lost = true // closing on purpose: no warning
     await this.client.end()
   }
 }
