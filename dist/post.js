@@ -68028,7 +68028,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 8038:
+/***/ 9277:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71659,6 +71659,7 @@ function blueGreenSettings(phase) {
     return {
         awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
         lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
+        replicaGraceSeconds: duration('replica-grace', '2m', 0, 3_600_000) / 1000,
         pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
         awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
         runTests: bool('run-tests', true),
@@ -71710,6 +71711,7 @@ const MODE_ONLY_INPUTS = {
     'blue-green': {
         await: 'action',
         'lag-threshold': '1s',
+        'replica-grace': '2m',
         'poll-interval': '1s',
         'await-timeout': '30m',
         'run-tests': 'true',
@@ -72004,6 +72006,62 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/warehouse/tls.ts
+// TLS for the action's own connection, following libpq's `sslmode` as dbt's connection does:
+// `prefer` (libpq's default) tries TLS first and falls back to plaintext only when the server
+// refuses TLS; `require` encrypts without verifying (or verifies the CA when `sslrootcert` is
+// set, as libpq does); `verify-ca` checks the chain; `verify-full` also the host name.
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function readPem(target, field) {
+    const file = target[field];
+    if (!file)
+        return undefined;
+    try {
+        return (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Profile field "${field}" of target "${target.target}": cannot read ${file}: ${(0,errors/* errorMessage */.gJ)(error)}.`);
+    }
+}
+function tlsOptions(target, mode) {
+    const ca = readPem(target, 'sslrootcert');
+    const client = { cert: readPem(target, 'sslcert'), key: readPem(target, 'sslkey') };
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && ca);
+    if (!verify)
+        return { ...client, rejectUnauthorized: false };
+    return {
+        ...client,
+        ca,
+        rejectUnauthorized: true,
+        // verify-ca (and require with a root certificate) checks the chain, not the host name.
+        ...(mode !== 'verify-full' && { checkServerIdentity: () => undefined })
+    };
+}
+/** The connections to try, in order, for the target's `sslmode`. */
+function tlsAttempts(target) {
+    const mode = target.sslmode ?? 'prefer';
+    if (!SSL_MODES.includes(mode))
+        throw new errors/* ActionError */.lZ(`Profile field "sslmode" of target "${target.target}" is "${mode}"; accepted: ${SSL_MODES.join(', ')}.`);
+    if (mode === 'disable')
+        return [false];
+    const tls = tlsOptions(target, mode);
+    if (mode === 'allow')
+        return [false, tls];
+    if (mode === 'prefer')
+        return [tls, false];
+    return [tls];
+}
+/** Whether a failed attempt means the next one in `tlsAttempts` should be tried. */
+function refusedTransport(error, attempt) {
+    const message = (0,errors/* errorMessage */.gJ)(error);
+    return attempt === false
+        ? // Materialize and PostgreSQL refuse plaintext at startup, before authentication.
+            /TLS|SSL|encryption/i.test(message)
+        : /does not support SSL/i.test(message);
+}
+
 ;// CONCATENATED MODULE: ./src/warehouse/pg.ts
 // The action's own connection to the warehouse (PostgreSQL or Materialize), over `pg`.
 // Queries use the simple protocol with quoted literals, which Materialize and its
@@ -72011,45 +72069,69 @@ const defaults = lib.defaults
 
 
 
-function ssl(sslmode) {
-    if (sslmode === 'require')
-        return { rejectUnauthorized: false };
-    if (sslmode === 'verify-ca' || sslmode === 'verify-full')
-        return { rejectUnauthorized: true };
-    return false;
-}
+
 const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
 const literalList = (values) => values.map(quoteLiteral).join(', ');
+async function pg_open(target, ssl) {
+    const client = new esm.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password,
+        database: target.database,
+        ssl,
+        application_name: 'dbt-materialize-deploy',
+        connectionTimeoutMillis: 30_000,
+        // The connection idles for minutes while dbt runs: keep NATs and load balancers from
+        // dropping it silently.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 30_000
+    });
+    // Errors before the warehouse takes the client over (a failed connect) are thrown by
+    // connect(); this keeps a late one from crashing the process.
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        return client;
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+    }
+}
 class PgWarehouse {
     client;
     isMaterialize;
+    lost = false;
     constructor(client, isMaterialize) {
         this.client = client;
         this.isMaterialize = isMaterialize;
+        // An idle connection dropped by the server (while dbt runs) must not crash the process:
+        // the run opens a new one before its next step.
+        const markLost = (error) => {
+            if (this.lost)
+                return;
+            this.lost = true;
+            lib_core/* warning */.$e(`The Materialize connection was lost${error ? `: ${(0,errors/* errorMessage */.gJ)(error)}` : ''}; the next step reconnects.`);
+        };
+        client.on('error', markLost);
+        client.on('end', () => markLost());
     }
     static async connect(target) {
-        const client = new esm.Client({
-            host: target.host,
-            port: target.port,
-            user: target.user,
-            password: target.password,
-            database: target.database,
-            ssl: ssl(target.sslmode),
-            application_name: 'dbt-materialize-deploy',
-            connectionTimeoutMillis: 30_000
-        });
-        // An idle connection dropped by the server (while dbt runs) must not crash the process;
-        // the next query then fails with a clear error instead.
-        client.on('error', (error) => lib_core/* warning */.$e(`The Materialize connection was lost: ${(0,errors/* errorMessage */.gJ)(error)}`));
-        try {
-            await client.connect();
+        const attempts = tlsAttempts(target);
+        for (const [i, attempt] of attempts.entries()) {
+            try {
+                return new PgWarehouse(await pg_open(target, attempt), target.type === 'materialize');
+            }
+            catch (error) {
+                if (i + 1 < attempts.length && refusedTransport(error, attempt))
+                    continue;
+                const via = attempt === false ? 'without TLS' : 'over TLS';
+                throw new errors/* ActionError */.lZ(`Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
         }
-        catch (error) {
-            await client.end().catch(() => undefined);
-            throw new errors/* ActionError */.lZ(`Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} (profile target "${target.target}"): ${(0,errors/* errorMessage */.gJ)(error)}`);
-        }
-        return new PgWarehouse(client, target.type === 'materialize');
+        throw new errors/* ActionError */.lZ(`No connection to try for profile target "${target.target}".`);
     }
     async query(text) {
         return (await this.client.query(text)).rows;
@@ -72071,6 +72153,7 @@ class PgWarehouse {
         await this.client.query(`drop cluster if exists ${quoteIdent(name)} cascade`);
     }
     async close() {
+        this.lost = true; // closing on purpose: no warning
         await this.client.end();
     }
 }
@@ -72106,7 +72189,10 @@ const CONNECTION_FIELDS = [
     'database',
     'schema',
     'cluster',
-    'sslmode'
+    'sslmode',
+    'sslrootcert',
+    'sslcert',
+    'sslkey'
 ];
 /** Credentials in dbt adapters' profiles: password/pass, passphrases, tokens, secrets, keys. */
 const SECRET_FIELD = /pass|secret|token|private_key|credential/i;
@@ -72224,7 +72310,10 @@ function connectionTarget(rendered) {
         database: optionalString(fields.dbname ?? fields.database),
         schema: optionalString(fields.schema),
         cluster: optionalString(fields.cluster),
-        sslmode: optionalString(fields.sslmode)
+        sslmode: optionalString(fields.sslmode),
+        sslrootcert: optionalString(fields.sslrootcert),
+        sslcert: optionalString(fields.sslcert),
+        sslkey: optionalString(fields.sslkey)
     };
 }
 /** The target names of a profile, read by name only (nothing rendered); undefined without the profile. */
@@ -72370,7 +72459,10 @@ function fromUrl(url, target) {
         user: decodeURIComponent(parsed.username),
         password,
         database: parsed.pathname.replace(/^\//, '') || 'materialize',
-        sslmode: parsed.searchParams.get('sslmode') ?? undefined
+        sslmode: parsed.searchParams.get('sslmode') ?? undefined,
+        sslrootcert: parsed.searchParams.get('sslrootcert') ?? undefined,
+        sslcert: parsed.searchParams.get('sslcert') ?? undefined,
+        sslkey: parsed.searchParams.get('sslkey') ?? undefined
     };
 }
 /**
@@ -72739,8 +72831,9 @@ async function dropEnvironment(warehouse, names, match) {
 ;// CONCATENATED MODULE: ./src/undo.ts
 // Undoing what a run created, newest first: used by the main step on failure and
 // cancellation, and by the post step for whatever main could not finish. A failing removal
-// only warns. Green is never dropped once a swap committed (its names then hold the previous
-// production), nor once another run holds the deploy lock (green is then that run's).
+// warns and is handed back, so that main leaves it for the post step to retry and the post
+// step reports it. Green is never dropped once a swap committed (its names then hold the
+// previous production), nor once another run holds the deploy lock (green is then that run's).
 
 
 
@@ -72796,11 +72889,15 @@ async function keepGreenBecause(resources, clients) {
         return `Could not settle the swap (${(0,errors/* errorMessage */.gJ)(error)}), so green was left as it is: it may hold the previous production.`;
     }
 }
-/** Undoes resources newest first (green before the lock that protects it). */
+/**
+ * Undoes resources newest first (green before the lock that protects it). Returns what could
+ * not be removed, with the swap record when green is among them (it decides green's fate).
+ */
 async function undoResources(resources, clients) {
     const keepGreen = resources.some((r) => r.kind === 'green')
         ? await keepGreenBecause(resources, clients)
         : undefined;
+    const left = [];
     for (const resource of [...resources].reverse()) {
         if (resource.kind === 'swap')
             continue;
@@ -72812,8 +72909,24 @@ async function undoResources(resources, clients) {
             lib_core/* info */.pq(await remove(resource, clients));
         }
         catch (error) {
-            lib_core/* warning */.$e(`Could not undo ${resource.kind}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            lib_core/* warning */.$e(`Could not undo ${describeResource(resource)}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            left.unshift(resource);
         }
+    }
+    const swap = resources.filter((r) => r.kind === 'swap');
+    return left.some((r) => r.kind === 'green') ? [...swap, ...left] : left;
+}
+/** A resource as the summary names it, with what to do about it by hand. */
+function describeResource(resource) {
+    switch (resource.kind) {
+        case 'directory':
+            return `the directory ${resource.path}`;
+        case 'lock':
+            return `the deploy lock ${resource.key} (it expires after "lock-ttl")`;
+        case 'green':
+            return `green ${[...resource.schemas, ...resource.clusters].join(', ')} (drop them by hand, or run "phase: cleanup")`;
+        case 'swap':
+            return `the swap record ${resource.key}`;
     }
 }
 
@@ -72862,11 +72975,26 @@ async function cleanup() {
         return;
     const clients = clientsFrom(cleanupContext());
     try {
-        await lib_core/* group */.Os('Clean up', () => undoResources(resources, clients));
+        const left = await lib_core/* group */.Os('Clean up', () => undoResources(resources, clients));
+        if (left.length > 0)
+            await reportLeftovers(left);
     }
     finally {
         await clients.close();
     }
+}
+/** The post step's last word when even its retry failed: an error and a summary of what is left. */
+async function reportLeftovers(left) {
+    const items = left.filter((r) => r.kind !== 'swap').map(describeResource);
+    lib_core/* error */.z3(`The cleanup could not undo: ${items.join('; ')}.`);
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    const markdown = [
+        '### dbt-materialize-deploy: left behind',
+        'The main step and this post step both failed to undo these; the log above says why.',
+        items.map((item) => `- ${item}`).join('\n')
+    ].join('\n\n');
+    await lib_core/* summary */.z.addRaw(`${markdown}\n`).write();
 }
 
 
@@ -72911,7 +73039,7 @@ function errorMessage(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8038);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9277);
 
 
 
@@ -73229,15 +73357,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
   Gu: () => (/* binding */ getState),
   Os: () => (/* binding */ group),
   pq: () => (/* binding */ info),
   Pq: () => (/* binding */ core_setSecret),
+  z: () => (/* reexport */ summary),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -74635,7 +74765,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -76074,7 +76204,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
