@@ -453,11 +453,17 @@ const createSink: Rule = (c) => {
   const cluster = optionalInCluster(c)
   c.expectWords('from')
   const relation = c.qualifiedName().text
-  if (!c.acceptWords('into', 'kafka', 'connection')) return unsupported('CREATE SINK other than INTO KAFKA')
+  if (!c.acceptWords('into', 'kafka', 'connection'))
+    return unsupported('CREATE SINK other than INTO KAFKA')
   const connection = c.qualifiedName().text
   const tail = c.pos
   const topic = topicOf(c.parenthesized())
-  const key = c.acceptWords('key') ? c.parenthesized().split(',').map((k) => k.trim()) : []
+  const key = c.acceptWords('key')
+    ? c
+        .parenthesized()
+        .split(',')
+        .map((k) => k.trim())
+    : []
   c.acceptWords('not', 'enforced')
   if (c.acceptWords('headers')) c.identifier()
   const format = parseSinkFormat(c)
