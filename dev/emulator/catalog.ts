@@ -822,7 +822,8 @@ $$;
 
 // Upstream's columns in upstream's order (MaterializeInc/materialize at 59294b360a:
 // src/catalog/src/builtin/mz_catalog.rs for mz_tables, mz_connections, mz_sinks,
-// mz_kafka_connections and mz_kafka_sinks; builtin.rs make_mz_sources at 90a38f32be).
+// mz_kafka_connections and mz_kafka_sinks; for mz_sources, make_mz_sources in builtin/builtin.rs,
+// which that mz_catalog.rs refers to).
 const STORAGE_VIEWS = `
 CREATE VIEW mz_catalog.mz_tables AS
 SELECT o.id, o.oid, o.schema_id, o.name, o.owner_id, o.privileges,
