@@ -1,7 +1,8 @@
 // Sinks through a blue/green cutover (issue 9, "Tests must show" 3), in order on one emulator,
 // workspace and bucket: a sink model reading a production materialized view is in the plan,
 // deploy_promote repoints it and the action verifies it reads the new production object; a
-// sink nobody repoints keeps reading the previous production, whose drop the guard refuses.
+// sink nobody repoints keeps reading the previous production, whose drop the guard refuses;
+// an ALTER SINK that Materialize refuses after the swap leaves the previous production in place.
 import { describe, expect, it, jest } from '@jest/globals'
 import {
   GREEN_SCHEMA,
@@ -147,5 +148,44 @@ describe('sinks through a blue/green cutover on the Materialize emulator', () =>
     expect(await sinkReads(SINK_SCHEMA, 'order_totals_sink')).toEqual([
       await orderTotalsIn(PROD_SCHEMA)
     ])
+  })
+
+  it('an ALTER SINK refused after the swap (a KEY column gone) fails the run and keeps the previous production the sink reads', async () => {
+    const emulator = suite.emulator
+    // The ad hoc sink goes, so this deploy may drop the previous production kept before; the
+    // model sink is keyed on a column the new release renames.
+    await sql(
+      emulator,
+      `DROP SINK exports.adhoc_sink;
+       DROP SINK ${SINK_SCHEMA}.order_totals_sink;
+       CREATE SINK ${SINK_SCHEMA}.order_totals_sink IN CLUSTER sinks FROM ${PROD_SCHEMA}.order_totals
+         INTO KAFKA CONNECTION public.kafka_conn (TOPIC 'order-totals') KEY (customer_id) NOT ENFORCED
+         FORMAT JSON ENVELOPE UPSERT`
+    )
+    const previous = await orderTotalsIn(PROD_SCHEMA)
+    suite.ws.commit('Release v4 renames customer_id', {
+      ...releaseModel('v4'),
+      'models/order_totals.sql': `{{ config(materialized='materialized_view') }}
+
+select customer_id as customer, count(*) as order_count, sum(amount) as total_amount
+from {{ ref('stg_orders') }}
+group by customer_id
+`
+    })
+
+    const result = await run({ 'run-tests': 'false' })
+
+    expectExit(result, 1)
+    expectOutputs(result, { status: 'failed', promoted: 'true' })
+    const error = errorText(result)
+    expect(error).toMatch(/deploy_promote failed after the swap\. The swap committed/)
+    expect(error).toContain('column "customer_id" does not exist')
+    expect(planOf(result).sinks.map((s) => s.statement)).toEqual([REPOINT])
+    // The new release is live; the previous one is intact under the green name, and the sink
+    // still reads it there (dropping it would have dropped the sink).
+    expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v4')
+    expect(await releaseIn(emulator, GREEN_SCHEMA)).toBe('v3')
+    expect(await orderTotalsIn(GREEN_SCHEMA)).toBe(previous)
+    expect(await sinkReads(SINK_SCHEMA, 'order_totals_sink')).toEqual([previous])
   })
 })
