@@ -79,7 +79,9 @@ describe('rewriteStatement', () => {
 
   it('rejects Materialize-only statements it does not model', () => {
     for (const sql of [
-      'CREATE SOURCE s FROM LOAD GENERATOR COUNTER',
+      "CREATE SOURCE s FROM KAFKA CONNECTION k (TOPIC 't')",
+      "CREATE SECRET s AS 'x'",
+      'ALTER SINK k RENAME TO j',
       'SUBSCRIBE TO t',
       'SHOW CLUSTERS',
       'ALTER CLUSTER c OWNER TO r',
@@ -90,7 +92,7 @@ describe('rewriteStatement', () => {
   })
 
   it('rejects a whole message when one statement is rejected', () => {
-    const rewritten = rewriteQuery('create table t (a int); create sink k from t into kafka')
+    const rewritten = rewriteQuery('create table t (a int); create secret s as $$x$$')
     expect(rewritten.text).toMatch(/^SELECT mz_emulator\.raise_error\('0A000'/)
   })
 

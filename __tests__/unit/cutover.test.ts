@@ -5,7 +5,7 @@ import type { Warehouse } from '../../src/warehouse/pg.js'
 import type { SwapRecord, SwapSides } from '../../src/store/records.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { cutoverMismatches, decideSwap, holdsPrevious, settleSwap } =
+const { cutoverMismatches, decideSwap, holdsPrevious, nameParts, settleSwap, sinkMismatches } =
   await import('../../src/bluegreen/cutover.js')
 const { undoResources } = await import('../../src/undo.js')
 const { readSwapRecord } = await import('../../src/store/records.js')
@@ -233,5 +233,64 @@ describe('undoResources after a swap (main failing or cancelled mid-swap, or the
     // Not even the swap record is touched: S3 may hold the other run's by now.
     expect((await readSwapRecord(store, KEYS.swap))?.outcome).toBe('about-to-swap')
     expect(store.objects.has(KEYS.previous)).toBe(false)
+  })
+})
+
+describe('sinkMismatches', () => {
+  const REPOINT = {
+    sink: '"materialize"."sinks"."totals_sink"',
+    from: '"materialize"."prod"."totals"',
+    statement:
+      'ALTER SINK "materialize"."sinks"."totals_sink" SET FROM "materialize"."prod"."totals"'
+  }
+  /** Objects by `db.schema.name` → id, and what the sink (u9) reads. */
+  function catalog(objects: Record<string, string>, sinkReads: string[]) {
+    const names = Object.fromEntries(Object.entries(objects).map(([name, id]) => [id, name]))
+    return {
+      async query<R>(text: string): Promise<R[]> {
+        if (text.includes('mz_object_dependencies'))
+          return sinkReads.map((id) => ({ id, name: names[id] })) as R[]
+        const wanted = [...text.matchAll(/ = '([^']*)'/g)].map((m) => m[1]).join('.')
+        const id = objects[wanted]
+        return (id ? [{ id, name: wanted }] : []) as R[]
+      }
+    }
+  }
+  const OBJECTS = {
+    'materialize.sinks.totals_sink': 'u9',
+    'materialize.prod.totals': 'u21',
+    'materialize.prod_dbt_deploy.totals': 'u5'
+  }
+
+  it('splits quoted names, doubled quotes included', () => {
+    expect(nameParts('"materialize"."we""ird"."t.x"')).toEqual(['materialize', 'we"ird', 't.x'])
+  })
+
+  it('is empty when each sink reads the object its from names now', async () => {
+    expect(await sinkMismatches(catalog(OBJECTS, ['u21']), [REPOINT])).toEqual([])
+  })
+
+  it('names a sink still reading the previous production, by name and id', async () => {
+    const [mismatch] = await sinkMismatches(catalog(OBJECTS, ['u5']), [REPOINT])
+    expect(mismatch).toEqual({
+      repoint: REPOINT,
+      problem:
+        'sink materialize.sinks.totals_sink reads materialize.prod_dbt_deploy.totals (u5), not materialize.prod.totals (u21)'
+    })
+  })
+
+  it('names a missing sink or source object', async () => {
+    const without = (name: string) =>
+      Object.fromEntries(Object.entries(OBJECTS).filter(([key]) => key !== name))
+    const noSink = await sinkMismatches(catalog(without('materialize.sinks.totals_sink'), []), [
+      REPOINT
+    ])
+    expect(noSink[0]?.problem).toBe('sink "materialize"."sinks"."totals_sink" does not exist')
+    const noFrom = await sinkMismatches(catalog(without('materialize.prod.totals'), ['u5']), [
+      REPOINT
+    ])
+    expect(noFrom[0]?.problem).toBe(
+      '"materialize"."prod"."totals", which sink "materialize"."sinks"."totals_sink" should read, does not exist'
+    )
   })
 })

@@ -195,7 +195,8 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   cid text := (SELECT id FROM mz_emulator.clusters WHERE name = cluster_name);
   dependent text;
-  mv regclass;
+  item regclass;
+  item_kind text;
 BEGIN
   IF cid IS NULL THEN
     IF p_if_exists THEN
@@ -212,12 +213,16 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '2BP01',
       MESSAGE = format('cannot drop cluster "%s": still depended upon by catalog item ''%s''', cluster_name, dependent);
   END IF;
-  -- One at a time: dropping one materialized view can cascade to another.
+  -- Everything on the cluster goes, with whatever depends on it in any schema (as in
+  -- Materialize): materialized views, sources and sinks one at a time, since one drop can
+  -- cascade to another; indexes of any schema go with the cluster row.
   LOOP
-    SELECT c.oid::regclass INTO mv FROM mz_emulator.items i JOIN pg_class c ON c.oid = i.oid
+    SELECT c.oid::regclass, CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END
+    INTO item, item_kind
+    FROM mz_emulator.items i JOIN pg_class c ON c.oid = i.oid
     WHERE i.cluster_id = cid LIMIT 1;
-    EXIT WHEN mv IS NULL;
-    EXECUTE format('DROP MATERIALIZED VIEW %s CASCADE', mv);
+    EXIT WHEN item IS NULL;
+    EXECUTE format('DROP %s %s CASCADE', item_kind, item);
   END LOOP;
   DELETE FROM mz_emulator.clusters WHERE id = cid;
 END $$;
@@ -426,8 +431,10 @@ SELECT i.id, i.oid,
        CASE WHEN i.kind = 'introspection-index' THEN mz_emulator.schema_id('mz_internal'::regnamespace)
             ELSE mz_emulator.schema_id(i.nsp) END AS schema_id,
        i.item_name AS name,
-       CASE i.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized-view'
-                      ELSE 'index' END AS type,
+       CASE WHEN i.kind IN ('source', 'subsource') THEN 'source'
+            WHEN i.kind IN ('sink', 'connection') THEN i.kind
+            ELSE CASE i.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized-view'
+                                ELSE 'index' END END AS type,
        CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
        i.cluster_id,
        c.relacl AS privileges
@@ -436,10 +443,6 @@ FROM mz_emulator.live_items i LEFT JOIN pg_class c ON c.oid = i.oid;
 CREATE VIEW mz_catalog.mz_relations AS
 SELECT id, oid, schema_id, name, type, owner_id, cluster_id, privileges
 FROM mz_catalog.mz_objects WHERE type IN ('table', 'view', 'materialized-view', 'source');
-
-CREATE VIEW mz_catalog.mz_tables AS
-SELECT id, oid, schema_id, name, owner_id, privileges, NULL::text AS source_id
-FROM mz_catalog.mz_objects WHERE type = 'table';
 
 CREATE VIEW mz_catalog.mz_views AS
 SELECT o.id, o.oid, o.schema_id, o.name, pg_get_viewdef(o.oid) AS definition, o.owner_id, o.privileges
@@ -462,31 +465,6 @@ SELECT i.id AS index_id, n AS index_position, NULL::bigint AS on_position, trim(
 FROM mz_emulator.live_items i, unnest(string_to_array(i.index_columns, ',')) WITH ORDINALITY AS u(col, n)
 WHERE i.kind = 'index';
 
--- Sources and sinks are out of scope: empty relations with the columns the macros read.
-CREATE VIEW mz_catalog.mz_sources AS
-SELECT NULL::text AS id, NULL::oid AS oid, NULL::text AS schema_id, NULL::text AS name,
-       NULL::text AS type, NULL::text AS connection_id, NULL::text AS size, NULL::text AS cluster_id,
-       NULL::text AS owner_id WHERE false;
-CREATE VIEW mz_catalog.mz_sinks AS
-SELECT NULL::text AS id, NULL::oid AS oid, NULL::text AS schema_id, NULL::text AS name,
-       NULL::text AS type, NULL::text AS connection_id, NULL::text AS cluster_id,
-       NULL::text AS owner_id, NULL::text AS from_id WHERE false;
-
--- Upstream (MaterializeInc/materialize src/catalog/src/builtin/mz_object_dependencies.rs at
--- 1069612d0a, and mz_internal.rs before it): (object_id, referenced_object_id), ids as in
--- mz_objects. Views and materialized views reference what their query reads (PostgreSQL's
--- pg_rewrite/pg_depend, across schemas); an index references its relation.
-CREATE VIEW mz_internal.mz_object_dependencies AS
-SELECT DISTINCT o.id AS object_id, r.id AS referenced_object_id
-FROM pg_depend d
-JOIN pg_rewrite w ON w.oid = d.objid
-JOIN mz_emulator.live_items o ON o.oid = w.ev_class
-JOIN mz_emulator.live_items r ON r.oid = d.refobjid
-WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-  AND d.refobjid <> w.ev_class
-UNION ALL
-SELECT i.id, i.on_id FROM mz_emulator.live_items i WHERE i.kind = 'index';
-
 -- SUBSCRIBE is not emulated: upstream's columns (mz_internal.rs), never a row.
 CREATE VIEW mz_internal.mz_subscriptions AS
 SELECT NULL::text AS id, NULL::text AS "user", NULL::text AS cluster_id,
@@ -501,7 +479,7 @@ JOIN pg_attribute a ON a.attrelid = i.oid AND a.attnum > 0 AND NOT a.attisdroppe
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum;
 
 CREATE VIEW mz_internal.mz_comments AS
-SELECT i.id, CASE i.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' ELSE 'materialized-view' END AS object_type,
+SELECT i.id, (SELECT o.type FROM mz_catalog.mz_objects o WHERE o.id = i.id) AS object_type,
        nullif(d.objsubid, 0) AS object_sub_id, d.description AS comment
 FROM mz_emulator.live_items i JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = i.oid
 UNION ALL
@@ -553,6 +531,365 @@ WHERE i.cluster_id IS NOT NULL AND i.id IN (SELECT id FROM mz_emulator.live_item
 
 CREATE VIEW mz_internal.mz_wallclock_global_lag AS
 SELECT object_id, lag FROM mz_internal.mz_wallclock_global_lag_recent_history;
+`
+
+// ---------------------------------------------------------------------------------------
+// Connections, sources, tables from sources and sinks. Each is a PostgreSQL table (a
+// connection or sink has no columns) registered as a catalog item of its kind, so names,
+// schema swaps and drops behave as for other items. What one reads is a pg_depend row
+// (sink -> relation and connections, subsource or table -> source), so PostgreSQL's own
+// DROP … CASCADE / RESTRICT takes or protects dependents across schemas, as Materialize does.
+const STORAGE_ITEMS = `
+CREATE TABLE mz_emulator.storage_objects (
+  id text PRIMARY KEY REFERENCES mz_emulator.items ON DELETE CASCADE,
+  -- mz_sources.type / mz_sinks.type / mz_connections.type; NULL for a table from a source.
+  type text,
+  connection_id text,
+  source_id text,
+  -- The load generator's output this relation holds (e.g. 'counter', 'bids').
+  output text,
+  envelope_type text,
+  key_format text,
+  value_format text,
+  key_columns text[],
+  topic text,
+  brokers text[],
+  -- The statement as created; for a sink, the text after its connection's name.
+  definition text NOT NULL
+);
+
+-- What each load generator emits: the relation's columns and a few fixed rows.
+CREATE TABLE mz_emulator.load_generator_outputs (
+  generator text, output text, columns text NOT NULL, rows text NOT NULL,
+  PRIMARY KEY (generator, output)
+);
+INSERT INTO mz_emulator.load_generator_outputs VALUES
+  ('counter', 'counter', 'counter bigint', '(1), (2), (3)'),
+  ('auction', 'organizations', 'id bigint, name text', $$(1, 'acme'), (2, 'globex')$$),
+  ('auction', 'users', 'id bigint, org_id bigint, name text', $$(1, 1, 'ada'), (2, 2, 'bob')$$),
+  ('auction', 'accounts', 'id bigint, org_id bigint, balance bigint', '(1, 1, 100), (2, 2, 200)'),
+  ('auction', 'auctions', 'id bigint, seller bigint, item text, end_time timestamptz',
+   $$(1, 1, 'lamp', '2026-01-01 00:00:00+00')$$),
+  ('auction', 'bids', 'id bigint, buyer bigint, auction_id bigint, amount integer, bid_time timestamptz',
+   $$(1, 2, 1, 40, '2026-01-01 00:00:00+00')$$);
+
+-- pg_depend is a system catalog: these two run as the bootstrap (superuser) role.
+CREATE FUNCTION mz_emulator.add_dependency(obj oid, ref oid) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  INSERT INTO pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+  VALUES ('pg_class'::regclass, obj, 0, 'pg_class'::regclass, ref, 0, 'n')
+$$;
+CREATE FUNCTION mz_emulator.move_dependency(obj oid, old_ref oid, new_ref oid) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  UPDATE pg_depend SET refobjid = new_ref
+  WHERE classid = 'pg_class'::regclass AND objid = obj AND refclassid = 'pg_class'::regclass
+    AND refobjid = old_ref AND deptype = 'n'
+$$;
+
+CREATE FUNCTION mz_emulator.full_name(rel oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT current_database() || '.' || n.nspname || '.' || c.relname
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+$$;
+CREATE FUNCTION mz_emulator.quoted_name(rel oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT quote_ident(current_database()) || '.' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+$$;
+
+-- The catalog item a name denotes, of an expected type (NULL: any); raises Materialize's errors.
+CREATE FUNCTION mz_emulator.resolve(item_name text, expected text) RETURNS mz_catalog.mz_objects
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  result mz_catalog.mz_objects;
+BEGIN
+  SELECT * INTO result FROM mz_catalog.mz_objects WHERE oid = to_regclass(item_name);
+  IF result.id IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', item_name);
+  END IF;
+  IF expected IS NOT NULL AND result.type <> expected THEN
+    RAISE EXCEPTION USING ERRCODE = '42809',
+      MESSAGE = format('"%s" is a %s not a %s', mz_emulator.full_name(result.oid), result.type, expected);
+  END IF;
+  RETURN result;
+END $$;
+
+-- False when the name is free; with IF NOT EXISTS a taken name skips the statement.
+CREATE FUNCTION mz_emulator.name_taken(item_name text, if_not_exists bool) RETURNS bool
+LANGUAGE plpgsql AS $$
+DECLARE
+  existing regclass := to_regclass(item_name);
+BEGIN
+  IF existing IS NULL THEN RETURN false; END IF;
+  IF if_not_exists THEN
+    RAISE NOTICE 'catalog item ''%'' already exists, skipping', mz_emulator.full_name(existing);
+    RETURN true;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '42710',
+    MESSAGE = format('catalog item ''%s'' already exists', mz_emulator.full_name(existing));
+END $$;
+
+-- Creates the backing table of an item, gives it its kind and cluster; returns its id.
+CREATE FUNCTION mz_emulator.create_storage_item(
+  item_name text, item_kind text, cid text, columns text, rows text
+) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  result text;
+BEGIN
+  EXECUTE format('CREATE TABLE %s (%s)', item_name, coalesce(columns, ''));
+  IF rows IS NOT NULL THEN EXECUTE format('INSERT INTO %s VALUES %s', item_name, rows); END IF;
+  UPDATE mz_emulator.items SET kind = item_kind, cluster_id = cid
+  WHERE oid = to_regclass(item_name) RETURNING id INTO result;
+  RETURN result;
+END $$;
+
+CREATE FUNCTION mz_emulator.create_connection(
+  item_name text, connection_type text, broker_list text[], if_not_exists bool, statement text
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF mz_emulator.name_taken(item_name, if_not_exists) THEN RETURN; END IF;
+  INSERT INTO mz_emulator.storage_objects (id, type, brokers, definition)
+  VALUES (mz_emulator.create_storage_item(item_name, 'connection', NULL, NULL, NULL),
+          connection_type, broker_list, statement);
+END $$;
+
+CREATE FUNCTION mz_emulator.create_load_generator(
+  item_name text, cluster_name text, generator_name text, all_tables bool, if_not_exists bool,
+  statement text
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := mz_emulator.cluster_id(cluster_name);
+  own mz_emulator.load_generator_outputs := (SELECT o FROM mz_emulator.load_generator_outputs o
+                                             WHERE generator = generator_name AND output = generator_name);
+  source_id text;
+  nsp text;
+  sub mz_emulator.load_generator_outputs;
+  sub_name text;
+BEGIN
+  IF mz_emulator.name_taken(item_name, if_not_exists) THEN RETURN; END IF;
+  source_id := mz_emulator.create_storage_item(item_name, 'source', cid, own.columns, own.rows);
+  INSERT INTO mz_emulator.storage_objects (id, type, output, definition)
+  VALUES (source_id, 'load-generator', generator_name, statement);
+  IF NOT all_tables THEN RETURN; END IF;
+  -- FOR ALL TABLES: one subsource per output, in the source's schema, on its cluster.
+  SELECT quote_ident(n.nspname) INTO nsp
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(item_name);
+  FOR sub IN SELECT * FROM mz_emulator.load_generator_outputs
+             WHERE generator = generator_name AND output <> generator_name ORDER BY output LOOP
+    sub_name := nsp || '.' || quote_ident(sub.output);
+    PERFORM mz_emulator.name_taken(sub_name, false);
+    INSERT INTO mz_emulator.storage_objects (id, type, source_id, output, definition)
+    VALUES (mz_emulator.create_storage_item(sub_name, 'subsource', cid, sub.columns, sub.rows),
+            'subsource', source_id, sub.output,
+            format('CREATE SUBSOURCE %s OF SOURCE %s', sub_name, item_name));
+    PERFORM mz_emulator.add_dependency(to_regclass(sub_name), to_regclass(item_name));
+  END LOOP;
+END $$;
+
+-- CREATE TABLE … FROM SOURCE: a table holding one output of a load generator.
+CREATE FUNCTION mz_emulator.create_table_from_source(
+  item_name text, source_name text, reference text, statement text
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  src mz_catalog.mz_objects := mz_emulator.resolve(source_name, 'source');
+  generator_name text := (SELECT output FROM mz_emulator.storage_objects
+                          WHERE id = src.id AND type = 'load-generator');
+  wanted mz_emulator.load_generator_outputs;
+BEGIN
+  SELECT * INTO wanted FROM mz_emulator.load_generator_outputs
+  WHERE generator = generator_name AND output = coalesce(reference, generator_name);
+  IF wanted.output IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format(
+      'reference %s not found for source %s', coalesce(reference, '(none)'), mz_emulator.full_name(src.oid));
+  END IF;
+  PERFORM mz_emulator.name_taken(item_name, false);
+  INSERT INTO mz_emulator.storage_objects (id, source_id, output, definition)
+  VALUES (mz_emulator.create_storage_item(item_name, 'relation', NULL, wanted.columns, wanted.rows),
+          src.id, wanted.output, statement);
+  PERFORM mz_emulator.add_dependency(to_regclass(item_name), src.oid);
+END $$;
+
+-- What a sink may read (Materialize sinks sources, tables and materialized views), checked
+-- at CREATE SINK and again at ALTER SINK … SET FROM, with the sink's KEY columns.
+CREATE FUNCTION mz_emulator.sinkable(relation text, key_columns text[]) RETURNS mz_catalog.mz_objects
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  result mz_catalog.mz_objects := mz_emulator.resolve(relation, NULL);
+  missing text;
+BEGIN
+  IF result.type NOT IN ('table', 'source', 'materialized-view') THEN
+    RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = format(
+      '%s is a %s, which cannot be exported as a sink', mz_emulator.full_name(result.oid), result.type);
+  END IF;
+  SELECT k INTO missing FROM unnest(key_columns) k
+  WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = result.oid AND a.attname = k
+                    AND a.attnum > 0 AND NOT a.attisdropped) LIMIT 1;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = format('column "%s" does not exist', missing);
+  END IF;
+  RETURN result;
+END $$;
+
+CREATE FUNCTION mz_emulator.connection_of(connection_name text, wanted_type text) RETURNS mz_catalog.mz_objects
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  result mz_catalog.mz_objects := mz_emulator.resolve(connection_name, 'connection');
+BEGIN
+  IF (SELECT type FROM mz_emulator.storage_objects WHERE id = result.id) <> wanted_type THEN
+    RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = format(
+      '%s is not a %s connection', mz_emulator.full_name(result.oid), wanted_type);
+  END IF;
+  RETURN result;
+END $$;
+
+CREATE FUNCTION mz_emulator.create_sink(
+  item_name text, cluster_name text, relation text, kafka text, registry text, topic_name text,
+  key_cols text[], key_fmt text, value_fmt text, envelope text, if_not_exists bool, tail text
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := mz_emulator.cluster_id(cluster_name);
+  input mz_catalog.mz_objects := mz_emulator.sinkable(relation, key_cols);
+  conn mz_catalog.mz_objects := mz_emulator.connection_of(kafka, 'kafka');
+  csr mz_catalog.mz_objects;
+  sink oid;
+BEGIN
+  IF registry IS NOT NULL THEN csr := mz_emulator.connection_of(registry, 'confluent-schema-registry'); END IF;
+  IF mz_emulator.name_taken(item_name, if_not_exists) THEN RETURN; END IF;
+  INSERT INTO mz_emulator.storage_objects (id, type, connection_id, envelope_type, key_format,
+                                           value_format, key_columns, topic, definition)
+  VALUES (mz_emulator.create_storage_item(item_name, 'sink', cid, NULL, NULL), 'kafka', conn.id,
+          envelope, key_fmt, value_fmt, key_cols, topic_name, tail);
+  sink := to_regclass(item_name);
+  PERFORM mz_emulator.add_dependency(sink, input.oid);
+  PERFORM mz_emulator.add_dependency(sink, conn.oid);
+  IF csr.oid IS NOT NULL THEN PERFORM mz_emulator.add_dependency(sink, csr.oid); END IF;
+END $$;
+
+-- The relation a sink reads: its one dependency that is not a connection.
+CREATE FUNCTION mz_emulator.sink_input(sink oid) RETURNS oid
+LANGUAGE sql STABLE AS $$
+  SELECT d.refobjid FROM pg_depend d JOIN mz_emulator.items i ON i.oid = d.refobjid
+  WHERE d.classid = 'pg_class'::regclass AND d.objid = sink AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype = 'n' AND i.kind <> 'connection'
+$$;
+
+CREATE FUNCTION mz_emulator.alter_sink_from(sink_name text, relation text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  sink mz_catalog.mz_objects := mz_emulator.resolve(sink_name, 'sink');
+  input mz_catalog.mz_objects := mz_emulator.sinkable(
+    relation, (SELECT key_columns FROM mz_emulator.storage_objects WHERE id = sink.id));
+BEGIN
+  PERFORM mz_emulator.move_dependency(sink.oid, mz_emulator.sink_input(sink.oid), input.oid);
+END $$;
+
+-- DROP SINK/SOURCE/CONNECTION: Materialize's checks, then PostgreSQL's DROP … CASCADE.
+CREATE FUNCTION mz_emulator.drop_item(expected text, item_name text, if_exists bool, cascade bool)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  item mz_catalog.mz_objects;
+  dependent text;
+BEGIN
+  IF to_regclass(item_name) IS NULL AND if_exists THEN
+    RAISE NOTICE '% "%" does not exist, skipping', expected, item_name;
+    RETURN;
+  END IF;
+  item := mz_emulator.resolve(item_name, expected);
+  SELECT mz_emulator.full_name(o.oid) INTO dependent
+  FROM mz_internal.mz_object_dependencies d JOIN mz_catalog.mz_objects o ON o.id = d.object_id
+  WHERE d.referenced_object_id = item.id LIMIT 1;
+  IF dependent IS NOT NULL AND NOT cascade THEN
+    RAISE EXCEPTION USING ERRCODE = '2BP01', MESSAGE = format(
+      'cannot drop %s: still depended upon by catalog item ''%s''', mz_emulator.full_name(item.oid), dependent);
+  END IF;
+  EXECUTE format('DROP TABLE %s CASCADE', item.oid::regclass);
+END $$;
+
+CREATE FUNCTION mz_emulator.create_sql(item mz_emulator.items) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT CASE item.kind
+    WHEN 'sink' THEN format('CREATE SINK %s IN CLUSTER %s FROM %s INTO KAFKA CONNECTION %s %s',
+                            mz_emulator.quoted_name(item.oid), quote_ident(c.name),
+                            mz_emulator.quoted_name(mz_emulator.sink_input(item.oid)),
+                            mz_emulator.quoted_name(conn.oid), s.definition)
+    ELSE s.definition END
+  FROM mz_emulator.storage_objects s
+  LEFT JOIN mz_emulator.clusters c ON c.id = item.cluster_id
+  LEFT JOIN mz_emulator.items conn ON conn.id = s.connection_id
+  WHERE s.id = item.id
+$$;
+`
+
+// Upstream's columns in upstream's order (MaterializeInc/materialize at 59294b360a:
+// src/catalog/src/builtin/mz_catalog.rs for mz_tables, mz_connections, mz_sinks,
+// mz_kafka_connections and mz_kafka_sinks; for mz_sources, make_mz_sources in builtin/builtin.rs,
+// which that mz_catalog.rs refers to).
+const STORAGE_VIEWS = `
+CREATE VIEW mz_catalog.mz_tables AS
+SELECT o.id, o.oid, o.schema_id, o.name, o.owner_id, o.privileges,
+       mz_emulator.create_sql(i) AS create_sql, mz_emulator.create_sql(i) AS redacted_create_sql,
+       s.source_id
+FROM mz_catalog.mz_objects o
+JOIN mz_emulator.items i ON i.id = o.id
+LEFT JOIN mz_emulator.storage_objects s ON s.id = o.id
+WHERE o.type = 'table';
+
+CREATE VIEW mz_catalog.mz_connections AS
+SELECT o.id, o.oid, o.schema_id, o.name, s.type, o.owner_id, o.privileges,
+       s.definition AS create_sql, s.definition AS redacted_create_sql
+FROM mz_catalog.mz_objects o JOIN mz_emulator.storage_objects s ON s.id = o.id
+WHERE o.type = 'connection';
+
+CREATE VIEW mz_catalog.mz_kafka_connections AS
+SELECT s.id, s.brokers, '_materialize-progress-emulator-' || s.id AS sink_progress_topic
+FROM mz_catalog.mz_connections c JOIN mz_emulator.storage_objects s ON s.id = c.id
+WHERE c.type = 'kafka';
+
+CREATE VIEW mz_catalog.mz_sources AS
+SELECT o.id, o.oid, o.schema_id, o.name, s.type, s.connection_id, NULL::text AS size,
+       s.envelope_type, s.key_format, s.value_format, o.cluster_id, o.owner_id, o.privileges,
+       mz_emulator.create_sql(i) AS create_sql, mz_emulator.create_sql(i) AS redacted_create_sql
+FROM mz_catalog.mz_objects o
+JOIN mz_emulator.items i ON i.id = o.id
+JOIN mz_emulator.storage_objects s ON s.id = o.id
+WHERE o.type = 'source';
+
+-- No from_id: upstream has none; what a sink reads is in mz_object_dependencies.
+CREATE VIEW mz_catalog.mz_sinks AS
+SELECT o.id, o.oid, o.schema_id, o.name, s.type, s.connection_id, NULL::text AS size,
+       s.envelope_type, s.value_format AS format, s.key_format, s.value_format, o.cluster_id,
+       o.owner_id, mz_emulator.create_sql(i) AS create_sql,
+       mz_emulator.create_sql(i) AS redacted_create_sql
+FROM mz_catalog.mz_objects o
+JOIN mz_emulator.items i ON i.id = o.id
+JOIN mz_emulator.storage_objects s ON s.id = o.id
+WHERE o.type = 'sink';
+
+CREATE VIEW mz_catalog.mz_kafka_sinks AS
+SELECT s.id, s.topic FROM mz_catalog.mz_sinks k JOIN mz_emulator.storage_objects s ON s.id = k.id;
+
+-- Upstream (MaterializeInc/materialize src/catalog/src/builtin/mz_object_dependencies.rs at
+-- 1069612d0a, and mz_internal.rs before it): (object_id, referenced_object_id), ids as in
+-- mz_objects, each item's direct references as its create_sql names them. Views and
+-- materialized views reference what their query reads (PostgreSQL's pg_rewrite/pg_depend,
+-- across schemas); an index references its relation; a sink its relation and connections; a
+-- subsource or a table from a source its source (the emulator's pg_depend rows).
+CREATE VIEW mz_internal.mz_object_dependencies AS
+SELECT DISTINCT o.id AS object_id, r.id AS referenced_object_id
+FROM pg_depend d
+JOIN pg_rewrite w ON w.oid = d.objid
+JOIN mz_emulator.live_items o ON o.oid = w.ev_class
+JOIN mz_emulator.live_items r ON r.oid = d.refobjid
+WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+  AND d.refobjid <> w.ev_class
+UNION ALL
+SELECT i.id, i.on_id FROM mz_emulator.live_items i WHERE i.kind = 'index'
+UNION ALL
+SELECT o.id, r.id
+FROM pg_depend d
+JOIN mz_emulator.live_items o ON o.oid = d.objid
+JOIN mz_emulator.live_items r ON r.oid = d.refobjid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n';
 `
 
 const CONTROL_FUNCTIONS = `
@@ -635,6 +972,8 @@ export const BOOTSTRAP_SQL = [
   CLUSTER_FUNCTIONS,
   ITEM_FUNCTIONS,
   CATALOG_VIEWS,
+  STORAGE_ITEMS,
+  STORAGE_VIEWS,
   CONTROL_FUNCTIONS,
   SYSTEM_CLUSTERS
 ].join('\n')

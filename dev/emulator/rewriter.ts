@@ -324,6 +324,194 @@ const dropIndex: Rule = (c) => {
 }
 
 // ---------------------------------------------------------------------------------------
+// Connections, sources, tables from sources and sinks (catalog.ts, STORAGE_ITEMS)
+
+/** The original text of the statement from token `from` on, for create_sql. */
+const textFrom = (c: Cursor, from: number): string => c.sql.slice(c.tokens[from]!.start).trim()
+
+/** The string literals after BROKER / BROKERS in a Kafka connection's options. */
+function brokerList(options: string): string[] {
+  const c = new Cursor(options)
+  const brokers: string[] = []
+  while (!c.done()) {
+    if (c.acceptWords('broker')) {
+      c.acceptPunct('=')
+      brokers.push(c.string())
+    } else if (c.acceptWords('brokers')) {
+      c.acceptPunct('=')
+      c.expectPunct('(')
+      do brokers.push(c.string())
+      while (c.acceptPunct(','))
+      c.expectPunct(')')
+    } else c.pos++
+  }
+  return brokers
+}
+
+const createConnection: Rule = (c) => {
+  if (!c.acceptWords('create', 'connection')) return undefined
+  const ifNotExists = c.acceptWords('if', 'not', 'exists')
+  const name = c.qualifiedName().text
+  c.expectWords('to')
+  let type: string
+  let brokers: string[] = []
+  if (c.acceptWords('kafka')) {
+    type = 'kafka'
+    brokers = brokerList(c.parenthesized())
+  } else if (c.acceptWords('confluent', 'schema', 'registry')) {
+    type = 'confluent-schema-registry'
+    c.parenthesized()
+  } else return unsupported('CREATE CONNECTION other than TO KAFKA or TO CONFLUENT SCHEMA REGISTRY')
+  if (c.acceptWords('with')) c.parenthesized() // VALIDATE: nothing is dialled anyway
+  c.expectEnd()
+  const args = [lit(name), lit(type), litArray(brokers), ifNotExists, lit(c.sql.trim())]
+  return calls('CREATE CONNECTION', `SELECT mz_emulator.create_connection(${args.join(', ')})`)
+}
+
+const createSource: Rule = (c) => {
+  if (!c.acceptWords('create', 'source')) return undefined
+  const ifNotExists = c.acceptWords('if', 'not', 'exists')
+  const name = c.qualifiedName().text
+  const cluster = optionalInCluster(c)
+  c.expectWords('from')
+  if (!c.acceptWords('load', 'generator')) {
+    return unsupported('CREATE SOURCE other than FROM LOAD GENERATOR COUNTER or AUCTION')
+  }
+  const generator = c.identifier().toLowerCase()
+  if (generator !== 'counter' && generator !== 'auction') {
+    return unsupported(`LOAD GENERATOR ${generator.toUpperCase()}`)
+  }
+  if (c.atPunct('(')) c.parenthesized() // TICK INTERVAL, UP TO, …
+  const allTables = c.acceptWords('for', 'all', 'tables')
+  if (c.atWords('for')) return unsupported('CREATE SOURCE … FOR TABLES/SCHEMAS')
+  if (c.acceptWords('expose', 'progress', 'as')) c.qualifiedName()
+  if (c.acceptWords('with')) c.parenthesized()
+  c.expectEnd()
+  const args = [lit(name), lit(cluster), lit(generator), allTables, ifNotExists, lit(c.sql.trim())]
+  return calls('CREATE SOURCE', `SELECT mz_emulator.create_load_generator(${args.join(', ')})`)
+}
+
+const createTableFromSource: Rule = (c) => {
+  if (!c.acceptWords('create', 'table')) return undefined
+  const name = c.qualifiedName().text
+  if (!c.acceptWords('from', 'source')) return undefined // plain CREATE TABLE: PostgreSQL's
+  const source = c.qualifiedName().text
+  let reference: string | null = null
+  if (c.atPunct('(')) {
+    const options = new Cursor(c.parenthesized())
+    options.expectWords('reference')
+    options.acceptPunct('=')
+    reference = options.qualifiedName().parts.at(-1)!
+  }
+  if (c.acceptWords('with')) c.parenthesized()
+  c.expectEnd()
+  const args = [lit(name), lit(source), lit(reference), lit(c.sql.trim())]
+  return calls('CREATE TABLE', `SELECT mz_emulator.create_table_from_source(${args.join(', ')})`)
+}
+
+interface SinkFormat {
+  key: string | null
+  value: string | null
+  registry: string | null
+}
+
+/** `JSON`, `AVRO USING CONFLUENT SCHEMA REGISTRY CONNECTION c [(…)]`, `TEXT`, `BYTES`. */
+function parseFormat(c: Cursor, format: SinkFormat): string {
+  const name = c.identifier().toLowerCase()
+  if (c.acceptWords('using', 'confluent', 'schema', 'registry', 'connection')) {
+    format.registry = c.qualifiedName().text
+    if (c.atPunct('(')) c.parenthesized()
+  }
+  return name
+}
+
+function parseSinkFormat(c: Cursor): SinkFormat {
+  const format: SinkFormat = { key: null, value: null, registry: null }
+  if (c.acceptWords('format')) {
+    format.value = parseFormat(c, format)
+  } else if (c.acceptWords('key', 'format')) {
+    format.key = parseFormat(c, format)
+    c.expectWords('value', 'format')
+    format.value = parseFormat(c, format)
+  }
+  return format
+}
+
+/** The TOPIC option of a Kafka sink's connection options. */
+function topicOf(options: string): string {
+  const c = new Cursor(options)
+  while (!c.done() && !c.atWords('topic')) c.pos++
+  c.expectWords('topic')
+  c.acceptPunct('=')
+  return c.string()
+}
+
+const createSink: Rule = (c) => {
+  if (!c.acceptWords('create', 'sink')) return undefined
+  const ifNotExists = c.acceptWords('if', 'not', 'exists')
+  const name = c.qualifiedName().text
+  const cluster = optionalInCluster(c)
+  c.expectWords('from')
+  const relation = c.qualifiedName().text
+  if (!c.acceptWords('into', 'kafka', 'connection'))
+    return unsupported('CREATE SINK other than INTO KAFKA')
+  const connection = c.qualifiedName().text
+  const tail = c.pos
+  const topic = topicOf(c.parenthesized())
+  const key = c.acceptWords('key')
+    ? c
+        .parenthesized()
+        .split(',')
+        .map((k) => k.trim())
+    : []
+  c.acceptWords('not', 'enforced')
+  if (c.acceptWords('headers')) c.identifier()
+  const format = parseSinkFormat(c)
+  const envelope = c.acceptWords('envelope') ? c.identifier().toLowerCase() : null
+  if (c.acceptWords('with')) c.parenthesized()
+  c.expectEnd()
+  const args = [
+    lit(name),
+    lit(cluster),
+    lit(relation),
+    lit(connection),
+    lit(format.registry),
+    lit(topic),
+    litArray(key.map((k) => k.replace(/^"|"$/g, ''))),
+    lit(format.key),
+    lit(format.value),
+    lit(envelope),
+    ifNotExists,
+    lit(textFrom(c, tail))
+  ]
+  return calls('CREATE SINK', `SELECT mz_emulator.create_sink(${args.join(', ')})`)
+}
+
+const alterSink: Rule = (c) => {
+  if (!c.acceptWords('alter', 'sink')) return undefined
+  const name = c.qualifiedName().text
+  if (!c.acceptWords('set', 'from')) return unsupported('ALTER SINK other than SET FROM')
+  const relation = c.qualifiedName().text
+  c.expectEnd()
+  return calls('ALTER SINK', `SELECT mz_emulator.alter_sink_from(${lit(name)}, ${lit(relation)})`)
+}
+
+const dropStorageItem: Rule = (c) => {
+  if (!c.acceptWords('drop')) return undefined
+  const kind = ['sink', 'source', 'connection'].find((k) => c.acceptWords(k))
+  if (!kind) return undefined
+  const ifExists = c.acceptWords('if', 'exists')
+  const names = [c.qualifiedName().text]
+  while (c.acceptPunct(',')) names.push(c.qualifiedName().text)
+  const cascade = c.acceptWords('cascade')
+  if (!cascade) c.acceptWords('restrict')
+  c.expectEnd()
+  const drop = (n: string): string =>
+    `SELECT mz_emulator.drop_item(${lit(kind)}, ${lit(n)}, ${ifExists}, ${cascade})`
+  return calls(`DROP ${kind.toUpperCase()}`, ...names.map(drop))
+}
+
+// ---------------------------------------------------------------------------------------
 // Rejections
 
 function unsupported(what: string): never {
@@ -331,18 +519,11 @@ function unsupported(what: string): never {
 }
 
 const MATERIALIZE_ONLY: string[][] = [
-  ['create', 'source'],
-  ['create', 'sink'],
-  ['create', 'connection'],
   ['create', 'secret'],
   ['create', 'continual', 'task'],
   ['create', 'network', 'policy'],
-  ['drop', 'source'],
-  ['drop', 'sink'],
-  ['drop', 'connection'],
   ['drop', 'secret'],
   ['alter', 'source'],
-  ['alter', 'sink'],
   ['alter', 'connection'],
   ['alter', 'secret'],
   ['alter', 'system'],
@@ -375,8 +556,8 @@ const rejectMaterializeOnly: Rule = (c) => {
   }
   const inCluster = words.findIndex((w, i) => w === 'in' && words[i + 1] === 'cluster')
   if (inCluster >= 0 && c.tokens[inCluster]?.kind === 'word') unsupported('IN CLUSTER here')
-  if (c.atWords('create', 'table') && /\bfrom\s+(source|webhook)\b/i.test(c.sql)) {
-    unsupported('CREATE TABLE … FROM SOURCE')
+  if (c.atWords('create', 'table') && /\bfrom\s+webhook\b/i.test(c.sql)) {
+    unsupported('CREATE TABLE … FROM WEBHOOK')
   }
   return undefined
 }
@@ -452,6 +633,12 @@ const RULES: Rule[] = [
   createMaterializedView,
   createIndex,
   dropIndex,
+  createConnection,
+  createSource,
+  createTableFromSource,
+  createSink,
+  alterSink,
+  dropStorageItem,
   rejectMaterializeOnly
 ]
 

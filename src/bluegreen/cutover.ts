@@ -12,8 +12,9 @@ import {
   type SwapSides
 } from '../store/records.js'
 import type { ObjectStore } from '../store/s3.js'
-import { literalList, quoteIdent, type Sql } from '../warehouse/pg.js'
+import { literalList, quoteIdent, quoteLiteral, type Sql } from '../warehouse/pg.js'
 import { green } from './config.js'
+import type { SinkRepoint } from './plan.js'
 
 /** Catalog ids by name, of the schemas (current database) and clusters asked for. */
 export interface CatalogIds {
@@ -206,4 +207,69 @@ export async function settleSwap(
     await writeRecord(store, keys.previous, previous)
   }
   return outcome
+}
+
+/** `"db"."schema"."name"` (as quoteIdent writes each part) → its parts. */
+export function nameParts(quoted: string): string[] {
+  return [...quoted.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'))
+}
+
+interface Resolved {
+  id: string
+  name: string
+}
+
+/** The user object `"db"."schema"."name"` denotes now, if any. */
+async function resolveObject(sql: Sql, quoted: string): Promise<Resolved | undefined> {
+  const [database, schema, name] = nameParts(quoted)
+  const [row] = await sql.query<Resolved>(
+    `select o.id, d.name || '.' || s.name || '.' || o.name as name
+  from mz_catalog.mz_objects o
+  join mz_catalog.mz_schemas s on s.id = o.schema_id
+  join mz_catalog.mz_databases d on d.id = s.database_id
+  where d.name = ${quoteLiteral(database ?? '')} and s.name = ${quoteLiteral(schema ?? '')}
+    and o.name = ${quoteLiteral(name ?? '')}`
+  )
+  return row
+}
+
+/** What a sink reads now (its connections aside), from mz_object_dependencies. */
+async function sinkInputs(sql: Sql, sinkId: string): Promise<Resolved[]> {
+  return sql.query<Resolved>(
+    `select r.id, d.name || '.' || s.name || '.' || r.name as name
+  from mz_internal.mz_object_dependencies dep
+  join mz_catalog.mz_objects r on r.id = dep.referenced_object_id
+  join mz_catalog.mz_schemas s on s.id = r.schema_id
+  left join mz_catalog.mz_databases d on d.id = s.database_id
+  where dep.object_id = ${quoteLiteral(sinkId)} and r.type <> 'connection'`
+  )
+}
+
+export interface SinkMismatch {
+  repoint: SinkRepoint
+  problem: string
+}
+
+/** Why a planned sink does not read its planned `from` object now; undefined when it does. */
+async function sinkProblem(sql: Sql, { sink, from }: SinkRepoint): Promise<string | undefined> {
+  const [target, input] = [await resolveObject(sql, sink), await resolveObject(sql, from)]
+  if (!target) return `sink ${sink} does not exist`
+  if (!input) return `${from}, which sink ${sink} should read, does not exist`
+  const reads = await sinkInputs(sql, target.id)
+  if (reads.some((r) => r.id === input.id)) return undefined
+  const now = reads.map((r) => `${r.name ?? '?'} (${r.id})`).join(', ') || 'nothing'
+  return `sink ${target.name} reads ${now}, not ${input.name} (${input.id})`
+}
+
+/**
+ * After the swap and deploy_promote's `ALTER SINK … SET FROM`: each planned sink must read the
+ * object its `from` names now (the new production, by id). One entry per sink that does not.
+ */
+export async function sinkMismatches(sql: Sql, sinks: SinkRepoint[]): Promise<SinkMismatch[]> {
+  const mismatches: SinkMismatch[] = []
+  for (const repoint of sinks) {
+    const problem = await sinkProblem(sql, repoint)
+    if (problem) mismatches.push({ repoint, problem })
+  }
+  return mismatches
 }

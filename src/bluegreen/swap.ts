@@ -29,8 +29,11 @@ import {
   holdsPrevious,
   markSwap,
   nextSteps,
+  previousNames,
   settleSwap,
-  swapSides
+  sinkMismatches,
+  swapSides,
+  type SinkMismatch
 } from './cutover.js'
 import type { BlueGreenRun } from './run.js'
 
@@ -155,19 +158,46 @@ async function swapRecorded(run: BlueGreenRun, sides: SwapSides): Promise<void> 
   forgetCreated('swap')
 }
 
-/** Production's names must now carry green's former ids, and green's names production's. */
-async function verifyCutover(run: BlueGreenRun, sides: SwapSides): Promise<void> {
-  const mismatches = cutoverMismatches(sides, await catalogIds(await run.warehouse(), sides))
-  if (mismatches.length === 0) {
-    await markSwap(run.clients.store, run.keys.swap, sides, 'committed')
-    core.info(
-      'Cutover verified: production resolves to the green ids, green to the previous production.'
-    )
-    return
-  }
+/**
+ * The swap committed but a planned sink does not read the new production: the previous
+ * production is kept (recorded for "phase: rollback"), since what still reads it must not go.
+ */
+async function unrepointedSinks(
+  run: BlueGreenRun,
+  sides: SwapSides,
+  sinks: SinkMismatch[]
+): Promise<ActionError> {
   await settleSwap(run.clients.store, await run.warehouse(), run.keys, sides)
-  throw new ActionError(
-    `The cutover does not match the swap: ${mismatches.join('; ')}. Nothing was dropped; the previous production is kept as it is. ${nextSteps(sides)}`
+  core.setOutput('promoted', 'true')
+  return new ActionError(
+    `The swap committed, but ${sinks.length} sink(s) do not read the new production: ${sinks.map((s) => s.problem).join('; ')}. ` +
+      `Nothing was dropped: the previous production is kept under ${previousNames(sides)}, and the production manifest was not published. ` +
+      `Repoint each sink (${sinks.map((s) => `${s.repoint.statement};`).join(' ')}), then: ${nextSteps(sides)}`
+  )
+}
+
+/**
+ * Production's names must now carry green's former ids, green's names production's, and each
+ * sink deploy_promote repointed must read its new production object.
+ */
+async function verifyCutover(run: BlueGreenRun, sides: SwapSides): Promise<void> {
+  const sql = await run.warehouse()
+  const mismatches = cutoverMismatches(sides, await catalogIds(sql, sides))
+  if (mismatches.length > 0) {
+    await settleSwap(run.clients.store, sql, run.keys, sides)
+    throw new ActionError(
+      `The cutover does not match the swap: ${mismatches.join('; ')}. Nothing was dropped; the previous production is kept as it is. ${nextSteps(sides)}`
+    )
+  }
+  const planned = run.cutover?.sinks ?? []
+  const sinks = await sinkMismatches(sql, planned)
+  if (sinks.length > 0) throw await unrepointedSinks(run, sides, sinks)
+  await markSwap(run.clients.store, run.keys.swap, sides, 'committed')
+  core.info(
+    'Cutover verified: production resolves to the green ids, green to the previous production' +
+      (planned.length > 0
+        ? `, and each sink reads its new production object (${planned.map((s) => `${s.sink} from ${s.from}`).join(', ')}).`
+        : '.')
   )
 }
 

@@ -14,7 +14,7 @@ export const MACROS = path.join(
   repoRoot,
   '.venv/lib/python3.11/site-packages/dbt/include/materialize/macros'
 )
-const FIXTURE = path.join(here, '..', 'fixtures', 'project')
+const FIXTURES = path.join(here, '..', 'fixtures')
 
 export interface DbtResult {
   code: number | null
@@ -73,9 +73,10 @@ function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: Db
   })
 }
 
-export function copyFixtureProject(emulator: Emulator): DbtProject {
+/** A temp copy of `fixtures/<fixture>`, its dbt pointed at `emulator`. */
+export function copyFixtureProject(emulator: Emulator, fixture = 'project'): DbtProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
-  cpSync(FIXTURE, dir, { recursive: true })
+  cpSync(path.join(FIXTURES, fixture), dir, { recursive: true })
   const env = dbtEnv(emulator, dir)
   return {
     dir,
