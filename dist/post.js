@@ -72071,8 +72071,8 @@ function refusedTransport(error, attempt) {
 
 
 const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
-const quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
-const literalList = (values) => values.map(quoteLiteral).join(', ');
+const pg_quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
+const literalList = (values) => values.map(pg_quoteLiteral).join(', ');
 async function pg_open(target, ssl) {
     const client = new esm.Client({
         host: target.host,
@@ -72647,6 +72647,56 @@ async function settleSwap(store, sql, keys, recorded) {
         await writeRecord(store, keys.previous, previous);
     }
     return outcome;
+}
+/** `"db"."schema"."name"` (as quoteIdent writes each part) → its parts. */
+function nameParts(quoted) {
+    return [...quoted.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replace(/""/g, '"'));
+}
+/** The user object `"db"."schema"."name"` denotes now, if any. */
+async function resolveObject(sql, quoted) {
+    const [database, schema, name] = nameParts(quoted);
+    const [row] = await sql.query(`select o.id, d.name || '.' || s.name || '.' || o.name as name
+  from mz_catalog.mz_objects o
+  join mz_catalog.mz_schemas s on s.id = o.schema_id
+  join mz_catalog.mz_databases d on d.id = s.database_id
+  where d.name = ${quoteLiteral(database ?? '')} and s.name = ${quoteLiteral(schema ?? '')}
+    and o.name = ${quoteLiteral(name ?? '')}`);
+    return row;
+}
+/** What a sink reads now (its connections aside), from mz_object_dependencies. */
+async function sinkInputs(sql, sinkId) {
+    return sql.query(`select r.id, d.name || '.' || s.name || '.' || r.name as name
+  from mz_internal.mz_object_dependencies dep
+  join mz_catalog.mz_objects r on r.id = dep.referenced_object_id
+  join mz_catalog.mz_schemas s on s.id = r.schema_id
+  left join mz_catalog.mz_databases d on d.id = s.database_id
+  where dep.object_id = ${quoteLiteral(sinkId)} and r.type <> 'connection'`);
+}
+/** Why a planned sink does not read its planned `from` object now; undefined when it does. */
+async function sinkProblem(sql, { sink, from }) {
+    const [target, input] = [await resolveObject(sql, sink), await resolveObject(sql, from)];
+    if (!target)
+        return `sink ${sink} does not exist`;
+    if (!input)
+        return `${from}, which sink ${sink} should read, does not exist`;
+    const reads = await sinkInputs(sql, target.id);
+    if (reads.some((r) => r.id === input.id))
+        return undefined;
+    const now = reads.map((r) => `${r.name ?? '?'} (${r.id})`).join(', ') || 'nothing';
+    return `sink ${target.name} reads ${now}, not ${input.name} (${input.id})`;
+}
+/**
+ * After the swap and deploy_promote's `ALTER SINK … SET FROM`: each planned sink must read the
+ * object its `from` names now (the new production, by id). One entry per sink that does not.
+ */
+async function sinkMismatches(sql, sinks) {
+    const mismatches = [];
+    for (const repoint of sinks) {
+        const problem = await sinkProblem(sql, repoint);
+        if (problem)
+            mismatches.push({ repoint, problem });
+    }
+    return mismatches;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
