@@ -7,8 +7,13 @@ import { BOOTSTRAP_SQL, databaseSettingsSql } from './catalog.js'
 import { EmulatorControl } from './control.js'
 import { startProxy } from './proxy.js'
 
-export { EmulatorControl, type HydrationScript } from './control.js'
-export { MZ_VERSION } from './proxy.js'
+export {
+  EmulatorControl,
+  type HydrationScript,
+  type LagMode,
+  type RefreshReplicas
+} from './control.js'
+export { MZ_VERSION } from './version.js'
 
 export const DEFAULT_USER = 'materialize'
 export const DEFAULT_PASSWORD = 'materialize'

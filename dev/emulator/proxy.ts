@@ -7,9 +7,8 @@ import { MaterializeError } from './cursor.js'
 import { rejection, rewriteQuery, rewriteStatement, type ServerStatement } from './rewriter.js'
 import { splitStatements, tokenize } from './lexer.js'
 import { rewriteStartupParams } from './startup.js'
+import { MZ_VERSION } from './version.js'
 import * as wire from './wire.js'
-
-export const MZ_VERSION = 'v26.1.0 (emulator)'
 
 export interface ProxyOptions {
   backendHost: string
