@@ -7,6 +7,7 @@ import { MaterializeError } from './cursor.js'
 import { rejection, rewriteQuery, rewriteStatement, type ServerStatement } from './rewriter.js'
 import { splitStatements, tokenize } from './lexer.js'
 import { rewriteStartupParams } from './startup.js'
+import { TransactionGuard } from './transactions.js'
 import { MZ_VERSION } from './version.js'
 import * as wire from './wire.js'
 
@@ -67,6 +68,7 @@ class Session {
   private readonly plans: ResponsePlan[] = []
   private backendKey?: { pid: number; secret: number }
   private closed = false
+  private readonly transaction = new TransactionGuard()
 
   constructor(
     private readonly client: Socket,
@@ -147,7 +149,8 @@ class Session {
   }
 
   private sendQuery(message: wire.Message): void {
-    const rewritten = rewriteQuery(wire.queryText(message))
+    const text = wire.queryText(message)
+    const rewritten = rewriteQuery(text, this.transaction.admit(splitStatements(text)))
     this.plans.push({
       statements: rewritten.changed ? rewritten.statements : undefined,
       index: 0,
@@ -212,6 +215,7 @@ class Session {
     const plan = this.plans[0]
     if (message.type === 'Z') {
       this.plans.shift()
+      this.transaction.settle(message.body[0]!)
       return [message.raw]
     }
     if (!plan?.statements) return [message.raw]

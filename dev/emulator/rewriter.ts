@@ -4,6 +4,7 @@
 // does not model are rejected instead of being guessed at.
 import { Cursor, MaterializeError } from './cursor.js'
 import { isSignificant, splitStatements, tokenize, type Token } from './lexer.js'
+import type { Refusal } from './transactions.js'
 
 /** One statement sent to PostgreSQL. Hidden statements' results are not shown to the client. */
 export interface ServerStatement {
@@ -515,10 +516,11 @@ export function rejection(error: MaterializeError): ServerStatement {
 
 /**
  * Rewrites a simple-protocol Query. Like Materialize, a message with one statement the
- * emulator rejects runs none of its statements.
+ * emulator rejects runs none of its statements. A `refusal` (a statement Materialize refuses
+ * in this transaction) runs the statements before it, then fails as Materialize does there.
  */
-export function rewriteQuery(text: string): RewrittenQuery {
-  const originals = splitStatements(text)
+export function rewriteQuery(text: string, refusal?: Refusal): RewrittenQuery {
+  const originals = splitStatements(text).slice(0, refusal?.index)
   let statements: ServerStatement[]
   try {
     statements = originals.flatMap(rewriteStatement)
@@ -526,7 +528,9 @@ export function rewriteQuery(text: string): RewrittenQuery {
     if (!(error instanceof MaterializeError)) throw error
     return { text: rejection(error).sql, statements: [rejection(error)], changed: true }
   }
+  if (refusal) statements.push(rejection(refusal.error))
   const changed =
+    refusal !== undefined ||
     statements.length !== originals.length ||
     statements.some((s, i) => s.hidden || s.sql !== originals[i])
   if (!changed) return { text, statements, changed }
