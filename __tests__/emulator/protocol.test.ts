@@ -185,7 +185,7 @@ describe('transactions (Materialize refuses DDL mixed with anything but swaps an
       )
     ).toMatchObject({ code: '25000', message: MODIFY_ONLY })
     await client.query('ROLLBACK')
-    const schemas = await emulator.control.query(
+    const schemas = await emulator.control.query<{ nspname: string }>(
       `SELECT nspname FROM pg_namespace WHERE nspname IN ('tx_c', 'tx_d', 'tx_e', 'tx_f') ORDER BY 1`
     )
     expect(schemas.map((r) => r.nspname)).toEqual(['tx_c', 'tx_d'])

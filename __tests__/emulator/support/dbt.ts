@@ -73,10 +73,11 @@ function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: Db
   })
 }
 
-export function copyFixtureProject(emulator: Emulator): DbtProject {
+/** `extra` adds to dbt's environment, e.g. `MZ_SSLMODE` for the profile's sslmode (default prefer). */
+export function copyFixtureProject(emulator: Emulator, extra: NodeJS.ProcessEnv = {}): DbtProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
   cpSync(FIXTURE, dir, { recursive: true })
-  const env = dbtEnv(emulator, dir)
+  const env = { ...dbtEnv(emulator, dir), ...extra }
   return {
     dir,
     run: (args, options = {}) => runDbt(dir, env, args, options),
