@@ -105,6 +105,12 @@ const HELPERS = `
 CREATE FUNCTION mz_emulator.now() RETURNS timestamptz
 LANGUAGE sql STABLE AS $$ SELECT now() + clock_offset FROM mz_emulator.settings $$;
 
+-- Emulated indexes have no PostgreSQL relation; upstream gives every item an oid.
+CREATE FUNCTION mz_emulator.synthetic_oid(id text) RETURNS oid
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT ((CASE WHEN id LIKE 'si%' THEN 2100000000 ELSE 2000000000 END) + substring(id FROM '[0-9]+')::bigint)::oid
+$$;
+
 CREATE FUNCTION mz_emulator.raise_error(code text, message text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -467,7 +473,7 @@ SELECT r.id, r.name, r.cluster_id, r.size, r.availability_zone,
 FROM mz_emulator.replicas r JOIN mz_emulator.clusters c ON c.id = r.cluster_id;
 
 CREATE VIEW mz_catalog.mz_objects AS
-SELECT i.id, i.oid,
+SELECT i.id, coalesce(i.oid, mz_emulator.synthetic_oid(i.id)) AS oid,
        CASE WHEN i.kind = 'introspection-index' THEN mz_emulator.schema_id('mz_internal'::regnamespace)
             ELSE mz_emulator.schema_id(i.nsp) END AS schema_id,
        i.item_name AS name,
@@ -504,12 +510,16 @@ SELECT o.id, o.oid, o.schema_id, o.name, o.cluster_id, pg_get_viewdef(o.oid) AS 
        format('CREATE MATERIALIZED VIEW %s AS %s', o.oid::regclass, pg_get_viewdef(o.oid)) AS redacted_create_sql
 FROM mz_catalog.mz_objects o WHERE o.type = 'materialized-view';
 
+-- Upstream's introspection indexes are on log sources the emulator lacks: they are listed on
+-- mz_catalog.mz_clusters instead, so every index has a relation.
 CREATE VIEW mz_catalog.mz_indexes AS
-SELECT i.id, NULL::oid AS oid, i.item_name AS name, i.on_id, i.cluster_id,
+SELECT i.id, mz_emulator.synthetic_oid(i.id) AS oid, i.item_name AS name,
+       coalesce(i.on_id, 's' || r.oid) AS on_id, i.cluster_id,
        CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
        x.create_sql, x.create_sql AS redacted_create_sql
 FROM mz_emulator.live_items i
-LEFT JOIN pg_class r ON r.oid = (SELECT o.oid FROM mz_emulator.items o WHERE o.id = i.on_id),
+JOIN pg_class r ON r.oid = coalesce((SELECT o.oid FROM mz_emulator.items o WHERE o.id = i.on_id),
+                                    'mz_catalog.mz_clusters'::regclass),
 LATERAL (SELECT format('CREATE INDEX %I ON %s (%s)', i.item_name, r.oid::regclass,
                        coalesce(i.index_columns, '')) AS create_sql) x
 WHERE i.kind IN ('index', 'introspection-index');
