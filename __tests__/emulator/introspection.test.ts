@@ -220,3 +220,34 @@ describe('SCHEDULE = ON REFRESH clusters', () => {
     expect(await replicas('nightly')).toBe(0)
   })
 })
+
+describe("AUTO SCALING STRATEGY (dbt-materialize 1.9.11 copies production's to green)", () => {
+  const strategyOf = async (cluster: string) => {
+    const { rows } = await client.query<{ size: string | null; linger: string | null }>(
+      `SELECT s.strategy->'on_hydration'->>'hydration_size' AS size,
+              s.strategy->'on_hydration'->'linger_duration'->>'secs' AS linger
+       FROM mz_internal.mz_cluster_auto_scaling_strategies s JOIN mz_clusters c ON c.id = s.cluster_id
+       WHERE c.name = $1`,
+      [cluster]
+    )
+    return rows
+  }
+
+  it('is listed in mz_objects, set by CREATE and ALTER CLUSTER, and removed by RESET', async () => {
+    const { rows } = await client.query(
+      `SELECT o.id FROM mz_objects o JOIN mz_schemas s ON s.id = o.schema_id
+       WHERE s.name = 'mz_internal' AND o.name = 'mz_cluster_auto_scaling_strategies'`
+    )
+    expect(rows).toHaveLength(1)
+    await run(
+      `CREATE CLUSTER bursty (SIZE = '25cc', AUTO SCALING STRATEGY = (ON HYDRATION (HYDRATION SIZE = '800cc', LINGER DURATION = '15s')))`
+    )
+    expect(await strategyOf('bursty')).toEqual([{ size: '800cc', linger: '15' }])
+    await run(
+      `ALTER CLUSTER bursty SET (AUTO SCALING STRATEGY = (ON HYDRATION (HYDRATION SIZE = '400cc')))`
+    )
+    expect(await strategyOf('bursty')).toEqual([{ size: '400cc', linger: '0' }])
+    await run('ALTER CLUSTER bursty RESET (AUTO SCALING STRATEGY)')
+    expect(await strategyOf('bursty')).toEqual([])
+  })
+})
