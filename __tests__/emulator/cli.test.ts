@@ -49,7 +49,8 @@ afterEach(() => {
   for (const { child, group } of started.splice(0)) {
     try {
       if (group) process.kill(-child.pid!, 'SIGKILL')
-      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      // SIGTERM reaches a CPU loop through its timeout; SIGKILL would orphan it.
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     } catch {
       // Already gone.
     }
@@ -90,7 +91,7 @@ function loadTheCpus(): () => void {
     started.push({ child: loop, group: false })
     return loop
   })
-  return () => loops.forEach((loop) => loop.kill('SIGKILL'))
+  return () => loops.forEach((loop) => loop.kill('SIGTERM'))
 }
 
 /** The CLI's node process (npm → node) and the postmaster it started, with its `-D` data dir. */

@@ -19,16 +19,19 @@ beforeAll(async () => {
   emulator = await startEmulator()
   client = new pg.Client({ connectionString: emulator.url() })
   await client.connect()
-  await client.query(`
-    CREATE CLUSTER analytics (SIZE = '25cc');
-    CREATE CLUSTER serving (SIZE = '25cc');
-    CREATE SCHEMA prod;
-    CREATE SCHEMA reporting;
-    CREATE TABLE public.orders (id int, amount int);
-    CREATE MATERIALIZED VIEW prod.totals IN CLUSTER analytics AS SELECT sum(amount) AS total FROM public.orders;
-    CREATE DEFAULT INDEX IN CLUSTER serving ON prod.totals;
-    CREATE VIEW reporting.big AS SELECT total FROM prod.totals WHERE total > 10;
-    CREATE VIEW reporting.bigger AS SELECT total FROM reporting.big WHERE total > 100;`)
+  // One statement per message: Materialize runs DDL only outside a transaction block.
+  for (const statement of [
+    `CREATE CLUSTER analytics (SIZE = '25cc')`,
+    `CREATE CLUSTER serving (SIZE = '25cc')`,
+    'CREATE SCHEMA prod',
+    'CREATE SCHEMA reporting',
+    'CREATE TABLE public.orders (id int, amount int)',
+    'CREATE MATERIALIZED VIEW prod.totals IN CLUSTER analytics AS SELECT sum(amount) AS total FROM public.orders',
+    'CREATE DEFAULT INDEX IN CLUSTER serving ON prod.totals',
+    'CREATE VIEW reporting.big AS SELECT total FROM prod.totals WHERE total > 10',
+    'CREATE VIEW reporting.bigger AS SELECT total FROM reporting.big WHERE total > 100'
+  ])
+    await client.query(statement)
 })
 
 afterAll(async () => {
@@ -61,7 +64,7 @@ describe('mz_internal.mz_subscriptions', () => {
     const result = await client.query('SELECT * FROM mz_internal.mz_subscriptions')
     expect(result.fields.map((f) => f.name)).toEqual([
       'id',
-      'user',
+      'session_id',
       'cluster_id',
       'created_at',
       'referenced_object_ids'

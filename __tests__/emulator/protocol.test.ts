@@ -85,43 +85,46 @@ describe('startup', () => {
 describe('simple query protocol', () => {
   it("keeps a quoted ';' and a $$ body inside a multi-statement message", async () => {
     const client = await connect()
+    await client.query(`create function p_semi() returns text language sql as $f$ select ';' $f$`)
     const results = (await client.query(
       `set cluster = quickstart; select 'a;b' as quoted; select $$c; 'd'$$ as dollar; ` +
-        `create function p_semi() returns text language sql as $f$ select ';' $f$; show cluster`
+        `select p_semi() as s; show cluster`
     )) as unknown as pg.QueryResult[]
-    expect(results.map((r) => r.command)).toEqual(['SET', 'SELECT', 'SELECT', 'CREATE', 'SELECT'])
+    expect(results.map((r) => r.command)).toEqual(['SET', 'SELECT', 'SELECT', 'SELECT', 'SELECT'])
     expect(results[1]!.rows).toEqual([{ quoted: 'a;b' }])
     expect(results[2]!.rows).toEqual([{ dollar: "c; 'd'" }])
+    expect(results[3]!.rows).toEqual([{ s: ';' }])
     expect(results[4]!.rows).toEqual([{ cluster: 'quickstart' }])
-    expect((await client.query('select p_semi() as s')).rows).toEqual([{ s: ';' }])
   })
 
-  it('rolls back the rest of a transaction when a statement errors mid-way', async () => {
+  it('rolls back the whole swap transaction when a statement errors mid-way', async () => {
     const client = await connect()
-    await client.query('create schema tx_a; create schema tx_b; create table tx_a.marker (a int)')
+    for (const statement of [
+      'create schema tx_a',
+      'create schema tx_b',
+      'create table tx_a.marker (a int)'
+    ])
+      await client.query(statement)
     const failed = await sqlError(
       client.query(
-        'BEGIN; CREATE TABLE tx_a.t (a int); ALTER SCHEMA tx_a SWAP WITH tx_b; SELECT 1/0; COMMIT;'
+        'BEGIN; ALTER SCHEMA tx_a SWAP WITH tx_b; ALTER SCHEMA tx_b SWAP WITH nowhere; COMMIT;'
       )
     )
-    expect(failed.code).toBe('22012')
+    expect(failed).toMatchObject({ code: '3F000', message: "unknown schema 'nowhere'" })
     await client.query('ROLLBACK')
-    expect(await exists('tx_a.t')).toBe(false)
     expect(await exists('tx_a.marker')).toBe(true) // not swapped
-
-    // Without BEGIN the whole message is one implicit transaction.
-    await sqlError(client.query('CREATE TABLE tx_a.u (a int); SELECT 1/0'))
-    expect(await exists('tx_a.u')).toBe(false)
   })
 
   it('rejects unknown Materialize syntax without running any statement of the message', async () => {
     const client = await connect()
+    await client.query('CREATE TABLE rejected (a int)')
     const failed = await sqlError(
-      client.query('CREATE TABLE rejected (a int); CREATE SECRET s AS $$x$$')
+      client.query('INSERT INTO rejected VALUES (1); SUBSCRIBE TO rejected')
     )
     expect(failed).toMatchObject({ code: '0A000' })
-    expect(failed.message).toBe('CREATE SECRET is not supported by the Materialize emulator')
-    expect(await exists('public.rejected')).toBe(false)
+    expect(failed.message).toBe('SUBSCRIBE is not supported by the Materialize emulator')
+    const rows = await emulator.control.query('SELECT count(*)::int AS n FROM public.rejected')
+    expect(rows[0]!.n).toBe(0)
   })
 
   it('reports Materialize errors for unknown clusters', async () => {
@@ -131,6 +134,76 @@ describe('simple query protocol', () => {
     )
     expect(failed).toMatchObject({ code: '42704', message: "unknown cluster 'nowhere'" })
     expect(await exists('public.mv_nowhere')).toBe(false)
+  })
+})
+
+describe('transactions (Materialize refuses DDL mixed with anything but swaps and renames)', () => {
+  const MODIFY_ONLY = 'transactions which modify objects are restricted to just modifying objects'
+
+  it('refuses DDL in a multi-statement message, which is an implicit transaction', async () => {
+    const client = await connect()
+    const failed = await sqlError(
+      client.query('CREATE TABLE tx_one (a int); CREATE TABLE tx_two (a int)')
+    )
+    expect(failed).toMatchObject({
+      code: '25001',
+      message: 'CREATE TABLE tx_one (a int) cannot be run inside a transaction block'
+    })
+    expect(await exists('public.tx_one')).toBe(false)
+  })
+
+  it('runs one DDL statement alone in BEGIN … COMMIT, and refuses a second', async () => {
+    const client = await connect()
+    await client.query('BEGIN; CREATE TABLE tx_alone (a int); COMMIT')
+    expect(await exists('public.tx_alone')).toBe(true)
+    const failed = await sqlError(
+      client.query('BEGIN; CREATE TABLE tx_first (a int); CREATE TABLE tx_second (a int); COMMIT')
+    )
+    expect(failed).toMatchObject({
+      code: '25000',
+      message: 'this transaction can only execute a single statement'
+    })
+    await client.query('ROLLBACK')
+    expect(await exists('public.tx_first')).toBe(false)
+  })
+
+  it('keeps a swap transaction to swaps and renames, across messages too', async () => {
+    const client = await connect()
+    for (const statement of ['CREATE SCHEMA tx_c', 'CREATE SCHEMA tx_d'])
+      await client.query(statement)
+    await client.query('BEGIN')
+    await client.query('ALTER SCHEMA tx_c SWAP WITH tx_d')
+    await client.query('ALTER SCHEMA tx_c RENAME TO tx_e')
+    expect(await sqlError(client.query('SELECT 1'))).toMatchObject({
+      code: '25000',
+      message: MODIFY_ONLY
+    })
+    await client.query('ROLLBACK')
+    expect(
+      await sqlError(
+        client.query('BEGIN; ALTER SCHEMA tx_c SWAP WITH tx_d; CREATE SCHEMA tx_f; COMMIT')
+      )
+    ).toMatchObject({ code: '25000', message: MODIFY_ONLY })
+    await client.query('ROLLBACK')
+    const schemas = await emulator.control.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace WHERE nspname IN ('tx_c', 'tx_d', 'tx_e', 'tx_f') ORDER BY 1`
+    )
+    expect(schemas.map((r) => r.nspname)).toEqual(['tx_c', 'tx_d'])
+  })
+
+  it('refuses a swap after a read in the same transaction', async () => {
+    const client = await connect()
+    const failed = await sqlError(
+      client.query(
+        'BEGIN; SELECT count(*) FROM mz_clusters; ALTER CLUSTER quickstart SWAP WITH mz_catalog_server; COMMIT'
+      )
+    )
+    expect(failed).toMatchObject({ code: '25006', message: 'transaction in read-only mode' })
+    await client.query('ROLLBACK')
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM mz_clusters WHERE name = 'quickstart'`
+    )
+    expect(rows[0]!.id).toMatch(/^u/) // not swapped
   })
 })
 

@@ -64,12 +64,15 @@ beforeAll(async () => {
   await client.connect()
   // Blue's objects stay unhydrated until the first test releases them.
   await emulator.control.setDefaultHydration({ neverHydrates: true })
-  await client.query(`
-    CREATE CLUSTER blue (SIZE = '25cc', REPLICATION FACTOR = 2);
-    CREATE CLUSTER empty (SIZE = '25cc');
-    CREATE TABLE orders (id int, amount int);
-    CREATE MATERIALIZED VIEW totals IN CLUSTER blue AS SELECT sum(amount) AS total FROM orders;
-    CREATE DEFAULT INDEX IN CLUSTER blue ON totals;`)
+  // One statement per message: Materialize runs DDL only outside a transaction block.
+  for (const statement of [
+    `CREATE CLUSTER blue (SIZE = '25cc', REPLICATION FACTOR = 2)`,
+    `CREATE CLUSTER empty (SIZE = '25cc')`,
+    'CREATE TABLE orders (id int, amount int)',
+    'CREATE MATERIALIZED VIEW totals IN CLUSTER blue AS SELECT sum(amount) AS total FROM orders',
+    'CREATE DEFAULT INDEX IN CLUSTER blue ON totals'
+  ])
+    await client.query(statement)
   await emulator.control.setDefaultHydration({ delaySeconds: 0, neverHydrates: false })
 })
 

@@ -5,6 +5,7 @@
 //   Materialize docs query, built over pg_catalog plus the side tables.
 // Ids follow Materialize: user items/clusters/replicas `u<n>` from their own sequences,
 // system schemas `s<oid>`, per-cluster introspection indexes `si<n>`, temp schema `0`.
+import { MZ_VERSION } from './version.js'
 
 const SIDE_TABLES = `
 CREATE SCHEMA mz_emulator;
@@ -23,7 +24,14 @@ CREATE TABLE mz_emulator.settings (
   default_hydration_delay float8 NOT NULL DEFAULT 0,
   default_never_hydrates bool NOT NULL DEFAULT false,
   default_lag float8 NOT NULL DEFAULT 0,
-  swap_fail_until bigint NOT NULL DEFAULT 0
+  swap_fail_until bigint NOT NULL DEFAULT 0,
+  -- Introspection as it really arrives (see the INTROSPECTION block).
+  clock_offset interval NOT NULL DEFAULT '0',
+  default_row_delay float8 NOT NULL DEFAULT 0,
+  default_status_delay float8 NOT NULL DEFAULT 0,
+  lag_mode text NOT NULL DEFAULT 'live' CHECK (lag_mode IN ('live', 'binned')),
+  refresh_replicas text NOT NULL DEFAULT 'during-refresh'
+    CHECK (refresh_replicas IN ('during-refresh', 'always'))
 );
 INSERT INTO mz_emulator.settings DEFAULT VALUES;
 
@@ -38,6 +46,9 @@ CREATE TABLE mz_emulator.clusters (
   schedule text NOT NULL DEFAULT 'manual',
   hydration_time_estimate interval,
   comment text,
+  -- An ON REFRESH cluster has replicas only while refreshing.
+  refreshing bool NOT NULL DEFAULT false,
+  auto_scaling_strategy jsonb,
   -- Deferrable so one UPDATE can exchange two names.
   CONSTRAINT clusters_name_key UNIQUE (name) DEFERRABLE INITIALLY IMMEDIATE
 );
@@ -73,13 +84,33 @@ CREATE TABLE mz_emulator.items (
   created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   hydration_delay float8 NOT NULL DEFAULT 0,
   never_hydrates bool NOT NULL DEFAULT false,
-  lag float8 NOT NULL DEFAULT 0
+  lag float8 NOT NULL DEFAULT 0,
+  -- Seconds without any hydration row (the catalog lags), then with a NULL-replica row.
+  row_delay float8 NOT NULL DEFAULT 0,
+  status_delay float8 NOT NULL DEFAULT 0
+);
+
+-- Wallclock lag samples in 'binned' lag mode, recorded as the emulated clock crosses minutes.
+CREATE TABLE mz_emulator.lag_samples (
+  object_id text NOT NULL,
+  lag interval,
+  occurred_at timestamptz NOT NULL
 );
 
 CREATE TABLE mz_emulator.pending_swaps (txid bigint PRIMARY KEY);
 `
 
 const HELPERS = `
+-- The emulated clock: the wall clock plus what tests advanced it by.
+CREATE FUNCTION mz_emulator.now() RETURNS timestamptz
+LANGUAGE sql STABLE AS $$ SELECT now() + clock_offset FROM mz_emulator.settings $$;
+
+-- Emulated indexes have no PostgreSQL relation; upstream gives every item an oid.
+CREATE FUNCTION mz_emulator.synthetic_oid(id text) RETURNS oid
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT ((CASE WHEN id LIKE 'si%' THEN 2100000000 ELSE 2000000000 END) + substring(id FROM '[0-9]+')::bigint)::oid
+$$;
+
 CREATE FUNCTION mz_emulator.raise_error(code text, message text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -157,6 +188,13 @@ RETURNS void LANGUAGE sql AS $$
   VALUES (replica_name, mz_emulator.cluster_id(cluster_name), size, zone)
 $$;
 
+-- Materialize turns an ON REFRESH cluster's replicas on only for a refresh.
+CREATE FUNCTION mz_emulator.has_replicas(c mz_emulator.clusters) RETURNS bool
+LANGUAGE sql STABLE AS $$
+  SELECT c.schedule <> 'on-refresh' OR c.refreshing OR s.refresh_replicas = 'always'
+  FROM mz_emulator.settings s
+$$;
+
 CREATE FUNCTION mz_emulator.set_replicas(cluster_name text, factor int) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -164,12 +202,14 @@ DECLARE
 BEGIN
   DELETE FROM mz_emulator.replicas WHERE cluster_id = cid;
   INSERT INTO mz_emulator.replicas (name, cluster_id, size)
-  SELECT 'r' || n, cid, c.size FROM mz_emulator.clusters c, generate_series(1, factor) n WHERE c.id = cid;
+  SELECT 'r' || n, cid, c.size FROM mz_emulator.clusters c, generate_series(1, factor) n
+  WHERE c.id = cid AND mz_emulator.has_replicas(c);
   UPDATE mz_emulator.clusters SET replication_factor = factor WHERE id = cid AND managed;
 END $$;
 
 CREATE FUNCTION mz_emulator.create_cluster(
-  cluster_name text, is_managed bool, cluster_size text, factor int, schedule_type text, estimate text
+  cluster_name text, is_managed bool, cluster_size text, factor int, schedule_type text, estimate text,
+  strategy jsonb DEFAULT NULL
 ) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   owner oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
@@ -179,10 +219,10 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('cluster ''%s'' already exists', cluster_name);
   END IF;
   INSERT INTO mz_emulator.clusters (name, managed, size, replication_factor, owner_oid, privileges,
-                                    schedule, hydration_time_estimate)
+                                    schedule, hydration_time_estimate, auto_scaling_strategy)
   VALUES (cluster_name, is_managed, cluster_size, CASE WHEN is_managed THEN coalesce(factor, 1) END,
           owner, ARRAY[makeaclitem(owner, owner, 'USAGE', false), makeaclitem(owner, owner, 'CREATE', false)],
-          coalesce(schedule_type, 'manual'), estimate::interval)
+          coalesce(schedule_type, 'manual'), estimate::interval, strategy)
   RETURNING id INTO cid;
   PERFORM mz_emulator.add_introspection_index(cid);
   IF is_managed THEN
@@ -369,9 +409,20 @@ BEGIN
 END $$;
 
 -- Whether and how far behind an item is, from its creation time and scripted delay.
-CREATE FUNCTION mz_emulator.is_hydrated(i mz_emulator.items) RETURNS bool
+CREATE FUNCTION mz_emulator.hydrated_at(i mz_emulator.items, at timestamptz) RETURNS bool
 LANGUAGE sql STABLE AS $$
-  SELECT NOT i.never_hydrates AND now() >= i.created_at + i.hydration_delay * interval '1 second'
+  SELECT NOT i.never_hydrates AND at >= i.created_at + i.hydration_delay * interval '1 second'
+$$;
+
+CREATE FUNCTION mz_emulator.is_hydrated(i mz_emulator.items) RETURNS bool
+LANGUAGE sql STABLE AS $$ SELECT mz_emulator.hydrated_at(i, mz_emulator.now()) $$;
+
+-- Until hydrated an object lags by its age (its frontier is stuck at creation), then by its
+-- scripted lag.
+CREATE FUNCTION mz_emulator.lag_at(i mz_emulator.items, at timestamptz) RETURNS interval
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN mz_emulator.hydrated_at(i, at) THEN i.lag * interval '1 second'
+              ELSE date_trunc('second', at - i.created_at) END
 $$;
 `
 
@@ -386,8 +437,8 @@ LEFT JOIN mz_emulator.items o ON o.id = i.on_id
 LEFT JOIN pg_class oc ON oc.oid = o.oid
 WHERE (i.oid IS NULL OR c.oid IS NOT NULL);
 
-CREATE FUNCTION mz_catalog.mz_now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT now() $$;
-CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'v26.1.0 (emulator)' $$;
+CREATE FUNCTION mz_catalog.mz_now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT mz_emulator.now() $$;
+CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '${MZ_VERSION}' $$;
 CREATE FUNCTION mz_catalog.mz_is_superuser() RETURNS bool LANGUAGE sql STABLE AS
   $$ SELECT rolsuper FROM pg_roles WHERE rolname = current_user $$;
 CREATE FUNCTION mz_catalog.has_system_privilege(privilege text) RETURNS bool LANGUAGE sql STABLE AS
@@ -427,7 +478,7 @@ SELECT r.id, r.name, r.cluster_id, r.size, r.availability_zone,
 FROM mz_emulator.replicas r JOIN mz_emulator.clusters c ON c.id = r.cluster_id;
 
 CREATE VIEW mz_catalog.mz_objects AS
-SELECT i.id, i.oid,
+SELECT i.id, coalesce(i.oid, mz_emulator.synthetic_oid(i.id)) AS oid,
        CASE WHEN i.kind = 'introspection-index' THEN mz_emulator.schema_id('mz_internal'::regnamespace)
             ELSE mz_emulator.schema_id(i.nsp) END AS schema_id,
        i.item_name AS name,
@@ -438,7 +489,14 @@ SELECT i.id, i.oid,
        CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
        i.cluster_id,
        c.relacl AS privileges
-FROM mz_emulator.live_items i LEFT JOIN pg_class c ON c.oid = i.oid;
+FROM mz_emulator.live_items i LEFT JOIN pg_class c ON c.oid = i.oid
+UNION ALL
+-- The emulated catalog relations themselves, as Materialize lists its builtins (dbt-materialize
+-- 1.9.11 looks mz_internal.mz_cluster_auto_scaling_strategies up here before reading it).
+SELECT 's' || c.oid, c.oid, mz_emulator.schema_id(c.relnamespace), c.relname::text, 'view', 's1', NULL,
+       c.relacl
+FROM pg_class c
+WHERE c.relnamespace IN ('mz_catalog'::regnamespace, 'mz_internal'::regnamespace) AND c.relkind = 'v';
 
 CREATE VIEW mz_catalog.mz_relations AS
 SELECT id, oid, schema_id, name, type, owner_id, cluster_id, privileges
@@ -450,14 +508,24 @@ FROM mz_catalog.mz_objects o WHERE o.type = 'view';
 
 CREATE VIEW mz_catalog.mz_materialized_views AS
 SELECT o.id, o.oid, o.schema_id, o.name, o.cluster_id, pg_get_viewdef(o.oid) AS definition,
-       o.owner_id, o.privileges
+       o.owner_id, o.privileges,
+       format('CREATE MATERIALIZED VIEW %s AS %s', o.oid::regclass, pg_get_viewdef(o.oid)) AS create_sql,
+       format('CREATE MATERIALIZED VIEW %s AS %s', o.oid::regclass, pg_get_viewdef(o.oid)) AS redacted_create_sql
 FROM mz_catalog.mz_objects o WHERE o.type = 'materialized-view';
 
+-- Upstream's introspection indexes are on log sources the emulator lacks: they are listed on
+-- mz_catalog.mz_clusters instead, so every index has a relation.
 CREATE VIEW mz_catalog.mz_indexes AS
-SELECT i.id, NULL::oid AS oid, i.item_name AS name, i.on_id, i.cluster_id,
+SELECT i.id, mz_emulator.synthetic_oid(i.id) AS oid, i.item_name AS name,
+       coalesce(i.on_id, 's' || r.oid) AS on_id, i.cluster_id,
        CASE WHEN i.kind = 'introspection-index' THEN 's1' ELSE mz_emulator.role_id(i.owner) END AS owner_id,
-       NULL::text AS create_sql
-FROM mz_emulator.live_items i WHERE i.kind IN ('index', 'introspection-index');
+       x.create_sql, x.create_sql AS redacted_create_sql
+FROM mz_emulator.live_items i
+JOIN pg_class r ON r.oid = coalesce((SELECT o.oid FROM mz_emulator.items o WHERE o.id = i.on_id),
+                                    'mz_catalog.mz_clusters'::regclass),
+LATERAL (SELECT format('CREATE INDEX %I ON %s (%s)', i.item_name, r.oid::regclass,
+                       coalesce(i.index_columns, '')) AS create_sql) x
+WHERE i.kind IN ('index', 'introspection-index');
 
 CREATE VIEW mz_catalog.mz_index_columns AS
 SELECT i.id AS index_id, n AS index_position, NULL::bigint AS on_position, trim(col) AS on_expression,
@@ -467,7 +535,7 @@ WHERE i.kind = 'index';
 
 -- SUBSCRIBE is not emulated: upstream's columns (mz_internal.rs), never a row.
 CREATE VIEW mz_internal.mz_subscriptions AS
-SELECT NULL::text AS id, NULL::text AS "user", NULL::text AS cluster_id,
+SELECT NULL::text AS id, NULL::uuid AS session_id, NULL::text AS cluster_id,
        NULL::timestamptz AS created_at, NULL::text[] AS referenced_object_ids WHERE false;
 
 CREATE VIEW mz_catalog.mz_columns AS
@@ -512,25 +580,6 @@ FROM mz_emulator.replicas r
 LEFT JOIN LATERAL (SELECT * FROM mz_emulator.replica_status_history x WHERE x.replica_id = r.id
                    ORDER BY occurred_at DESC LIMIT 1) h ON true;
 
--- One row per dataflow (index, materialized view, introspection index) and replica.
-CREATE VIEW mz_internal.mz_hydration_statuses AS
-SELECT i.id AS object_id, r.id AS replica_id, mz_emulator.is_hydrated(i::mz_emulator.items) AS hydrated
-FROM mz_emulator.items i
-JOIN mz_emulator.replicas r ON r.cluster_id = i.cluster_id
-WHERE i.id IN (SELECT id FROM mz_emulator.live_items);
-
--- Until hydrated an object lags by its age (its frontier is stuck at creation), then by
--- its scripted lag.
-CREATE VIEW mz_internal.mz_wallclock_global_lag_recent_history AS
-SELECT i.id AS object_id,
-       CASE WHEN mz_emulator.is_hydrated(i::mz_emulator.items) THEN i.lag * interval '1 second'
-            ELSE date_trunc('second', now() - i.created_at) END AS lag,
-       date_trunc('minute', now()) AS occurred_at
-FROM mz_emulator.items i
-WHERE i.cluster_id IS NOT NULL AND i.id IN (SELECT id FROM mz_emulator.live_items);
-
-CREATE VIEW mz_internal.mz_wallclock_global_lag AS
-SELECT object_id, lag FROM mz_internal.mz_wallclock_global_lag_recent_history;
 `
 
 // ---------------------------------------------------------------------------------------
@@ -944,6 +993,189 @@ LANGUAGE sql AS $$
 $$;
 `
 
+// ---------------------------------------------------------------------------------------
+// INTROSPECTION: hydration, wallclock lag and ON REFRESH replicas as they really arrive, each
+// switchable per test. Upstream: MaterializeInc/materialize src/catalog/src/builtin/
+// mz_internal.rs at 941765c68b (mz_hydration_statuses, mz_compute_hydration_statuses,
+// mz_wallclock_global_lag[_recent_history], mz_materialization_lag).
+/** Items `d` that are compute objects: on a cluster, and still existing. */
+const IS_DATAFLOW = 'd.cluster_id IS NOT NULL AND d.id IN (SELECT id FROM mz_emulator.live_items)'
+
+const INTROSPECTION = `
+-- Items get the arrival defaults and the emulated clock's creation time.
+CREATE FUNCTION mz_emulator.on_item_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  s mz_emulator.settings := (SELECT s FROM mz_emulator.settings s);
+BEGIN
+  NEW.created_at := NEW.created_at + s.clock_offset;
+  IF NEW.kind <> 'introspection-index' THEN
+    NEW.row_delay := s.default_row_delay;
+    NEW.status_delay := s.default_status_delay;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER item_defaults BEFORE INSERT ON mz_emulator.items
+  FOR EACH ROW EXECUTE FUNCTION mz_emulator.on_item_insert();
+
+-- Per replica, once the replica reported the dataflow (status_delay after creation).
+CREATE VIEW mz_internal.mz_compute_hydration_statuses AS
+SELECT d.id AS object_id, r.id AS replica_id, mz_emulator.is_hydrated(d::mz_emulator.items) AS hydrated,
+       CASE WHEN mz_emulator.is_hydrated(d::mz_emulator.items)
+            THEN d.hydration_delay * interval '1 second' END AS hydration_time
+FROM mz_emulator.items d
+JOIN mz_emulator.replicas r ON r.cluster_id = d.cluster_id
+WHERE ${IS_DATAFLOW} AND mz_emulator.now() >= d.created_at + d.status_delay * interval '1 second';
+
+-- Upstream joins the catalog (a builtin materialized view that reflects DDL late: no row
+-- before row_delay) with the compute statuses: an object no replica reported yet, or on a
+-- cluster without replicas, has one row with a NULL replica_id (hydrated coalesced to false).
+CREATE VIEW mz_internal.mz_hydration_statuses AS
+SELECT d.id AS object_id, h.replica_id, coalesce(h.hydrated, false) AS hydrated
+FROM mz_emulator.items d
+LEFT JOIN mz_internal.mz_compute_hydration_statuses h ON h.object_id = d.id
+WHERE ${IS_DATAFLOW} AND mz_emulator.now() >= d.created_at + d.row_delay * interval '1 second';
+
+-- 'live' lag mode: one current sample per object. 'binned' (upstream): per-minute minimums of
+-- the samples recorded when the emulated clock crossed a minute, so a new object has no lag
+-- row until its first minute closes.
+CREATE VIEW mz_internal.mz_wallclock_global_lag_recent_history AS
+SELECT d.id AS object_id, mz_emulator.lag_at(d::mz_emulator.items, n.at) AS lag,
+       date_trunc('minute', n.at) AS occurred_at
+FROM mz_emulator.items d, mz_emulator.settings s, (SELECT mz_emulator.now() AS at) n
+WHERE ${IS_DATAFLOW} AND s.lag_mode = 'live'
+UNION ALL
+SELECT x.object_id, min(x.lag), date_trunc('minute', x.occurred_at)
+FROM mz_emulator.lag_samples x, mz_emulator.settings s
+WHERE s.lag_mode = 'binned' AND x.occurred_at + interval '1 day' > mz_emulator.now()
+GROUP BY x.object_id, date_trunc('minute', x.occurred_at);
+
+CREATE VIEW mz_internal.mz_wallclock_global_lag AS
+SELECT DISTINCT ON (object_id) object_id, lag
+FROM mz_internal.mz_wallclock_global_lag_recent_history
+WHERE occurred_at + interval '5 minutes' > mz_emulator.now()
+ORDER BY object_id, occurred_at DESC;
+
+-- Tables are never behind, so an object lags its direct and its root inputs by its own lag.
+-- Upstream lists only materializations with inputs.
+CREATE VIEW mz_internal.mz_materialization_lag AS
+WITH RECURSIVE deps AS (
+  SELECT object_id, referenced_object_id FROM mz_internal.mz_object_dependencies
+), reach (object_id, input_id) AS (
+  SELECT object_id, referenced_object_id FROM deps
+  UNION
+  SELECT r.object_id, d.referenced_object_id FROM reach r JOIN deps d ON d.object_id = r.input_id
+), lags AS (
+  SELECT d.id, mz_emulator.lag_at(d::mz_emulator.items, mz_emulator.now()) AS lag,
+         (SELECT min(referenced_object_id) FROM deps WHERE object_id = d.id) AS local_input,
+         (SELECT min(input_id) FROM reach WHERE object_id = d.id
+            AND input_id NOT IN (SELECT object_id FROM deps)) AS root_input
+  FROM mz_emulator.items d WHERE ${IS_DATAFLOW} AND d.kind <> 'introspection-index'
+)
+SELECT id AS object_id, lag AS local_lag, lag AS global_lag,
+       local_input AS slowest_local_input_id, root_input AS slowest_global_input_id
+FROM lags WHERE local_input IS NOT NULL AND root_input IS NOT NULL;
+
+-- AUTO SCALING STRATEGY (dbt-materialize 1.9.11 copies production's to green). The jsonb
+-- follows upstream's serde shape: a linger duration is {secs, nanos}.
+CREATE FUNCTION mz_emulator.auto_scaling_strategy(hydration_size text, linger text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('on_hydration', jsonb_build_object(
+    'hydration_size', hydration_size,
+    'linger_duration', jsonb_build_object(
+      'secs', floor(extract(epoch FROM coalesce(linger, '0s')::interval))::bigint,
+      'nanos', (extract(microseconds FROM coalesce(linger, '0s')::interval)::bigint % 1000000) * 1000)))
+$$;
+
+CREATE FUNCTION mz_emulator.set_auto_scaling(cluster_name text, strategy jsonb) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE mz_emulator.clusters SET auto_scaling_strategy = strategy
+  WHERE id = mz_emulator.cluster_id(cluster_name)
+$$;
+
+-- Clusters with an AUTO SCALING STRATEGY; no burst is ever in flight.
+CREATE VIEW mz_internal.mz_cluster_auto_scaling_strategies AS
+SELECT c.id AS cluster_id, c.auto_scaling_strategy AS strategy,
+       jsonb_build_object('burst', NULL) AS state
+FROM mz_emulator.clusters c WHERE c.auto_scaling_strategy IS NOT NULL;
+
+-- Control. Arrival scripts: seconds from creation without any hydration row (row_delay) and
+-- before any replica reports the object (status_delay, a NULL-replica row meanwhile).
+CREATE FUNCTION mz_emulator.set_arrival_defaults(row_delay_seconds float8, status_delay_seconds float8)
+RETURNS void LANGUAGE sql AS $$
+  UPDATE mz_emulator.settings SET default_row_delay = coalesce(row_delay_seconds, default_row_delay),
+                                  default_status_delay = coalesce(status_delay_seconds, default_status_delay)
+$$;
+
+CREATE FUNCTION mz_emulator.script_arrival(target text, row_delay_seconds float8, status_delay_seconds float8)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  changed int;
+BEGIN
+  UPDATE mz_emulator.items SET row_delay = coalesce(row_delay_seconds, row_delay),
+                               status_delay = coalesce(status_delay_seconds, status_delay)
+  WHERE id IN (SELECT mz_emulator.items_matching(target));
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  IF changed = 0 THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', target);
+  END IF;
+  RETURN changed;
+END $$;
+
+CREATE FUNCTION mz_emulator.set_lag_mode(mode text) RETURNS void
+LANGUAGE sql AS $$ UPDATE mz_emulator.settings SET lag_mode = mode $$;
+
+-- Moves the emulated clock on, recording a lag sample of every dataflow at each minute it
+-- crosses (just before the minute ends, so it lands in the bin that closes).
+CREATE FUNCTION mz_emulator.advance_clock(seconds float8) RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+  start timestamptz := mz_emulator.now();
+  boundary timestamptz;
+BEGIN
+  IF seconds IS NULL OR seconds < 0 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('cannot move the clock by %s seconds', seconds);
+  END IF;
+  FOR boundary IN SELECT generate_series(date_trunc('minute', start) + interval '1 minute',
+                                         start + seconds * interval '1 second', interval '1 minute') LOOP
+    INSERT INTO mz_emulator.lag_samples (object_id, lag, occurred_at)
+    SELECT d.id, mz_emulator.lag_at(d::mz_emulator.items, boundary), boundary - interval '1 millisecond'
+    FROM mz_emulator.items d WHERE ${IS_DATAFLOW};
+  END LOOP;
+  UPDATE mz_emulator.settings SET clock_offset = clock_offset + seconds * interval '1 second';
+  RETURN start + seconds * interval '1 second';
+END $$;
+
+CREATE FUNCTION mz_emulator.close_lag_bin() RETURNS timestamptz
+LANGUAGE sql AS $$
+  SELECT mz_emulator.advance_clock(extract(epoch FROM
+    date_trunc('minute', mz_emulator.now()) + interval '1 minute' - mz_emulator.now())::float8)
+$$;
+
+CREATE FUNCTION mz_emulator.set_refreshing(cluster_name text, refreshing bool) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  c mz_emulator.clusters := (SELECT c FROM mz_emulator.clusters c WHERE id = mz_emulator.cluster_id(cluster_name));
+BEGIN
+  IF c.schedule <> 'on-refresh' THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format('cluster ''%s'' has no SCHEDULE = ON REFRESH', cluster_name);
+  END IF;
+  UPDATE mz_emulator.clusters SET refreshing = set_refreshing.refreshing WHERE id = c.id;
+  PERFORM mz_emulator.set_replicas(cluster_name, coalesce(c.replication_factor, 1));
+END $$;
+
+CREATE FUNCTION mz_emulator.set_refresh_replicas(mode text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  c mz_emulator.clusters;
+BEGIN
+  UPDATE mz_emulator.settings SET refresh_replicas = mode;
+  FOR c IN SELECT * FROM mz_emulator.clusters WHERE schedule = 'on-refresh' LOOP
+    PERFORM mz_emulator.set_replicas(c.name, coalesce(c.replication_factor, 1));
+  END LOOP;
+END $$;
+`
+
 const SYSTEM_CLUSTERS = `
 INSERT INTO mz_emulator.clusters (id, name, managed, size, replication_factor)
 VALUES ('s2', 'mz_catalog_server', true, '25cc', 1);
@@ -975,5 +1207,6 @@ export const BOOTSTRAP_SQL = [
   STORAGE_ITEMS,
   STORAGE_VIEWS,
   CONTROL_FUNCTIONS,
+  INTROSPECTION,
   SYSTEM_CLUSTERS
 ].join('\n')

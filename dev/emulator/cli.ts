@@ -1,5 +1,8 @@
-// `npm run emulator [-- --port N]`: PostgreSQL + the Materialize emulator until Ctrl-C.
-import { startEmulator } from './index.js'
+// `npm run emulator [-- --port N] [--tls]`: PostgreSQL + the Materialize emulator until Ctrl-C.
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { startEmulator, type Emulator } from './index.js'
 
 function portArgument(argv: string[]): number {
   const at = argv.findIndex((a) => a === '--port' || a.startsWith('--port='))
@@ -10,11 +13,20 @@ function portArgument(argv: string[]): number {
   return port
 }
 
+/** With --tls: writes the CA for sslrootcert, and the psql line that verifies it. */
+function psqlLine(emulator: Emulator): string {
+  if (!emulator.tls) return `psql "${emulator.url()}?sslmode=disable"`
+  const ca = path.join(tmpdir(), `mz-emulator-${emulator.port}-ca.pem`)
+  writeFileSync(ca, emulator.tls.ca)
+  return `psql "${emulator.url()}?sslmode=verify-full&sslrootcert=${ca}"`
+}
+
 async function main(): Promise<void> {
-  const emulator = await startEmulator({ port: portArgument(process.argv.slice(2)) })
+  const argv = process.argv.slice(2)
+  const emulator = await startEmulator({ port: portArgument(argv), tls: argv.includes('--tls') })
   console.log(`Materialize emulator listening on ${emulator.host}:${emulator.port}`)
   console.log(`  ${emulator.url()}`)
-  console.log(`  psql "${emulator.url()}?sslmode=disable"`)
+  console.log(`  ${psqlLine(emulator)}`)
   console.log('Press Ctrl-C to stop.')
   let stopping = false
   const stop = (): void => {

@@ -11,7 +11,20 @@ export interface HydrationScript {
   lagSeconds?: number
   /** Never hydrate (a stalled dataflow). */
   neverHydrates?: boolean
+  /** Seconds after creation with no `mz_hydration_statuses` row at all (the catalog lags). */
+  rowDelaySeconds?: number
+  /**
+   * Seconds after creation before the replicas report the object: until then its one row
+   * has a NULL `replica_id` (and `hydrated` false), as upstream's LEFT JOIN gives.
+   */
+  replicaDelaySeconds?: number
 }
+
+/** `live`: one current lag per object; `binned`: upstream's per-minute minimums, late. */
+export type LagMode = 'live' | 'binned'
+
+/** Whether ON REFRESH clusters have replicas only while refreshing (Materialize) or always. */
+export type RefreshReplicas = 'during-refresh' | 'always'
 
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value)
 
@@ -50,11 +63,15 @@ export class EmulatorControl {
 
   /** Defaults for objects created from now on (indexes, materialized views). */
   async setDefaultHydration(script: HydrationScript): Promise<void> {
-    const { delaySeconds, lagSeconds, neverHydrates } = script
+    const { delaySeconds, lagSeconds, neverHydrates, rowDelaySeconds, replicaDelaySeconds } = script
     await this.query('SELECT mz_emulator.set_defaults($1, $2, $3)', [
       orNull(delaySeconds),
       orNull(lagSeconds),
       orNull(neverHydrates)
+    ])
+    await this.query('SELECT mz_emulator.set_arrival_defaults($1, $2)', [
+      orNull(rowDelaySeconds),
+      orNull(replicaDelaySeconds)
     ])
   }
 
@@ -63,12 +80,52 @@ export class EmulatorControl {
    * The delay still counts from the object's creation. Returns how many objects matched.
    */
   async scriptObject(target: string, script: HydrationScript): Promise<number> {
-    const { delaySeconds, lagSeconds, neverHydrates } = script
+    const { delaySeconds, lagSeconds, neverHydrates, rowDelaySeconds, replicaDelaySeconds } = script
     const rows = await this.query<{ n: number }>(
       'SELECT mz_emulator.script_object($1, $2, $3, $4) AS n',
       [target, orNull(delaySeconds), orNull(lagSeconds), orNull(neverHydrates)]
     )
+    await this.query('SELECT mz_emulator.script_arrival($1, $2, $3)', [
+      target,
+      orNull(rowDelaySeconds),
+      orNull(replicaDelaySeconds)
+    ])
     return rows[0]!.n
+  }
+
+  /**
+   * Moves the emulated clock (behind `mz_now()`, hydration delays and lag) `seconds` on. Each
+   * minute it crosses records a lag sample of every object, as Materialize does every minute.
+   * Returns the emulated time reached.
+   */
+  async advanceClock(seconds: number): Promise<Date> {
+    const rows = await this.query<{ at: Date }>('SELECT mz_emulator.advance_clock($1) AS at', [
+      seconds
+    ])
+    return rows[0]!.at
+  }
+
+  /** Advances the emulated clock to the next minute, closing the current lag bin. */
+  async closeLagBin(): Promise<Date> {
+    return (await this.query<{ at: Date }>('SELECT mz_emulator.close_lag_bin() AS at'))[0]!.at
+  }
+
+  async setLagMode(mode: LagMode): Promise<void> {
+    await this.query('SELECT mz_emulator.set_lag_mode($1)', [mode])
+  }
+
+  /** An ON REFRESH cluster's refresh starts: its replicas are provisioned. */
+  async startRefresh(cluster: string): Promise<void> {
+    await this.query('SELECT mz_emulator.set_refreshing($1, true)', [cluster])
+  }
+
+  /** The refresh ends: the cluster's replicas are removed again. */
+  async finishRefresh(cluster: string): Promise<void> {
+    await this.query('SELECT mz_emulator.set_refreshing($1, false)', [cluster])
+  }
+
+  async setRefreshReplicas(mode: RefreshReplicas): Promise<void> {
+    await this.query('SELECT mz_emulator.set_refresh_replicas($1)', [mode])
   }
 
   /** Records `events` recent `oom-killed` status events (3 make a replica problematic). */

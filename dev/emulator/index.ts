@@ -6,9 +6,15 @@ import { withPgClient } from '../pg.js'
 import { BOOTSTRAP_SQL, databaseSettingsSql } from './catalog.js'
 import { EmulatorControl } from './control.js'
 import { startProxy } from './proxy.js'
+import { selfSignedCertificate } from './tls.js'
 
-export { EmulatorControl, type HydrationScript } from './control.js'
-export { MZ_VERSION } from './proxy.js'
+export {
+  EmulatorControl,
+  type HydrationScript,
+  type LagMode,
+  type RefreshReplicas
+} from './control.js'
+export { MZ_VERSION } from './version.js'
 
 export const DEFAULT_USER = 'materialize'
 export const DEFAULT_PASSWORD = 'materialize'
@@ -21,6 +27,11 @@ export interface EmulatorOptions {
   port?: number
   /** Database to (re)create and emulate; default `materialize`. */
   database?: string
+  /**
+   * Require TLS, as Materialize Cloud does: a self-signed certificate is made at start, and a
+   * plaintext startup gets Materialize's FATAL 08004 "TLS encryption is required".
+   */
+  tls?: boolean
 }
 
 export interface Emulator {
@@ -32,6 +43,8 @@ export interface Emulator {
   /** `postgres://user:password@host:port/database` through the emulator. */
   url(database?: string): string
   control: EmulatorControl
+  /** With `tls: true`: the PEM certificate to verify the emulator with (sslrootcert). */
+  tls?: { ca: string }
   /** Stops the proxy, and the PostgreSQL server if the emulator started it. */
   stop(): Promise<void>
 }
@@ -52,7 +65,8 @@ export async function bootstrapDatabase(postgres: PostgresServer, database: stri
 /**
  * Starts a Materialize emulator on 127.0.0.1 (a free port unless `port` is given). Without
  * `postgres`, it starts its own PostgreSQL with user/password `materialize`/`materialize`.
- * Connect with any PostgreSQL client (sslmode disable or prefer) to `url()`.
+ * Connect with any PostgreSQL client (sslmode disable or prefer; with `tls`, require or
+ * verify-full against `tls.ca`) to `url()`.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const ownsPostgres = !options.postgres
@@ -67,10 +81,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const database = options.database ?? DEFAULT_DATABASE
   try {
     await bootstrapDatabase(postgres, database)
+    const certificate = options.tls ? await selfSignedCertificate() : undefined
     const proxy = await startProxy({
       backendHost: postgres.host,
       backendPort: postgres.port,
-      port: options.port ?? (await freePort())
+      port: options.port ?? (await freePort()),
+      tls: certificate
     })
     const control = new EmulatorControl(postgres.url(database), proxy)
     const { user, password } = postgres
@@ -83,6 +99,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       database,
       url: (db = database) => `postgres://${credentials}@${proxy.host}:${proxy.port}/${db}`,
       control,
+      tls: certificate && { ca: certificate.cert },
       async stop() {
         await control.close()
         await proxy.close()

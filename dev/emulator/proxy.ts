@@ -3,19 +3,23 @@
 // Authentication is relayed verbatim; only the startup options, Query and Parse texts are
 // edited, plus the `mz_version` ParameterStatus and the results of hidden helper statements.
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
 import { MaterializeError } from './cursor.js'
 import { rejection, rewriteQuery, rewriteStatement, type ServerStatement } from './rewriter.js'
 import { splitStatements, tokenize } from './lexer.js'
 import { rewriteStartupParams } from './startup.js'
+import type { Certificate } from './tls.js'
+import { TransactionGuard } from './transactions.js'
+import { MZ_VERSION } from './version.js'
 import * as wire from './wire.js'
-
-export const MZ_VERSION = 'v26.1.0 (emulator)'
 
 export interface ProxyOptions {
   backendHost: string
   backendPort: number
   port: number
   host?: string
+  /** Require TLS with this certificate, as Materialize Cloud does. */
+  tls?: Certificate
 }
 
 export interface Proxy {
@@ -60,6 +64,8 @@ function withParameters(replacement: string, original: string): string {
 }
 
 class Session {
+  private client: Socket
+  private encrypted = false
   private readonly clientReader = new wire.MessageReader()
   private readonly backendReader = new wire.MessageReader()
   private backend?: Socket
@@ -68,17 +74,33 @@ class Session {
   private readonly plans: ResponsePlan[] = []
   private backendKey?: { pid: number; secret: number }
   private closed = false
+  private readonly transaction = new TransactionGuard()
 
   constructor(
-    private readonly client: Socket,
+    socket: Socket,
     private readonly options: ProxyOptions,
     private readonly faults: Faults,
     private readonly onClose: () => void
   ) {
-    client.setNoDelay(true)
-    client.on('data', (chunk: Buffer) => this.fromClient(chunk))
-    client.on('error', () => this.close())
-    client.on('close', () => this.close())
+    this.client = socket
+    socket.setNoDelay(true)
+    this.listen(socket)
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.fromClient(chunk))
+    socket.on('error', () => this.close())
+    socket.on('close', () => this.close())
+  }
+
+  /** Answers an SSLRequest with 'S' and continues the session over TLS. */
+  private startTls(certificate: Certificate): void {
+    this.client.removeAllListeners('data')
+    this.client.write('S')
+    const secure = new TLSSocket(this.client, { isServer: true, ...certificate })
+    this.client = secure
+    this.encrypted = true
+    this.listen(secure)
   }
 
   private fromClient(chunk: Buffer): void {
@@ -93,10 +115,17 @@ class Session {
   private readStartup(): void {
     for (let raw = this.clientReader.nextUntyped(); raw; raw = this.clientReader.nextUntyped()) {
       const code = raw.length >= 8 ? raw.readInt32BE(4) : 0
-      if (code === wire.SSL_REQUEST || code === wire.GSSENC_REQUEST) {
+      if (code === wire.SSL_REQUEST && this.options.tls && !this.encrypted) {
+        return this.startTls(this.options.tls)
+      } else if (code === wire.SSL_REQUEST || code === wire.GSSENC_REQUEST) {
         this.client.write('N')
       } else if (code === wire.CANCEL_REQUEST) {
         this.forwardCancel(raw)
+        return
+      } else if (code === wire.PROTOCOL_V3 && this.options.tls && !this.encrypted) {
+        // Materialize's refusal: src/pgwire-common/src/conn.rs (ensure_tls_compatibility) at
+        // 09b4c8f617, SQLSERVER_REJECTED_ESTABLISHMENT_OF_SQLCONNECTION.
+        this.fatal('08004', 'TLS encryption is required')
         return
       } else if (code === wire.PROTOCOL_V3) {
         this.openBackend(rewriteStartupParams(wire.parseStartupParams(raw)))
@@ -148,7 +177,8 @@ class Session {
   }
 
   private sendQuery(message: wire.Message): void {
-    const rewritten = rewriteQuery(wire.queryText(message))
+    const text = wire.queryText(message)
+    const rewritten = rewriteQuery(text, this.transaction.admit(splitStatements(text)))
     this.plans.push({
       statements: rewritten.changed ? rewritten.statements : undefined,
       index: 0,
@@ -213,6 +243,7 @@ class Session {
     const plan = this.plans[0]
     if (message.type === 'Z') {
       this.plans.shift()
+      this.transaction.settle(message.body[0]!)
       return [message.raw]
     }
     if (!plan?.statements) return [message.raw]

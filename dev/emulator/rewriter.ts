@@ -4,6 +4,7 @@
 // does not model are rejected instead of being guessed at.
 import { Cursor, MaterializeError } from './cursor.js'
 import { isSignificant, splitStatements, tokenize, type Token } from './lexer.js'
+import type { Refusal } from './transactions.js'
 
 /** One statement sent to PostgreSQL. Hidden statements' results are not shown to the client. */
 export interface ServerStatement {
@@ -43,6 +44,8 @@ interface ClusterOptions {
   replicationFactor: number | null
   schedule: string | null
   hydrationEstimate: string | null
+  /** The strategy as a SQL jsonb expression ('NULL' turns it off); undefined when not given. */
+  autoScaling?: string
 }
 
 function parseNumber(c: Cursor): number {
@@ -66,8 +69,34 @@ function parseSchedule(c: Cursor, options: ClusterOptions): void {
   c.expectPunct(')')
 }
 
+/** `(ON HYDRATION (HYDRATION SIZE = '…' [, LINGER DURATION = '…']))`, or `()` to turn it off. */
+function parseAutoScaling(c: Cursor): string {
+  c.expectPunct('(')
+  if (c.acceptPunct(')')) return 'NULL'
+  c.expectWords('on', 'hydration')
+  c.expectPunct('(')
+  let size: string | null = null
+  let linger: string | null = null
+  do {
+    if (c.acceptWords('hydration', 'size')) {
+      c.acceptPunct('=')
+      size = c.string()
+    } else if (c.acceptWords('linger', 'duration')) {
+      c.acceptPunct('=')
+      linger = c.string()
+    } else c.fail('HYDRATION SIZE or LINGER DURATION')
+  } while (c.acceptPunct(','))
+  c.expectPunct(')')
+  c.expectPunct(')')
+  if (size === null) throw new MaterializeError('42601', 'HYDRATION SIZE option is required')
+  return `mz_emulator.auto_scaling_strategy(${lit(size)}, ${lit(linger)})`
+}
+
 function parseClusterOption(c: Cursor, options: ClusterOptions): void {
-  if (c.acceptWords('size')) {
+  if (c.acceptWords('auto', 'scaling', 'strategy')) {
+    c.acceptPunct('=')
+    options.autoScaling = parseAutoScaling(c)
+  } else if (c.acceptWords('size')) {
     c.acceptPunct('=')
     options.size = c.string()
   } else if (c.acceptWords('replication', 'factor')) {
@@ -149,6 +178,7 @@ const createCluster: Rule = (c) => {
   if (o.size === null) throw new MaterializeError('42601', 'SIZE option is required')
   const factor = o.replicationFactor ?? 'NULL'
   const args = [lit(name), 'true', lit(o.size), factor, lit(o.schedule), lit(o.hydrationEstimate)]
+  if (o.autoScaling !== undefined) args.push(o.autoScaling)
   return calls('CREATE CLUSTER', `SELECT mz_emulator.create_cluster(${args.join(', ')})`)
 }
 
@@ -175,13 +205,25 @@ const alterCluster: Rule = (c) => {
     return calls('ALTER CLUSTER', `SELECT mz_emulator.swap_clusters(${lit(name)}, ${lit(other)})`)
   }
   if (c.acceptWords('set')) {
-    const options = parseClusterOptions(c)
+    const { size, schedule, replicationFactor, autoScaling } = parseClusterOptions(c)
     c.expectEnd()
-    if (options.replicationFactor === null || options.size !== null) {
-      return unsupported('ALTER CLUSTER … SET with options other than REPLICATION FACTOR')
+    if (size !== null || schedule !== null || (replicationFactor === null && !autoScaling)) {
+      return unsupported(
+        'ALTER CLUSTER … SET with options other than REPLICATION FACTOR and AUTO SCALING STRATEGY'
+      )
     }
-    const factor = options.replicationFactor
-    return calls('ALTER CLUSTER', `SELECT mz_emulator.set_replicas(${lit(name)}, ${factor})`)
+    const sql: string[] = []
+    if (replicationFactor !== null)
+      sql.push(`SELECT mz_emulator.set_replicas(${lit(name)}, ${replicationFactor})`)
+    if (autoScaling) sql.push(`SELECT mz_emulator.set_auto_scaling(${lit(name)}, ${autoScaling})`)
+    return calls('ALTER CLUSTER', ...sql)
+  }
+  if (c.acceptWords('reset')) {
+    c.expectPunct('(')
+    c.expectWords('auto', 'scaling', 'strategy')
+    c.expectPunct(')')
+    c.expectEnd()
+    return calls('ALTER CLUSTER', `SELECT mz_emulator.set_auto_scaling(${lit(name)}, NULL)`)
   }
   return unsupported('this form of ALTER CLUSTER')
 }
@@ -661,10 +703,11 @@ export function rejection(error: MaterializeError): ServerStatement {
 
 /**
  * Rewrites a simple-protocol Query. Like Materialize, a message with one statement the
- * emulator rejects runs none of its statements.
+ * emulator rejects runs none of its statements. A `refusal` (a statement Materialize refuses
+ * in this transaction) runs the statements before it, then fails as Materialize does there.
  */
-export function rewriteQuery(text: string): RewrittenQuery {
-  const originals = splitStatements(text)
+export function rewriteQuery(text: string, refusal?: Refusal): RewrittenQuery {
+  const originals = splitStatements(text).slice(0, refusal?.index)
   let statements: ServerStatement[]
   try {
     statements = originals.flatMap(rewriteStatement)
@@ -672,7 +715,9 @@ export function rewriteQuery(text: string): RewrittenQuery {
     if (!(error instanceof MaterializeError)) throw error
     return { text: rejection(error).sql, statements: [rejection(error)], changed: true }
   }
+  if (refusal) statements.push(rejection(refusal.error))
   const changed =
+    refusal !== undefined ||
     statements.length !== originals.length ||
     statements.some((s, i) => s.hidden || s.sql !== originals[i])
   if (!changed) return { text, statements, changed }

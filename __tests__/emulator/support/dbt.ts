@@ -73,11 +73,18 @@ function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: Db
   })
 }
 
-/** A temp copy of `fixtures/<fixture>`, its dbt pointed at `emulator`. */
-export function copyFixtureProject(emulator: Emulator, fixture = 'project'): DbtProject {
+/**
+ * A temp copy of `fixtures/<fixture>`, its dbt pointed at `emulator`; `extra` adds to dbt's
+ * environment, e.g. `MZ_SSLMODE` for the profile's sslmode (default prefer).
+ */
+export function copyFixtureProject(
+  emulator: Emulator,
+  fixture = 'project',
+  extra: NodeJS.ProcessEnv = {}
+): DbtProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
   cpSync(path.join(FIXTURES, fixture), dir, { recursive: true })
-  const env = dbtEnv(emulator, dir)
+  const env = { ...dbtEnv(emulator, dir), ...extra }
   return {
     dir,
     run: (args, options = {}) => runDbt(dir, env, args, options),
