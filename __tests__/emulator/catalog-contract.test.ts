@@ -179,7 +179,8 @@ beforeAll(async () => {
   client = new pg.Client({ connectionString: emulator.url() })
   await client.connect()
   // Something in every relation: clusters of each kind, objects across schemas, a comment,
-  // an OOM-killed replica and a 0-replica ON REFRESH cluster (a NULL-replica hydration row).
+  // an OOM-killed replica, a 0-replica ON REFRESH cluster (a NULL-replica hydration row), and
+  // a connection, a source, a table from it and a sink.
   for (const statement of [
     `CREATE CLUSTER serving (SIZE = '25cc', AUTO SCALING STRATEGY = (ON HYDRATION (HYDRATION SIZE = '100cc')))`,
     `CREATE CLUSTER hand_made REPLICAS (r1 (SIZE = '25cc'))`,
@@ -191,7 +192,11 @@ beforeAll(async () => {
     'CREATE INDEX totals_idx IN CLUSTER serving ON shop.totals (total)',
     'CREATE MATERIALIZED VIEW shop.nightly_totals IN CLUSTER nightly AS SELECT count(*) AS n FROM shop.orders',
     `COMMENT ON CLUSTER serving IS 'serves'`,
-    `COMMENT ON TABLE shop.orders IS 'orders'`
+    `COMMENT ON TABLE shop.orders IS 'orders'`,
+    `CREATE CONNECTION kafka_conn TO KAFKA (BROKER 'localhost:9092') WITH (VALIDATE = false)`,
+    'CREATE SOURCE shop.counter IN CLUSTER serving FROM LOAD GENERATOR COUNTER',
+    'CREATE TABLE shop.counts FROM SOURCE shop.counter',
+    `CREATE SINK shop.totals_sink IN CLUSTER serving FROM shop.totals INTO KAFKA CONNECTION kafka_conn (TOPIC 'totals') FORMAT JSON ENVELOPE DEBEZIUM`
   ])
     await client.query(statement)
   await emulator.control.failReplicas('hand_made')

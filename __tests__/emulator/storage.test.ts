@@ -16,6 +16,12 @@ const sql: Sql = {
   query: async <R extends pg.QueryResultRow>(text: string) => (await client.query<R>(text)).rows
 }
 
+/** Runs a script one statement per message: Materialize runs DDL only alone. */
+async function exec(script: string): Promise<void> {
+  for (const statement of script.split(';').map((s) => s.trim()))
+    if (statement !== '') await client.query(statement)
+}
+
 async function sqlError(text: string): Promise<{ code?: string; message: string }> {
   try {
     await client.query(text)
@@ -59,7 +65,7 @@ afterAll(async () => {
 
 /** A fresh world per test: an ingest cluster with a source, production, a sink and a report. */
 beforeEach(async () => {
-  await client.query(`
+  await exec(`
     DROP SCHEMA IF EXISTS raw, prod, sinks, reporting CASCADE;
     DROP CLUSTER IF EXISTS ingest, analytics, serving, sinks CASCADE;
     DROP CONNECTION IF EXISTS public.kafka_conn CASCADE;
@@ -212,7 +218,7 @@ describe('DROP … CASCADE drops what Materialize drops', () => {
   })
 
   it('DROP CLUSTER … CASCADE drops the source on it, another schema’s index on it, and everything reading them', async () => {
-    await client.query(`
+    await exec(`
       CREATE DEFAULT INDEX IN CLUSTER serving ON raw.counter;
       CREATE VIEW reporting.raw_counts AS SELECT counter FROM raw.counter;
       CREATE DEFAULT INDEX IN CLUSTER ingest ON prod.totals_view;`)
