@@ -7,6 +7,7 @@ import { MaterializeError } from './cursor.js'
 import { rejection, rewriteQuery, rewriteStatement, type ServerStatement } from './rewriter.js'
 import { splitStatements, tokenize } from './lexer.js'
 import { rewriteStartupParams } from './startup.js'
+import { materializePrivilegeMessage } from './privileges.js'
 import * as wire from './wire.js'
 
 export const MZ_VERSION = 'v26.1.0 (emulator)'
@@ -68,6 +69,8 @@ class Session {
   private readonly plans: ResponsePlan[] = []
   private backendKey?: { pid: number; secret: number }
   private closed = false
+  /** The session's database, which Materialize's privilege errors name. */
+  private database = ''
 
   constructor(
     private readonly client: Socket,
@@ -117,6 +120,7 @@ class Session {
   }
 
   private openBackend(params: Map<string, string>): void {
+    this.database = params.get('database') ?? params.get('user') ?? ''
     const backend = connect(this.options.backendPort, this.options.backendHost)
     this.backend = backend
     backend.setNoDelay(true)
@@ -209,6 +213,7 @@ class Session {
 
   private backendMessage(message: wire.Message): Buffer[] {
     if (message.type === 'E' || message.type === 'N') message = wire.withoutEmulatorContext(message)
+    if (message.type === 'E') message = this.inMaterializeWords(message)
     if (!this.ready) return this.startupResponse(message)
     const plan = this.plans[0]
     if (message.type === 'Z') {
@@ -217,6 +222,12 @@ class Session {
     }
     if (!plan?.statements) return [message.raw]
     return this.filtered(plan, plan.statements, message)
+  }
+
+  private inMaterializeWords(error: wire.Message): wire.Message {
+    return wire.withMessageText(error, (sqlstate, text) =>
+      sqlstate === '42501' ? materializePrivilegeMessage(text, this.database) : undefined
+    )
   }
 
   private startupResponse(message: wire.Message): Buffer[] {
