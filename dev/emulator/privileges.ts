@@ -13,7 +13,8 @@ const OBJECT_TYPES: Record<string, string> = {
   index: 'INDEX'
 }
 
-const PATTERN = /^(permission denied for|must be owner of) (database|schema|table|view|materialized view|index) (.+)$/
+const PATTERN =
+  /^(permission denied for|must be owner of) (database|schema|table|view|materialized view|index) (.+)$/
 
 /** Materialize's text for a PostgreSQL 42501 message, or undefined when it is not one. */
 export function materializePrivilegeMessage(message: string, database: string): string | undefined {

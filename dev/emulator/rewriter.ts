@@ -190,7 +190,10 @@ const alterCluster: Rule = (c) => {
   if (c.acceptWords('owner', 'to')) {
     const owner = c.identifier()
     c.expectEnd()
-    return calls('ALTER CLUSTER', `SELECT mz_emulator.alter_cluster_owner(${lit(name)}, ${lit(owner)})`)
+    return calls(
+      'ALTER CLUSTER',
+      `SELECT mz_emulator.alter_cluster_owner(${lit(name)}, ${lit(owner)})`
+    )
   }
   return unsupported('this form of ALTER CLUSTER')
 }
@@ -274,7 +277,9 @@ const alterDefaultPrivileges: Rule = (c) => {
   return calls(
     'ALTER DEFAULT PRIVILEGES',
     `SELECT mz_emulator.require_superuser(${lit(action)})`,
-    rejection(new MaterializeError('0A000', `${action} is not supported by the Materialize emulator`)).sql
+    rejection(
+      new MaterializeError('0A000', `${action} is not supported by the Materialize emulator`)
+    ).sql
   )
 }
 

@@ -135,7 +135,7 @@ export function withMessageText(
   const fields: Buffer[] = []
   let sqlstate = ''
   let text: string | undefined
-  for (let offset = 0; offset < message.body.length && message.body[offset] !== 0; ) {
+  for (let offset = 0; offset < message.body.length && message.body[offset] !== 0;) {
     const end = message.body.indexOf(0, offset)
     const field = message.body.subarray(offset, end + 1)
     const value = field.toString('utf8', 1, field.length - 1)

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Emulator } from '../../../dev/emulator/index.js'
+import type { Emulator, Login } from '../../../dev/emulator/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, '..', '..', '..')
@@ -38,13 +38,13 @@ export interface DbtProject {
   remove(): void
 }
 
-function dbtEnv(emulator: Emulator, dir: string): NodeJS.ProcessEnv {
+function dbtEnv(emulator: Emulator, dir: string, login: Login): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MZ_HOST: emulator.host,
     MZ_PORT: String(emulator.port),
-    MZ_USER: emulator.user,
-    MZ_PASSWORD: emulator.password,
+    MZ_USER: login.user,
+    MZ_PASSWORD: login.password,
     DBT_PROFILES_DIR: dir,
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DBT_USE_COLORS: 'false',
@@ -73,10 +73,11 @@ function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: Db
   })
 }
 
-export function copyFixtureProject(emulator: Emulator): DbtProject {
+/** A copy of the fixture project whose dbt connects as `login` (default: the superuser). */
+export function copyFixtureProject(emulator: Emulator, login: Login = emulator): DbtProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
   cpSync(FIXTURE, dir, { recursive: true })
-  const env = dbtEnv(emulator, dir)
+  const env = dbtEnv(emulator, dir, login)
   return {
     dir,
     run: (args, options = {}) => runDbt(dir, env, args, options),
