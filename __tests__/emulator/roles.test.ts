@@ -195,4 +195,45 @@ describe('a blue/green deployment as a non-superuser deploy role', () => {
     expectSuccess(await project.run(['run-operation', 'deploy_cleanup']))
     expect(await greenExists()).toBe(false)
   })
+
+  it("refuses a role without privileges in Materialize's words, and reports what it holds", async () => {
+    const intruder: Login = { user: 'intruder', password: 'intruder-password' }
+    await asSuperuser(
+      `CREATE ROLE intruder WITH LOGIN PASSWORD '${intruder.password}'`,
+      'GRANT reader TO intruder'
+    )
+    const refusals = {
+      schema: await refusal(intruder, 'CREATE SCHEMA elsewhere'),
+      view: await refusal(intruder, 'CREATE VIEW prod.v AS SELECT 1 AS x'),
+      swap: await refusal(intruder, 'ALTER CLUSTER analytics SWAP WITH quickstart'),
+      drop: await refusal(intruder, 'DROP SCHEMA prod CASCADE'),
+      system: await refusal(intruder, 'GRANT CREATECLUSTER ON SYSTEM TO intruder')
+    }
+    expect(refusals).toEqual({
+      schema: { code: '42501', message: 'permission denied for DATABASE "materialize"' },
+      view: { code: '42501', message: 'permission denied for SCHEMA "materialize.prod"' },
+      swap: { code: '42501', message: 'must be owner of CLUSTER analytics, CLUSTER quickstart' },
+      drop: { code: '42501', message: 'must be owner of SCHEMA materialize.prod' },
+      system: { code: '42501', message: 'permission denied to GRANT/REVOKE SYSTEM PRIVILEGES' }
+    })
+    const [held] = await sql(
+      intruder,
+      `SELECT mz_is_superuser() AS superuser,
+              has_cluster_privilege('analytics', 'USAGE') AS analytics_usage,
+              has_cluster_privilege('analytics', 'CREATE') AS analytics_create,
+              (SELECT array_agg(privilege_type ORDER BY privilege_type)
+                 FROM mz_internal.mz_show_my_database_privileges) AS database_privileges`
+    )
+    // USAGE on analytics comes through membership in reader; PUBLIC has USAGE on the database.
+    expect(held).toEqual({
+      superuser: false,
+      analytics_usage: true,
+      analytics_create: false,
+      database_privileges: ['USAGE']
+    })
+    const members = await asSuperuser(`
+      SELECT r.name AS role, m.name AS member FROM mz_role_members rm
+      JOIN mz_roles r ON r.id = rm.role_id JOIN mz_roles m ON m.id = rm.member`)
+    expect(members).toEqual([{ role: 'reader', member: 'intruder' }])
+  })
 })
