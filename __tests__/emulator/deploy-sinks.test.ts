@@ -46,7 +46,7 @@ async function reads(key: string): Promise<string[]> {
 
 beforeAll(async () => {
   emulator = await startEmulator()
-  project = copyFixtureProject(emulator, 'sinks-project')
+  project = copyFixtureProject(emulator, { fixture: 'sinks-project' })
   for (const cluster of ['analytics', 'ingest', 'sinks'])
     await query(`SELECT mz_emulator.create_cluster('${cluster}', true, '25cc', 1, NULL, NULL)`)
   await query(

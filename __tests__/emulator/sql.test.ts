@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals'
 import { splitStatements } from '../../dev/emulator/lexer.js'
 import { rewriteQuery, rewriteStatement } from '../../dev/emulator/rewriter.js'
 import { rewriteStartupOptions } from '../../dev/emulator/startup.js'
+import { materializePrivilegeMessage } from '../../dev/emulator/privileges.js'
 
 describe('splitStatements', () => {
   it('splits only at top-level semicolons', () => {
@@ -84,11 +85,40 @@ describe('rewriteStatement', () => {
       'ALTER SINK k RENAME TO j',
       'SUBSCRIBE TO t',
       'SHOW CLUSTERS',
-      'ALTER CLUSTER c OWNER TO r',
+      'ALTER CLUSTER c RENAME TO d',
       'CREATE CLUSTER REPLICA c.r SIZE = 1'
     ]) {
       expect(() => rewriteStatement(sql)).toThrow(/not supported by the Materialize emulator/)
     }
+  })
+
+  it('emulates system privileges, cluster ownership, and a database USAGE as CONNECT', () => {
+    expect(sqlOf('GRANT CREATECLUSTER ON SYSTEM TO "deployer"')).toEqual([
+      `SELECT mz_emulator.grant_system(ARRAY['CREATECLUSTER']::text[], ARRAY['deployer']::text[], true)`
+    ])
+    expect(sqlOf('revoke usage, create on database materialize from deployer, public')).toEqual([
+      'REVOKE CONNECT, CREATE ON DATABASE "materialize" FROM "deployer", PUBLIC'
+    ])
+    expect(sqlOf('ALTER CLUSTER "c" OWNER TO "r"')).toEqual([
+      `SELECT mz_emulator.alter_cluster_owner('c', 'r')`
+    ])
+    expect(sqlOf('ALTER CLUSTER c SET (REPLICATION FACTOR = 2)')).toEqual([
+      `SELECT mz_emulator.require_cluster_owners(ARRAY['c']::text[])`,
+      `SELECT mz_emulator.set_replicas('c', 2)`
+    ])
+    // Grants on schemas, role grants and default privileges FOR ROLE are PostgreSQL's own.
+    for (const plain of [
+      'GRANT USAGE ON SCHEMA "s" TO "r"',
+      'GRANT "reader" TO "deployer"',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE "d" IN SCHEMA s GRANT SELECT ON tables TO "r"'
+    ])
+      expect(sqlOf(plain)).toEqual([plain])
+    expect(
+      sqlOf('ALTER DEFAULT PRIVILEGES FOR ALL ROLES IN SCHEMA s GRANT SELECT ON tables TO r')
+    ).toEqual([
+      `SELECT mz_emulator.require_superuser('ALTER DEFAULT PRIVILEGES FOR ALL ROLES')`,
+      `SELECT mz_emulator.raise_error('0A000', 'ALTER DEFAULT PRIVILEGES FOR ALL ROLES is not supported by the Materialize emulator')`
+    ])
   })
 
   it('rejects a whole message when one statement is rejected', () => {
@@ -99,6 +129,23 @@ describe('rewriteStatement', () => {
   it('sends plain PostgreSQL untouched', () => {
     const text = `/* c */ select 1; select 'x;y';`
     expect(rewriteQuery(text)).toMatchObject({ text, changed: false })
+  })
+})
+
+describe('materializePrivilegeMessage', () => {
+  it("words PostgreSQL's 42501 errors as Materialize does, schemas qualified by the database", () => {
+    const cases: Array<[string, string | undefined]> = [
+      [
+        'permission denied for database materialize',
+        'permission denied for DATABASE "materialize"'
+      ],
+      ['permission denied for schema prod', 'permission denied for SCHEMA "materialize.prod"'],
+      ['must be owner of schema prod', 'must be owner of SCHEMA materialize.prod'],
+      ['must be owner of materialized view mv', 'must be owner of MATERIALIZED VIEW mv'],
+      ['permission denied to create role', undefined]
+    ]
+    for (const [postgres, materialize] of cases)
+      expect(materializePrivilegeMessage(postgres, 'materialize')).toBe(materialize)
   })
 })
 

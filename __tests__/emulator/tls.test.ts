@@ -22,7 +22,7 @@ afterAll(async () => {
 })
 
 function dbtWith(sslmode: string): DbtProject {
-  const project = copyFixtureProject(emulator, 'project', { MZ_SSLMODE: sslmode })
+  const project = copyFixtureProject(emulator, { env: { MZ_SSLMODE: sslmode } })
   projects.push(project)
   return project
 }

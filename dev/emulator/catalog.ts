@@ -174,6 +174,150 @@ BEGIN
 END $$;
 `
 
+// ---------------------------------------------------------------------------------------
+// Roles and privileges (RBAC). Functions run as the caller (SECURITY INVOKER), so
+// `current_user` is the session's role, as in Materialize's checks (src/sql/src/rbac.rs). A
+// superuser passes every check. Error texts and SQLSTATE 42501 follow upstream's
+// UnauthorizedError: "must be owner of SCHEMA db.s, …" and `permission denied for CLUSTER "c"`.
+const ROLE_HELPERS = `
+-- Materialize's system privileges (GRANT CREATECLUSTER ON SYSTEM TO r); PostgreSQL has none.
+CREATE TABLE mz_emulator.system_privileges (
+  grantee oid NOT NULL,
+  privilege text NOT NULL,
+  grantor oid NOT NULL,
+  PRIMARY KEY (grantee, privilege)
+);
+
+CREATE FUNCTION mz_emulator.is_superuser() RETURNS bool
+LANGUAGE sql STABLE AS $$ SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) $$;
+
+-- Whether \`role\` has the privileges of \`holder\` (itself, an inheriting member, or PUBLIC = 0).
+CREATE FUNCTION mz_emulator.has_role(role oid, holder oid) RETURNS bool
+LANGUAGE sql STABLE AS $$ SELECT holder = 0 OR pg_has_role(role, holder, 'USAGE') $$;
+
+CREATE FUNCTION mz_emulator.current_role_oid() RETURNS oid
+LANGUAGE sql STABLE AS $$ SELECT oid FROM pg_roles WHERE rolname = current_user $$;
+
+-- Raises Materialize's ownership error naming every object (in order) the caller does not own.
+CREATE FUNCTION mz_emulator.require_owners(owners oid[], descriptions text[]) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  unheld text := (SELECT string_agg(d, ', ' ORDER BY n)
+                  FROM unnest(owners, descriptions) WITH ORDINALITY AS u(o, d, n)
+                  WHERE NOT mz_emulator.has_role(mz_emulator.current_role_oid(), o));
+BEGIN
+  IF unheld IS NOT NULL AND NOT mz_emulator.is_superuser() THEN
+    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'must be owner of ' || unheld;
+  END IF;
+END $$;
+
+CREATE FUNCTION mz_emulator.require_superuser(action text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT mz_emulator.is_superuser() THEN
+    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied to ' || action,
+      DETAIL = 'You must be a superuser to ' || action;
+  END IF;
+END $$;
+
+CREATE FUNCTION mz_emulator.acl_grants(acl aclitem[], role oid, privilege text) RETURNS bool
+LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT FROM aclexplode(mz_emulator.nonempty_acl(acl)) e
+                 WHERE e.privilege_type = privilege AND mz_emulator.has_role(role, e.grantee))
+$$;
+
+CREATE FUNCTION mz_emulator.require_privilege(acl aclitem[], privilege text, description text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT mz_emulator.is_superuser()
+     AND NOT mz_emulator.acl_grants(acl, mz_emulator.current_role_oid(), privilege) THEN
+    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied for ' || description;
+  END IF;
+END $$;
+
+CREATE FUNCTION mz_emulator.require_cluster_owners(cluster_names text[]) RETURNS void
+LANGUAGE sql STABLE AS $$
+  SELECT mz_emulator.require_owners(array_agg(c.owner_oid ORDER BY u.n), array_agg('CLUSTER ' || c.name ORDER BY u.n))
+  FROM unnest(cluster_names) WITH ORDINALITY AS u(wanted, n) JOIN mz_emulator.clusters c ON c.name = u.wanted
+$$;
+
+CREATE FUNCTION mz_emulator.require_cluster_privilege(cid text, privilege text) RETURNS void
+LANGUAGE sql STABLE AS $$
+  SELECT mz_emulator.require_privilege(c.privileges, privilege, format('CLUSTER "%s"', c.name))
+  FROM mz_emulator.clusters c WHERE c.id = cid
+$$;
+
+CREATE FUNCTION mz_emulator.require_schema_owners(schema_names text[]) RETURNS void
+LANGUAGE sql STABLE AS $$
+  SELECT mz_emulator.require_owners(array_agg(n.nspowner ORDER BY u.i),
+                                    array_agg(format('SCHEMA %s.%s', current_database(), n.nspname) ORDER BY u.i))
+  FROM unnest(schema_names) WITH ORDINALITY AS u(wanted, i) JOIN pg_namespace n ON n.nspname = u.wanted
+$$;
+
+-- A Materialize database's USAGE is PostgreSQL's CONNECT.
+CREATE FUNCTION mz_emulator.require_database_privilege(privilege text) RETURNS void
+LANGUAGE sql STABLE AS $$
+  SELECT mz_emulator.require_privilege(coalesce(d.datacl, acldefault('d', d.datdba)),
+                                       CASE privilege WHEN 'USAGE' THEN 'CONNECT' ELSE privilege END,
+                                       format('DATABASE "%s"', d.datname))
+  FROM pg_database d WHERE d.datname = current_database()
+$$;
+
+CREATE FUNCTION mz_emulator.role_has_system_privilege(role oid, privilege text) RETURNS bool
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE oid = role), false)
+      OR EXISTS (SELECT FROM mz_emulator.system_privileges p
+                 WHERE p.privilege = upper(privilege) AND mz_emulator.has_role(role, p.grantee))
+$$;
+
+CREATE FUNCTION mz_emulator.require_system_privilege(privilege text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT mz_emulator.role_has_system_privilege(mz_emulator.current_role_oid(), privilege) THEN
+    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied for SYSTEM';
+  END IF;
+END $$;
+
+-- "MATERIALIZED VIEW db.schema.name", as upstream names an item in its errors.
+CREATE FUNCTION mz_emulator.relation_description(rel oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END
+         || format(' %s.%s.%s', current_database(), n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+$$;
+
+-- DROP CLUSTER … CASCADE needs ownership of the cluster only, not of what it drops (upstream
+-- "Do not need ownership of descendant objects"), so the cascade runs as the emulator.
+CREATE FUNCTION mz_emulator.drop_dependent_item(item regclass, item_kind text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  EXECUTE format('DROP %s %s CASCADE', item_kind, item);
+END $$;
+
+-- mz_aclitem text form: grantee=privileges/grantor with role ids (grantee empty for PUBLIC),
+-- privilege letters in upstream's order (arwdUC; a database's CONNECT is its USAGE).
+CREATE FUNCTION mz_emulator.privilege_letter(privilege text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE privilege WHEN 'INSERT' THEN 'a' WHEN 'SELECT' THEN 'r' WHEN 'UPDATE' THEN 'w'
+                        WHEN 'DELETE' THEN 'd' WHEN 'USAGE' THEN 'U' WHEN 'CONNECT' THEN 'U'
+                        WHEN 'CREATE' THEN 'C' END
+$$;
+
+CREATE FUNCTION mz_emulator.mz_acl(acl aclitem[]) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(array_agg(item ORDER BY grantee, grantor), '{}') FROM (
+    SELECT grantee, grantor,
+           CASE WHEN grantee = 0 THEN '' ELSE mz_emulator.role_id(grantee) END || '=' ||
+           string_agg(letter, '' ORDER BY position(letter IN 'arwdUC')) || '/' ||
+           mz_emulator.role_id(grantor) AS item
+    FROM (SELECT DISTINCT e.grantee, e.grantor, mz_emulator.privilege_letter(e.privilege_type) AS letter
+          FROM aclexplode(mz_emulator.nonempty_acl(acl)) e) privileges
+    WHERE letter IS NOT NULL
+    GROUP BY grantee, grantor
+  ) items
+$$;
+`
+
 const CLUSTER_FUNCTIONS = `
 CREATE FUNCTION mz_emulator.add_introspection_index(cid text) RETURNS void
 LANGUAGE sql AS $$
@@ -215,6 +359,7 @@ DECLARE
   owner oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
   cid text;
 BEGIN
+  PERFORM mz_emulator.require_system_privilege('CREATECLUSTER');
   IF EXISTS (SELECT FROM mz_emulator.clusters WHERE name = cluster_name) THEN
     RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('cluster ''%s'' already exists', cluster_name);
   END IF;
@@ -245,6 +390,7 @@ BEGIN
     END IF;
     PERFORM mz_emulator.cluster_id(cluster_name);
   END IF;
+  PERFORM mz_emulator.require_cluster_owners(ARRAY[cluster_name]);
   SELECT coalesce(c.relname::text, i.name) INTO dependent
   FROM mz_emulator.items i LEFT JOIN pg_class c ON c.oid = i.oid
   WHERE i.cluster_id = cid AND i.kind <> 'introspection-index' AND (i.oid IS NULL OR c.oid IS NOT NULL)
@@ -262,7 +408,7 @@ BEGIN
     FROM mz_emulator.items i JOIN pg_class c ON c.oid = i.oid
     WHERE i.cluster_id = cid LIMIT 1;
     EXIT WHEN item IS NULL;
-    EXECUTE format('DROP %s %s CASCADE', item_kind, item);
+    PERFORM mz_emulator.drop_dependent_item(item, item_kind);
   END LOOP;
   DELETE FROM mz_emulator.clusters WHERE id = cid;
 END $$;
@@ -291,6 +437,7 @@ CREATE FUNCTION mz_emulator.swap_clusters(a text, b text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM mz_emulator.cluster_id(a), mz_emulator.cluster_id(b);
+  PERFORM mz_emulator.require_cluster_owners(ARRAY[a, b]);
   UPDATE mz_emulator.clusters SET name = CASE WHEN name = a THEN b ELSE a END WHERE name IN (a, b);
   PERFORM mz_emulator.record_swap();
 END $$;
@@ -305,6 +452,8 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = '3F000', MESSAGE = format('unknown schema ''%s''', missing);
   END IF;
+  PERFORM mz_emulator.require_schema_owners(ARRAY[a, b]);
+  PERFORM mz_emulator.require_database_privilege('CREATE');
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', a, tmp);
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', b, a);
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', tmp, b);
@@ -336,6 +485,7 @@ DECLARE
                     unnest(CASE WHEN x = 'ALL' THEN ARRAY['USAGE', 'CREATE'] ELSE ARRAY[x] END) p);
   grantees oid[] := (SELECT array_agg(mz_emulator.role_oid(r)) FROM unnest(p_roles) r);
 BEGIN
+  PERFORM mz_emulator.require_cluster_owners(ARRAY[cluster_name]);
   UPDATE mz_emulator.clusters c SET privileges = (
     SELECT coalesce(array_agg(makeaclitem(e.grantee, e.grantor, e.privilege_type, false)), '{}')
     FROM (
@@ -363,6 +513,7 @@ END $$;
 
 CREATE FUNCTION mz_emulator.bind_cluster(relation text, cluster_name text) RETURNS void
 LANGUAGE sql AS $$
+  SELECT mz_emulator.require_cluster_privilege(mz_emulator.cluster_id(cluster_name), 'CREATE');
   UPDATE mz_emulator.items SET cluster_id = mz_emulator.cluster_id(cluster_name)
   WHERE id = (mz_emulator.item_of(relation)).id
 $$;
@@ -384,6 +535,8 @@ BEGIN
     IF if_not_exists THEN RETURN; END IF;
     RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('index ''%s'' already exists', final_name);
   END IF;
+  PERFORM mz_emulator.require_owners(ARRAY[rel.relowner], ARRAY[mz_emulator.relation_description(rel.oid)]);
+  PERFORM mz_emulator.require_cluster_privilege(mz_emulator.cluster_id(cluster_name), 'CREATE');
   INSERT INTO mz_emulator.items (id, kind, name, on_id, cluster_id, is_default_index, index_columns,
                                  hydration_delay, never_hydrates, lag)
   VALUES ('u' || nextval('mz_emulator.item_ids'), 'index', final_name, target.id,
@@ -398,6 +551,11 @@ DECLARE
   schema_name text := name_parts[array_length(name_parts, 1) - 1];
   dropped text;
 BEGIN
+  PERFORM mz_emulator.require_owners(array_agg(c.relowner),
+                                     array_agg(format('INDEX %s.%s.%s', current_database(), n.nspname, i.name)))
+  FROM mz_emulator.items i JOIN mz_emulator.items o ON o.id = i.on_id
+  JOIN pg_class c ON c.oid = o.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE i.kind = 'index' AND i.name = index_name AND (schema_name IS NULL OR n.nspname = schema_name);
   DELETE FROM mz_emulator.items i
   USING mz_emulator.items o, pg_class c
   WHERE i.kind = 'index' AND o.id = i.on_id AND c.oid = o.oid AND i.name = index_name
@@ -442,32 +600,58 @@ CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $
 CREATE FUNCTION mz_catalog.mz_is_superuser() RETURNS bool LANGUAGE sql STABLE AS
   $$ SELECT rolsuper FROM pg_roles WHERE rolname = current_user $$;
 CREATE FUNCTION mz_catalog.has_system_privilege(privilege text) RETURNS bool LANGUAGE sql STABLE AS
-  $$ SELECT true $$;
+  $$ SELECT mz_emulator.role_has_system_privilege(mz_emulator.current_role_oid(), privilege) $$;
+CREATE FUNCTION mz_catalog.has_system_privilege(role_name text, privilege text) RETURNS bool
+LANGUAGE sql STABLE AS $$ SELECT mz_emulator.role_has_system_privilege(mz_emulator.role_oid(role_name), privilege) $$;
+CREATE FUNCTION mz_catalog.has_cluster_privilege(role_name text, cluster_name text, privilege text) RETURNS bool
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE oid = mz_emulator.role_oid(role_name)), false)
+      OR mz_emulator.acl_grants(c.privileges, mz_emulator.role_oid(role_name), upper(privilege))
+  FROM mz_emulator.clusters c WHERE c.id = mz_emulator.cluster_id(cluster_name)
+$$;
+CREATE FUNCTION mz_catalog.has_cluster_privilege(cluster_name text, privilege text) RETURNS bool
+LANGUAGE sql STABLE AS $$ SELECT mz_catalog.has_cluster_privilege(current_user::text, cluster_name, privilege) $$;
 CREATE FUNCTION mz_internal.mz_aclexplode(acl aclitem[])
 RETURNS TABLE (grantor text, grantee text, privilege_type text, is_grantable bool)
 LANGUAGE sql STABLE AS $$
   SELECT mz_emulator.role_id(e.grantor), mz_emulator.role_id(e.grantee), e.privilege_type, e.is_grantable
   FROM aclexplode(mz_emulator.nonempty_acl(acl)) e
 $$;
+-- Over the mz_aclitem text form of mz_clusters, mz_schemas and mz_databases.privileges.
+CREATE FUNCTION mz_internal.mz_aclexplode(acl text[])
+RETURNS TABLE (grantor text, grantee text, privilege_type text, is_grantable bool)
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT m[3], CASE WHEN m[1] = '' THEN 'p' ELSE m[1] END,
+         CASE letter WHEN 'a' THEN 'INSERT' WHEN 'r' THEN 'SELECT' WHEN 'w' THEN 'UPDATE'
+                     WHEN 'd' THEN 'DELETE' WHEN 'U' THEN 'USAGE' WHEN 'C' THEN 'CREATE' END,
+         false
+  FROM unnest(acl) item, regexp_match(item, '^([^=]*)=([^/]*)/(.*)$') m,
+       regexp_split_to_table(m[2], '') letter
+$$;
 
 CREATE VIEW mz_catalog.mz_databases AS
 SELECT 'u1'::text AS id, d.oid, d.datname::text AS name, mz_emulator.role_id(d.datdba) AS owner_id,
-       d.datacl AS privileges
+       mz_emulator.mz_acl(coalesce(d.datacl, acldefault('d', d.datdba))) AS privileges
 FROM pg_database d WHERE d.datname = current_database();
 
 CREATE VIEW mz_catalog.mz_schemas AS
 SELECT mz_emulator.schema_id(n.oid) AS id, n.oid,
        CASE WHEN mz_emulator.schema_id(n.oid) LIKE 'u%' THEN 'u1' END AS database_id,
-       n.nspname::text AS name, mz_emulator.role_id(n.nspowner) AS owner_id, n.nspacl AS privileges
+       n.nspname::text AS name, mz_emulator.role_id(n.nspowner) AS owner_id,
+       mz_emulator.mz_acl(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS privileges
 FROM pg_namespace n
 WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname <> 'mz_emulator';
 
+-- Upstream (src/catalog/src/builtin/mz_catalog.rs at 59294b360a): PostgreSQL's own pg_* roles
+-- are not Materialize roles.
 CREATE VIEW mz_catalog.mz_roles AS
-SELECT mz_emulator.role_id(r.oid) AS id, r.oid, r.rolname::text AS name, r.rolinherit AS inherit
-FROM pg_roles r;
+SELECT mz_emulator.role_id(r.oid) AS id, r.oid, r.rolname::text AS name, r.rolinherit AS inherit,
+       r.rolcanlogin, r.rolsuper
+FROM pg_roles r WHERE r.rolname NOT LIKE 'pg\\_%';
 
 CREATE VIEW mz_catalog.mz_clusters AS
-SELECT c.id, c.name, mz_emulator.role_id(c.owner_oid) AS owner_id, c.privileges, c.managed, c.size,
+SELECT c.id, c.name, mz_emulator.role_id(c.owner_oid) AS owner_id, mz_emulator.mz_acl(c.privileges) AS privileges,
+       c.managed, c.size,
        c.replication_factor, false AS disk, NULL::text[] AS availability_zones,
        true AS introspection_debugging, interval '1 second' AS introspection_interval
 FROM mz_emulator.clusters c;
@@ -561,12 +745,6 @@ CREATE VIEW mz_internal.mz_cluster_schedules AS
 SELECT c.id AS cluster_id, c.schedule AS type, c.hydration_time_estimate AS refresh_hydration_time_estimate
 FROM mz_emulator.clusters c;
 
-CREATE VIEW mz_internal.mz_show_default_privileges AS
-SELECT NULL::text AS object_owner, NULL::text AS database, NULL::text AS schema,
-       NULL::text AS object_type, NULL::text AS grantee, NULL::text AS privilege_type WHERE false;
-CREATE VIEW mz_internal.mz_show_my_database_privileges AS
-SELECT NULL::text AS grantor, NULL::text AS grantee, NULL::text AS name, NULL::text AS privilege_type
-WHERE false;
 CREATE VIEW mz_internal.mz_internal_cluster_replicas AS SELECT NULL::text AS id WHERE false;
 
 CREATE VIEW mz_internal.mz_cluster_replica_status_history AS
@@ -941,6 +1119,108 @@ JOIN mz_emulator.live_items r ON r.oid = d.refobjid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n';
 `
 
+// GRANT/REVOKE … ON SYSTEM, ALTER CLUSTER … OWNER TO, and the role relations (upstream
+// mz_catalog.rs and mz_internal.rs at 59294b360a). Default privileges are PostgreSQL's own
+// (pg_default_acl): ALTER DEFAULT PRIVILEGES … IN SCHEMA … passes through.
+const ROLE_CATALOG = `
+CREATE FUNCTION mz_emulator.grant_system(p_privileges text[], p_roles text[], is_grant bool) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  wanted text[] := (SELECT array_agg(DISTINCT p) FROM unnest(p_privileges) x,
+                    unnest(CASE WHEN x = 'ALL' THEN ARRAY['CREATEROLE', 'CREATEDB', 'CREATECLUSTER']
+                                ELSE ARRAY[x] END) p);
+  grantees oid[] := (SELECT array_agg(mz_emulator.role_oid(r)) FROM unnest(p_roles) r);
+  unknown text := (SELECT p FROM unnest(wanted) p
+                   WHERE p NOT IN ('CREATEROLE', 'CREATEDB', 'CREATECLUSTER', 'CREATENETWORKPOLICY') LIMIT 1);
+BEGIN
+  PERFORM mz_emulator.require_superuser('GRANT/REVOKE SYSTEM PRIVILEGES');
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42601', MESSAGE = format('unrecognized privilege type: %s', unknown);
+  END IF;
+  IF is_grant THEN
+    INSERT INTO mz_emulator.system_privileges (grantee, privilege, grantor)
+    SELECT g, p, mz_emulator.current_role_oid() FROM unnest(grantees) g, unnest(wanted) p
+    ON CONFLICT DO NOTHING;
+  ELSE
+    DELETE FROM mz_emulator.system_privileges WHERE grantee = ANY (grantees) AND privilege = ANY (wanted);
+  END IF;
+END $$;
+
+-- Upstream: ownership of the cluster and membership in the new owner; the old owner's
+-- privileges pass to the new one.
+CREATE FUNCTION mz_emulator.alter_cluster_owner(cluster_name text, new_owner text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  cid text := mz_emulator.cluster_id(cluster_name);
+  old_oid oid := (SELECT owner_oid FROM mz_emulator.clusters WHERE id = cid);
+  new_oid oid := mz_emulator.role_oid(new_owner);
+BEGIN
+  PERFORM mz_emulator.require_cluster_owners(ARRAY[cluster_name]);
+  IF NOT mz_emulator.is_superuser() AND NOT mz_emulator.has_role(mz_emulator.current_role_oid(), new_oid) THEN
+    RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('must be a member of "%s"', new_owner);
+  END IF;
+  UPDATE mz_emulator.clusters c SET owner_oid = new_oid, privileges = (
+    SELECT coalesce(array_agg(makeaclitem(grantee, grantor, privilege_type, false)), '{}') FROM (
+      SELECT DISTINCT CASE WHEN e.grantee = old_oid THEN new_oid ELSE e.grantee END AS grantee,
+                      CASE WHEN e.grantor = old_oid THEN new_oid ELSE e.grantor END AS grantor, e.privilege_type
+      FROM aclexplode(mz_emulator.nonempty_acl(c.privileges)) e
+    ) moved
+  ) WHERE c.id = cid;
+END $$;
+
+CREATE VIEW mz_catalog.mz_role_members AS
+SELECT mz_emulator.role_id(m.roleid) AS role_id, mz_emulator.role_id(m.member) AS member,
+       mz_emulator.role_id(m.grantor) AS grantor
+FROM pg_auth_members m JOIN mz_catalog.mz_roles r ON r.oid = m.roleid;
+
+-- One row per (creator, schema, object type, grantee). A database-wide entry (no IN SCHEMA)
+-- keeps the creator's own implicit grant in PostgreSQL; Materialize does not list it.
+CREATE VIEW mz_emulator.default_privileges AS
+SELECT d.defaclrole AS role_oid, nullif(d.defaclnamespace, 0) AS nsp,
+       CASE d.defaclobjtype WHEN 'r' THEN 'table' WHEN 'T' THEN 'type' WHEN 'n' THEN 'schema' END AS object_type,
+       e.grantee, e.privilege_type
+FROM pg_default_acl d, aclexplode(d.defaclacl) e
+WHERE d.defaclobjtype IN ('r', 'T', 'n') AND mz_emulator.privilege_letter(e.privilege_type) IS NOT NULL
+  AND (d.defaclnamespace <> 0 OR e.grantee <> d.defaclrole);
+
+CREATE VIEW mz_catalog.mz_default_privileges AS
+SELECT mz_emulator.role_id(p.role_oid) AS role_id, CASE WHEN p.nsp IS NOT NULL THEN 'u1' END AS database_id,
+       mz_emulator.schema_id(p.nsp) AS schema_id, p.object_type, mz_emulator.role_id(p.grantee) AS grantee,
+       string_agg(mz_emulator.privilege_letter(p.privilege_type), ''
+                  ORDER BY position(mz_emulator.privilege_letter(p.privilege_type) IN 'arwdUC')) AS privileges
+FROM mz_emulator.default_privileges p
+GROUP BY p.role_oid, p.nsp, p.object_type, p.grantee;
+
+CREATE VIEW mz_internal.mz_show_default_privileges AS
+SELECT r.rolname::text AS object_owner, CASE WHEN p.nsp IS NOT NULL THEN current_database()::text END AS database,
+       n.nspname::text AS schema, p.object_type,
+       CASE WHEN p.grantee = 0 THEN 'PUBLIC' ELSE g.rolname::text END AS grantee, p.privilege_type
+FROM mz_emulator.default_privileges p
+JOIN pg_roles r ON r.oid = p.role_oid
+LEFT JOIN pg_namespace n ON n.oid = p.nsp
+LEFT JOIN pg_roles g ON g.oid = p.grantee;
+
+CREATE VIEW mz_internal.mz_show_database_privileges AS
+SELECT grantor.name AS grantor, CASE WHEN p.grantee = 'p' THEN 'PUBLIC' ELSE grantee.name END AS grantee,
+       d.name, p.privilege_type
+FROM mz_catalog.mz_databases d, mz_internal.mz_aclexplode(d.privileges) p
+LEFT JOIN mz_catalog.mz_roles grantor ON grantor.id = p.grantor
+LEFT JOIN mz_catalog.mz_roles grantee ON grantee.id = p.grantee;
+
+CREATE VIEW mz_internal.mz_show_my_database_privileges AS
+SELECT * FROM mz_internal.mz_show_database_privileges
+WHERE grantee = 'PUBLIC' OR pg_has_role(current_user, grantee, 'USAGE');
+`
+
+// Every role may read the catalog and call the emulator's functions (which check privileges
+// themselves); the side tables are written by those functions and the DDL event triggers.
+const PUBLIC_ACCESS = `
+GRANT USAGE ON SCHEMA mz_emulator, mz_catalog, mz_internal TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA mz_catalog, mz_internal TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA mz_emulator TO PUBLIC;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA mz_emulator TO PUBLIC;
+`
+
 const CONTROL_FUNCTIONS = `
 -- Which items a control call targets: an id, a name, or schema.name.
 CREATE FUNCTION mz_emulator.items_matching(target text) RETURNS SETOF text
@@ -1201,12 +1481,15 @@ export function databaseSettingsSql(database: string): string {
 export const BOOTSTRAP_SQL = [
   SIDE_TABLES,
   HELPERS,
+  ROLE_HELPERS,
   CLUSTER_FUNCTIONS,
   ITEM_FUNCTIONS,
   CATALOG_VIEWS,
   STORAGE_ITEMS,
   STORAGE_VIEWS,
+  ROLE_CATALOG,
   CONTROL_FUNCTIONS,
   INTROSPECTION,
-  SYSTEM_CLUSTERS
+  SYSTEM_CLUSTERS,
+  PUBLIC_ACCESS
 ].join('\n')

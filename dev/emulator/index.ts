@@ -34,14 +34,22 @@ export interface EmulatorOptions {
   tls?: boolean
 }
 
+export interface Login {
+  user: string
+  password: string
+}
+
 export interface Emulator {
   host: string
   port: number
   user: string
   password: string
   database: string
-  /** `postgres://user:password@host:port/database` through the emulator. */
-  url(database?: string): string
+  /**
+   * `postgres://user:password@host:port/database` through the emulator; `login` connects as
+   * another role (e.g. one made with `CREATE ROLE deployer WITH LOGIN PASSWORD '…'`).
+   */
+  url(database?: string, login?: Login): string
   control: EmulatorControl
   /** With `tls: true`: the PEM certificate to verify the emulator with (sslrootcert). */
   tls?: { ca: string }
@@ -90,14 +98,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     })
     const control = new EmulatorControl(postgres.url(database), proxy)
     const { user, password } = postgres
-    const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
+    const credentials = (login: Login): string =>
+      `${encodeURIComponent(login.user)}:${encodeURIComponent(login.password)}`
     return {
       host: proxy.host,
       port: proxy.port,
       user,
       password,
       database,
-      url: (db = database) => `postgres://${credentials}@${proxy.host}:${proxy.port}/${db}`,
+      url: (db = database, login = { user, password }) =>
+        `postgres://${credentials(login)}@${proxy.host}:${proxy.port}/${db}`,
       control,
       tls: certificate && { ca: certificate.cert },
       async stop() {

@@ -11,6 +11,7 @@ import { rewriteStartupParams } from './startup.js'
 import type { Certificate } from './tls.js'
 import { TransactionGuard } from './transactions.js'
 import { MZ_VERSION } from './version.js'
+import { materializePrivilegeMessage } from './privileges.js'
 import * as wire from './wire.js'
 
 export interface ProxyOptions {
@@ -75,6 +76,8 @@ class Session {
   private backendKey?: { pid: number; secret: number }
   private closed = false
   private readonly transaction = new TransactionGuard()
+  /** The session's database, which Materialize's privilege errors name. */
+  private database = ''
 
   constructor(
     socket: Socket,
@@ -146,6 +149,7 @@ class Session {
   }
 
   private openBackend(params: Map<string, string>): void {
+    this.database = params.get('database') ?? params.get('user') ?? ''
     const backend = connect(this.options.backendPort, this.options.backendHost)
     this.backend = backend
     backend.setNoDelay(true)
@@ -239,6 +243,7 @@ class Session {
 
   private backendMessage(message: wire.Message): Buffer[] {
     if (message.type === 'E' || message.type === 'N') message = wire.withoutEmulatorContext(message)
+    if (message.type === 'E') message = this.inMaterializeWords(message)
     if (!this.ready) return this.startupResponse(message)
     const plan = this.plans[0]
     if (message.type === 'Z') {
@@ -248,6 +253,12 @@ class Session {
     }
     if (!plan?.statements) return [message.raw]
     return this.filtered(plan, plan.statements, message)
+  }
+
+  private inMaterializeWords(error: wire.Message): wire.Message {
+    return wire.withMessageText(error, (sqlstate, text) =>
+      sqlstate === '42501' ? materializePrivilegeMessage(text, this.database) : undefined
+    )
   }
 
   private startupResponse(message: wire.Message): Buffer[] {

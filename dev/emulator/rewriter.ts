@@ -212,7 +212,8 @@ const alterCluster: Rule = (c) => {
         'ALTER CLUSTER … SET with options other than REPLICATION FACTOR and AUTO SCALING STRATEGY'
       )
     }
-    const sql: string[] = []
+    // Only the cluster's owner may alter it (Materialize's ownership rule).
+    const sql = [`SELECT mz_emulator.require_cluster_owners(${litArray([name])})`]
     if (replicationFactor !== null)
       sql.push(`SELECT mz_emulator.set_replicas(${lit(name)}, ${replicationFactor})`)
     if (autoScaling) sql.push(`SELECT mz_emulator.set_auto_scaling(${lit(name)}, ${autoScaling})`)
@@ -223,7 +224,19 @@ const alterCluster: Rule = (c) => {
     c.expectWords('auto', 'scaling', 'strategy')
     c.expectPunct(')')
     c.expectEnd()
-    return calls('ALTER CLUSTER', `SELECT mz_emulator.set_auto_scaling(${lit(name)}, NULL)`)
+    return calls(
+      'ALTER CLUSTER',
+      `SELECT mz_emulator.require_cluster_owners(${litArray([name])})`,
+      `SELECT mz_emulator.set_auto_scaling(${lit(name)}, NULL)`
+    )
+  }
+  if (c.acceptWords('owner', 'to')) {
+    const owner = c.identifier()
+    c.expectEnd()
+    return calls(
+      'ALTER CLUSTER',
+      `SELECT mz_emulator.alter_cluster_owner(${lit(name)}, ${lit(owner)})`
+    )
   }
   return unsupported('this form of ALTER CLUSTER')
 }
@@ -266,6 +279,50 @@ const grantOnCluster: Rule = (c) => {
       (cl) =>
         `SELECT mz_emulator.grant_on_cluster(${lit(cl)}, ${litArray(privileges)}, ${litArray(roles)}, ${isGrant})`
     )
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// Roles and privileges (see catalog.ts ROLE_HELPERS)
+
+const roleName = (name: string): string =>
+  name === 'public' ? 'PUBLIC' : `"${name.replace(/"/g, '""')}"`
+
+/** `GRANT|REVOKE <privileges> ON SYSTEM|DATABASE … TO|FROM <roles>`; other targets pass through. */
+const grantOnSystemOrDatabase: Rule = (c) => {
+  const isGrant = c.acceptWords('grant')
+  if (!isGrant && !c.acceptWords('revoke')) return undefined
+  const privileges = privilegeList(c)
+  if (!c.acceptWords('on')) return undefined // GRANT role TO member: plain PostgreSQL
+  const onSystem = c.acceptWords('system')
+  if (!onSystem && !c.acceptWords('database')) return undefined
+  const databases = onSystem ? [] : c.identifierList()
+  c.expectWords(isGrant ? 'to' : 'from')
+  const roles = c.identifierList()
+  c.expectEnd()
+  const tag = isGrant ? 'GRANT' : 'REVOKE'
+  if (onSystem) {
+    const args = `${litArray(privileges)}, ${litArray(roles)}, ${isGrant}`
+    return calls(tag, `SELECT mz_emulator.grant_system(${args})`)
+  }
+  // A Materialize database's USAGE is PostgreSQL's CONNECT.
+  const pgPrivileges = privileges.map((p) => (p === 'USAGE' ? 'CONNECT' : p)).join(', ')
+  const targets = databases.map(roleName).join(', ')
+  const sql = `${tag} ${pgPrivileges} ON DATABASE ${targets} ${isGrant ? 'TO' : 'FROM'} ${roles.map(roleName).join(', ')}`
+  return [{ sql, hidden: false }]
+}
+
+/** FOR ALL ROLES (superusers only upstream) has no PostgreSQL form; FOR ROLE passes through. */
+const alterDefaultPrivileges: Rule = (c) => {
+  if (!c.acceptWords('alter', 'default', 'privileges')) return undefined
+  if (!c.acceptWords('for', 'all', 'roles')) return undefined
+  const action = 'ALTER DEFAULT PRIVILEGES FOR ALL ROLES'
+  return calls(
+    'ALTER DEFAULT PRIVILEGES',
+    `SELECT mz_emulator.require_superuser(${lit(action)})`,
+    rejection(
+      new MaterializeError('0A000', `${action} is not supported by the Materialize emulator`)
+    ).sql
   )
 }
 
@@ -670,6 +727,8 @@ const RULES: Rule[] = [
   alterCluster,
   commentOnCluster,
   grantOnCluster,
+  grantOnSystemOrDatabase,
+  alterDefaultPrivileges,
   swapSchemas,
   setCluster,
   createMaterializedView,

@@ -126,3 +126,27 @@ export function withoutEmulatorContext(message: Message): Message {
   const raw = frame(message.type, Buffer.concat([...fields, Buffer.from([0])]))
   return { type: message.type, raw, body: raw.subarray(5) }
 }
+
+/** Replaces an ErrorResponse's message (field M) with `rewrite(sqlstate, message)`, if any. */
+export function withMessageText(
+  message: Message,
+  rewrite: (sqlstate: string, text: string) => string | undefined
+): Message {
+  const fields: Buffer[] = []
+  let sqlstate = ''
+  let text: string | undefined
+  for (let offset = 0; offset < message.body.length && message.body[offset] !== 0;) {
+    const end = message.body.indexOf(0, offset)
+    const field = message.body.subarray(offset, end + 1)
+    const value = field.toString('utf8', 1, field.length - 1)
+    if (field[0] === 0x43 /* C */) sqlstate = value
+    if (field[0] === 0x4d /* M */) text = value
+    fields.push(field)
+    offset = end + 1
+  }
+  const replacement = text === undefined ? undefined : rewrite(sqlstate, text)
+  if (replacement === undefined) return message
+  const edited = fields.map((f) => (f[0] === 0x4d ? cstring(`M${replacement}`) : f))
+  const raw = frame(message.type, Buffer.concat([...edited, Buffer.from([0])]))
+  return { type: message.type, raw, body: raw.subarray(5) }
+}

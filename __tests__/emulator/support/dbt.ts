@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Emulator } from '../../../dev/emulator/index.js'
+import type { Emulator, Login } from '../../../dev/emulator/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, '..', '..', '..')
@@ -38,13 +38,13 @@ export interface DbtProject {
   remove(): void
 }
 
-function dbtEnv(emulator: Emulator, dir: string): NodeJS.ProcessEnv {
+function dbtEnv(emulator: Emulator, dir: string, login: Login): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MZ_HOST: emulator.host,
     MZ_PORT: String(emulator.port),
-    MZ_USER: emulator.user,
-    MZ_PASSWORD: emulator.password,
+    MZ_USER: login.user,
+    MZ_PASSWORD: login.password,
     DBT_PROFILES_DIR: dir,
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DBT_USE_COLORS: 'false',
@@ -73,18 +73,20 @@ function runDbt(dir: string, env: NodeJS.ProcessEnv, args: string[], options: Db
   })
 }
 
-/**
- * A temp copy of `fixtures/<fixture>`, its dbt pointed at `emulator`; `extra` adds to dbt's
- * environment, e.g. `MZ_SSLMODE` for the profile's sslmode (default prefer).
- */
-export function copyFixtureProject(
-  emulator: Emulator,
-  fixture = 'project',
-  extra: NodeJS.ProcessEnv = {}
-): DbtProject {
+export interface FixtureOptions {
+  /** A directory of `fixtures/`; default `project`. */
+  fixture?: string
+  /** Who dbt connects as; default the emulator's superuser. */
+  login?: Login
+  /** More of dbt's environment, e.g. `MZ_SSLMODE` for the profile's sslmode (default prefer). */
+  env?: NodeJS.ProcessEnv
+}
+
+/** A temp copy of a fixture project, its dbt pointed at `emulator`. */
+export function copyFixtureProject(emulator: Emulator, options: FixtureOptions = {}): DbtProject {
   const dir = mkdtempSync(path.join(tmpdir(), 'mz-emulator-dbt-'))
-  cpSync(path.join(FIXTURES, fixture), dir, { recursive: true })
-  const env = { ...dbtEnv(emulator, dir), ...extra }
+  cpSync(path.join(FIXTURES, options.fixture ?? 'project'), dir, { recursive: true })
+  const env = { ...dbtEnv(emulator, dir, options.login ?? emulator), ...options.env }
   return {
     dir,
     run: (args, options = {}) => runDbt(dir, env, args, options),
