@@ -4,7 +4,15 @@
 // installed over it by pip, cached in a git-ignored directory of the repository.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from '../../../dev/runner.js'
 import { fixturesDir, venvBin } from './paths.js'
@@ -33,6 +41,12 @@ const sitePackages = (python: string): Promise<string> =>
  */
 export async function dbtWithMaterialize(version: string): Promise<string> {
   const requirements = path.join(fixturesDir, `dbt-materialize-${version}`, 'requirements.txt')
+  if (!existsSync(requirements)) {
+    const known = readdirSync(fixturesDir).filter((name) => name.startsWith('dbt-materialize-'))
+    throw new Error(
+      `dbt-materialize ${version}: no ${requirements}; the releases with a fixture are ${known.map((n) => n.slice('dbt-materialize-'.length)).join(', ')}`
+    )
+  }
   const dir = path.join(repoRoot, `.venv-dbt-materialize-${version}`)
   const dbt = path.join(dir, 'bin', 'dbt')
   const stamp = path.join(dir, '.requirements-sha256')
