@@ -10,6 +10,7 @@ import {
   GREEN_SCHEMA,
   KEYS,
   blueGreenTarget,
+  dbtMaterializeUnderTest,
   PROD_CLUSTER,
   PROD_SCHEMA,
   errorText,
@@ -64,6 +65,8 @@ describe(`blue/green deploys on ${blueGreenTarget()}`, () => {
     expect(result.summary).toContain(GREEN_CLUSTER)
     // dbt test ran the fixture's tests against green.
     expect(result.stdout).toMatch(/unique_release_version/)
+    // On the dbt-materialize release under test (the pinned one, or E2E_DBT_MATERIALIZE's).
+    expect(result.stdout).toContain(`Registered adapter: materialize=${dbtMaterializeUnderTest()}`)
 
     // Production serves the new objects: new ids under the production names and cluster.
     const after = await production(mz)

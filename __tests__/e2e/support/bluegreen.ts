@@ -10,6 +10,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
+import { repoRoot } from '../../../dev/runner.js'
 import { onRealMaterialize } from './backends.js'
 import { CANARY_PASSWORD, fixturesDir, venvBin } from './paths.js'
 import { actionPid } from './processes.js'
@@ -61,6 +62,16 @@ const dbtBin = (): string => process.env.E2E_DBT_BIN_DIR ?? venvBin
 function dbtPathEnv(): Record<string, string> {
   const selected = process.env.E2E_DBT_BIN_DIR
   return selected ? { PATH: `${selected}:${venvBin}:/usr/local/bin:/usr/bin:/bin` } : {}
+}
+
+/** The dbt-materialize release the blue/green runs use: E2E_DBT_MATERIALIZE's, or the pinned one. */
+export function dbtMaterializeUnderTest(): string {
+  const selected = process.env.E2E_DBT_MATERIALIZE
+  if (selected) return selected
+  const pins = readFileSync(path.join(repoRoot, 'requirements-dev.txt'), 'utf8')
+  const pinned = /^dbt-materialize==(\S+)$/m.exec(pins)?.[1]
+  if (!pinned) throw new Error('requirements-dev.txt pins no dbt-materialize release')
+  return pinned
 }
 
 /** What the describe titles say the tests run on, e.g. "the Materialize emulator (dbt-materialize 1.9.8)". */
