@@ -92,7 +92,7 @@ export function slimBackends(): Array<[string, Backend]> {
 type TestBody = Parameters<typeof it>[1]
 
 /** In the suite's temp root: one line per emulator-only test or check a real Materialize skipped. */
-export const SKIPPED_ON_REAL_MATERIALIZE = 'skipped-on-real-materialize.txt'
+const SKIPPED_ON_REAL_MATERIALIZE = 'skipped-on-real-materialize.txt'
 
 /** Writes down a skip for global-teardown to print, so no skip can pass unnoticed for a pass. */
 function recordSkip(what: string, reason: string): void {
