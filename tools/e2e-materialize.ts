@@ -4,15 +4,17 @@
 //   npm run e2e:materialize                       # E2E_MATERIALIZE_URL must be set
 //   npm run e2e:materialize -- --second-emulator  # against a second dev/emulator instance
 //
-// The second form starts `npm run emulator` on a free port, points E2E_MATERIALIZE_URL at it,
-// runs the same selection and stops it: a local check that the workflow's job is well formed
-// (issue 10, test 7). Files that share no names run in parallel; the blue/green files all build
+// The second form starts a second emulator (with its own PostgreSQL), points E2E_MATERIALIZE_URL
+// at it, runs the same selection and stops it: a local check that the workflow's job is well
+// formed (issue 10, test 7). Files that share no names run in parallel; the blue/green files all build
 // the `prod` schema and the server-wide `analytics` cluster, so they take the server in turn.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startEmulator } from '../dev/emulator/index.js'
+import { startPostgres } from '../dev/postgres.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const e2eDir = '__tests__/e2e'
@@ -49,46 +51,31 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
   })
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 interface SecondEmulator {
   url: string
   stop(): Promise<void>
 }
 
-/** `npm run emulator` on a free port; resolves with its URL once it prints it. */
+/**
+ * A second emulator, as `npm run emulator` starts one, but with a random password: the default
+ * one, `materialize`, is also the database name, and the action masks the password everywhere,
+ * so object names in its reports would read `***.prod…`.
+ */
 async function startSecondEmulator(): Promise<SecondEmulator> {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'dev/emulator/cli.ts', '--port', String(port)],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] }
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const found = /postgres:\/\/\S+/.exec(output)
-      if (found) resolve(found[0])
-    })
-    child.once('close', (code) => reject(new Error(`the emulator exited (${code}):\n${output}`)))
-  })
-  const stopped = new Promise<void>((resolve) => child.once('close', () => resolve()))
-  return {
-    url,
-    stop: () => {
-      child.kill('SIGTERM')
-      return stopped
+  const password = randomBytes(12).toString('hex')
+  const postgres = await startPostgres({ user: 'materialize', password })
+  try {
+    const emulator = await startEmulator({ postgres })
+    return {
+      url: emulator.url(),
+      async stop() {
+        await emulator.stop()
+        await postgres.stop()
+      }
     }
+  } catch (error) {
+    await postgres.stop()
+    throw error
   }
 }
 
