@@ -2,13 +2,15 @@
 // never drops the previous production, and a run that lost its deploy lock stops before the
 // swap without touching what the new holder owns. One emulator, one workspace, one bucket;
 // production starts at release v1.
-import { describe, expect, it, jest } from '@jest/globals'
+import { expect, it, jest } from '@jest/globals'
+import { describeEmulatorOnly } from './support/backends.js'
 import {
   GREEN_CLUSTER,
   GREEN_SCHEMA,
   KEYS,
   PROD_CLUSTER,
   PROD_SCHEMA,
+  blueGreenTarget,
   clusterIds,
   errorText,
   expectOutputs,
@@ -58,7 +60,9 @@ async function sides(suite: ReturnType<typeof useBlueGreenSuite>) {
   }
 }
 
-describe('blue/green cutover safety on the Materialize emulator', () => {
+describeEmulatorOnly(
+  'holds green unhydrated and drops the connection right after the swap, through the control API'
+)(`blue/green cutover safety on ${blueGreenTarget()}`, () => {
   // A test that fails midway must not leave the connection fault to the next one.
   const suite = useBlueGreenSuite('bg-cutover', {
     afterEach: ({ emulator }) =>
@@ -75,7 +79,7 @@ describe('blue/green cutover safety on the Materialize emulator', () => {
     inputs: Record<string, string> = {}
   ): Promise<{ pending: Promise<ActionRun> }> {
     suite.ws.commit(`Release ${version}`, releaseModel(version))
-    await scriptHydration(suite.emulator, 0, true)
+    await scriptHydration(suite.warehouse, 0, true)
     const watch = hydrationWatch()
     const pending = run(
       { 'await-timeout': '6h', 'run-tests': 'false', ...inputs },

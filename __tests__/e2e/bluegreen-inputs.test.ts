@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { freePort } from '../../dev/net.js'
 import {
   FIXTURE_VARS,
+  blueGreenTarget,
   errorText,
   greenLeftovers,
   production,
@@ -84,7 +85,7 @@ const CASES: BadInput[] = [
   }
 ]
 
-describe('blue/green input validation on the Materialize emulator', () => {
+describe(`blue/green input validation on ${blueGreenTarget()}`, () => {
   const suite = useBlueGreenSuite('bg-inputs')
   let s3: FaultProxy
 
@@ -98,7 +99,7 @@ describe('blue/green input validation on the Materialize emulator', () => {
 
   it.each(CASES)('11. refuses $name before touching S3 or Materialize', async (bad) => {
     suite.ws.commit(bad.name, projectWithVars(bad.vars ?? FIXTURE_VARS))
-    const before = await production(suite.emulator)
+    const before = await production(suite.mz)
     s3.requests.length = 0
     const env: Record<string, string> = bad.needsMaterialize
       ? {}
@@ -113,7 +114,7 @@ describe('blue/green input validation on the Materialize emulator', () => {
     expect(message).not.toMatch(/ECONNREFUSED/)
     expect(s3.requests.map((r) => `${r.method} ${r.path}`)).toEqual([])
     expect(await listKeys(suite.bucket)).toEqual([])
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
-    expect(await production(suite.emulator)).toEqual(before)
+    expect(await greenLeftovers(suite.mz)).toEqual([])
+    expect(await production(suite.mz)).toEqual(before)
   })
 })

@@ -1,11 +1,12 @@
 // The checks before deploy_init (issue 9, "Tests must show" 4, 5, 6, 7 and 10), in order on one
-// emulator, one workspace and one bucket: production starts at release v1. A refused run
+// emulator (or the real Materialize), one workspace and one bucket: production starts at release v1. A refused run
 // must leave production, green and S3 as they were and never reach deploy_init.
 import { describe, expect, it, jest } from '@jest/globals'
 import {
   GREEN_SCHEMA,
   KEYS,
   PROD_SCHEMA,
+  blueGreenTarget,
   errorText,
   expectOutputs,
   greenLeftovers,
@@ -32,7 +33,7 @@ const notices = (run: ActionRun): string =>
     .map((a) => a.message)
     .join('\n')
 
-describe('blue/green preflight on the Materialize emulator', () => {
+describe(`blue/green preflight on ${blueGreenTarget()}`, () => {
   const suite = useBlueGreenSuite('bg-preflight')
   const { run } = suite
 
@@ -41,13 +42,13 @@ describe('blue/green preflight on the Materialize emulator', () => {
     inputs: Record<string, string>,
     env: Record<string, string> = {}
   ): Promise<string> {
-    const before = await production(suite.emulator)
+    const before = await production(suite.mz)
     const keysBefore = await listKeys(suite.bucket)
     const result = await run(inputs, { env })
     expectExit(result, 1)
     expect(result.stdout).not.toMatch(DEPLOY_INIT)
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
-    expect(await production(suite.emulator)).toEqual(before)
+    expect(await greenLeftovers(suite.mz)).toEqual([])
+    expect(await production(suite.mz)).toEqual(before)
     // Nothing staged or published, and the lock released.
     expect(await listKeys(suite.bucket)).toEqual(keysBefore)
     expect(result.outputs.deployed).toBe('false')
@@ -88,15 +89,15 @@ describe('blue/green preflight on the Materialize emulator', () => {
       'models/counter.yml':
         'version: 2\n\nmodels:\n  - name: counter\n    columns:\n      - name: counter\n        data_tests: [not_null]\n'
     })
-    await scriptHydration(suite.emulator, 0)
+    await scriptHydration(suite.warehouse, 0)
 
     const result = await run()
     expectExit(result, 0)
     expectOutputs(result, { status: 'promoted', promoted: 'true' })
     expect(result.stdout).toMatch(/unique_release_version/)
     expect(result.stdout).not.toMatch(/not_null_counter_counter/)
-    expect(await releaseIn(suite.emulator, PROD_SCHEMA)).toBe('v3')
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await releaseIn(suite.mz, PROD_SCHEMA)).toBe('v3')
+    expect(await greenLeftovers(suite.mz)).toEqual([])
   })
 
   it('6. CI_TAG in the job environment is kept from dbt, with a notice, and the deploy goes through', async () => {
@@ -112,8 +113,8 @@ describe('blue/green preflight on the Materialize emulator', () => {
     // The installed dbt-materialize 1.9.10 is one of the releases where CI_TAG breaks deploy_init.
     expect(notice).toContain('https://github.com/MaterializeInc/materialize/pull/38066')
     expect(result.summary).toContain('CI_TAG')
-    expect(await releaseIn(suite.emulator, PROD_SCHEMA)).toBe('v4')
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await releaseIn(suite.mz, PROD_SCHEMA)).toBe('v4')
+    expect(await greenLeftovers(suite.mz)).toEqual([])
   })
 
   it('10. a jaffle_shop-style project with its seed in the production schema deploys, seed and all', async () => {
@@ -152,17 +153,17 @@ describe('blue/green preflight on the Materialize emulator', () => {
     expectOutputs(first, { status: 'promoted', promoted: 'true' })
     expect(first.summary).toContain('dbt seed (green)')
     const seeded = await sql<{ n: string }>(
-      suite.emulator,
+      suite.mz,
       `SELECT count(*) AS n FROM ${PROD_SCHEMA}.raw_orders`
     )
     expect(seeded[0]?.n).toBe('5')
     const totals = await sql<{ n: string }>(
-      suite.emulator,
+      suite.mz,
       `SELECT count(*) AS n FROM ${PROD_SCHEMA}.order_totals`
     )
     expect(totals[0]?.n).toBe('3')
-    expect(await releaseIn(suite.emulator, PROD_SCHEMA)).toBe('v5')
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await releaseIn(suite.mz, PROD_SCHEMA)).toBe('v5')
+    expect(await greenLeftovers(suite.mz)).toEqual([])
     expect((await getObject(suite.bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
 
     // The next push deploys again: the seed, now in production, is rebuilt into green.
@@ -170,12 +171,12 @@ describe('blue/green preflight on the Materialize emulator', () => {
     const second = await run({ 'run-tests': 'false' })
     expectExit(second, 0)
     expectOutputs(second, { status: 'promoted', promoted: 'true' })
-    expect(await releaseIn(suite.emulator, PROD_SCHEMA)).toBe('v6')
+    expect(await releaseIn(suite.mz, PROD_SCHEMA)).toBe('v6')
     const reseeded = await sql<{ n: string }>(
-      suite.emulator,
+      suite.mz,
       `SELECT count(*) AS n FROM ${PROD_SCHEMA}.raw_orders`
     )
     expect(reseeded[0]?.n).toBe('5')
-    expect(await greenLeftovers(suite.emulator)).toEqual([])
+    expect(await greenLeftovers(suite.mz)).toEqual([])
   })
 })

@@ -2,7 +2,8 @@
 // arrive late, or with a NULL replica_id, never make green ready before every object on its
 // cluster has hydrated. The emulator's clock stands still until the test moves it, so each step
 // waits for an event (a progress line of the action), never for time.
-import { describe, expect, it, jest } from '@jest/globals'
+import { expect, it, jest } from '@jest/globals'
+import { describeEmulatorOnly } from './support/backends.js'
 import type { HydrationScript } from '../../dev/emulator/control.js'
 import {
   GREEN_CLUSTER,
@@ -43,7 +44,9 @@ class LineLog {
   }
 }
 
-describe('readiness on introspection rows that arrive late', () => {
+describeEmulatorOnly(
+  'late and NULL-replica rows and the clock are switched through the control API'
+)('readiness on introspection rows that arrive late', () => {
   const suite = useBlueGreenSuite('bg-readiness', {
     afterEach: ({ emulator }) =>
       emulator.control.setDefaultHydration({

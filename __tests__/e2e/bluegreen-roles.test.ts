@@ -3,7 +3,8 @@
 // production schema and cluster), `phase: all` deploys; without ownership of the production
 // cluster, the swap fails with Materialize's error and production stays as it was.
 // Emulator-only: the roles and grants are set up by the emulator's superuser.
-import { describe, expect, it, jest } from '@jest/globals'
+import { expect, it, jest } from '@jest/globals'
+import { describeEmulatorOnly } from './support/backends.js'
 import {
   GREEN_CLUSTER,
   GREEN_SCHEMA,
@@ -30,7 +31,9 @@ const SEED_SCHEMA = 'prod_raw'
 /** The fixture profile's user and (masked) password, as the deploy role. */
 const AS_DEPLOYER = { MZ_USER: DEPLOYER, DBT_ENV_SECRET_MZ_PASSWORD: DEPLOYER_PASSWORD }
 
-describe('blue/green as a non-superuser deploy role', () => {
+describeEmulatorOnly(
+  "the deploy role, its password and grants are made through the emulator's superuser"
+)('blue/green as a non-superuser deploy role', () => {
   const suite = useBlueGreenSuite('bg-roles')
 
   async function asSuperuser(...statements: string[]): Promise<void> {

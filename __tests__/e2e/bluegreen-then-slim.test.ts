@@ -7,6 +7,7 @@ import path from 'node:path'
 import {
   KEYS,
   PROD_SCHEMA,
+  blueGreenTarget,
   expectOutputs,
   releaseModel,
   sql,
@@ -35,11 +36,11 @@ from {{ ref('stg_orders') }}
 group by customer_id
 `
 
-describe('a slim PR with defer after a blue/green promote', () => {
+describe(`a slim PR with defer after a blue/green promote on ${blueGreenTarget()}`, () => {
   const suite = useBlueGreenSuite('bg-then-slim')
 
   it('publishes a manifest of production relations, which a deferring PR build can use', async () => {
-    const { ws, emulator } = suite
+    const { ws, mz } = suite
     const profile = readFileSync(path.join(ws.dir, 'profiles.yml'), 'utf8')
     const sources = readFileSync(path.join(ws.dir, 'models/sources.yml'), 'utf8')
     ws.commit('Release v2, PR-aware profile', {
@@ -89,7 +90,7 @@ describe('a slim PR with defer after a blue/green promote', () => {
     expect(JSON.parse(pr.outputs.selected ?? '[]')).toContain('model.bluegreen.order_totals')
     // Only the modified model was built; stg_orders was read from production.
     const rows = await sql<{ customer_id: string; max_amount: string }>(
-      emulator,
+      mz,
       `SELECT customer_id, max_amount FROM pr_${number}.order_totals ORDER BY customer_id`
     )
     expect(rows.map((r) => [Number(r.customer_id), Number(r.max_amount)])).toEqual([
@@ -98,7 +99,7 @@ describe('a slim PR with defer after a blue/green promote', () => {
       [12, 15]
     ])
     const built = await sql<{ name: string }>(
-      emulator,
+      mz,
       `SELECT o.name FROM mz_catalog.mz_objects o JOIN mz_catalog.mz_schemas s ON s.id = o.schema_id
         WHERE s.name = 'pr_${number}' AND o.id LIKE 'u%' ORDER BY 1`
     )

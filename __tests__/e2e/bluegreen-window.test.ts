@@ -1,7 +1,7 @@
 // The rollback window (issue 9, "Tests must show" 9): README recipe 3 taken from the README and
 // run literally on consecutive pushes. A push stages green (`phase: deploy`); a person then
-// dispatches the workflow to promote, roll back or read the status. In order on one emulator,
-// one workspace and one bucket: production starts at release v1, built by hand.
+// dispatches the workflow to promote, roll back or read the status. In order on one emulator
+// (or the real Materialize), one workspace and one bucket: production starts at release v1, built by hand.
 import { describe, expect, it, jest } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import yaml from 'js-yaml'
@@ -12,6 +12,7 @@ import {
   PROD_CLUSTER,
   PROD_SCHEMA,
   blueGreenInputs,
+  blueGreenTarget,
   errorText,
   expectOutputs,
   fingerprint,
@@ -101,7 +102,7 @@ function expectedProduction(manifestSha: string | null): ReportedState['producti
   return { schemas: [PROD_SCHEMA], clusters: [PROD_CLUSTER], missing: [], manifestSha }
 }
 
-describe('README recipe 3 run literally on consecutive pushes', () => {
+describe(`README recipe 3 run literally on consecutive pushes on ${blueGreenTarget()}`, () => {
   const suite = useBlueGreenSuite('bg-window')
   const recipe = readRecipe3()
   const shas: Record<string, string> = {}
@@ -109,7 +110,7 @@ describe('README recipe 3 run literally on consecutive pushes', () => {
   /** A push to main of the next release: the recipe stages it. */
   async function push(version: string): Promise<ActionRun> {
     shas[version] = suite.ws.commit(`Release ${version}`, releaseModel(version))
-    await scriptHydration(suite.emulator, 1)
+    await scriptHydration(suite.warehouse, 1)
     return suite.run(recipeInputs(recipe, { eventName: 'push', inputs: {} }, suite.bucket))
   }
 
@@ -136,9 +137,9 @@ describe('README recipe 3 run literally on consecutive pushes', () => {
     )
     return {
       etags,
-      production: await production(suite.emulator),
-      green: await releaseIn(suite.emulator, GREEN_SCHEMA),
-      leftovers: await greenLeftovers(suite.emulator)
+      production: await production(suite.mz),
+      green: await releaseIn(suite.mz, GREEN_SCHEMA),
+      leftovers: await greenLeftovers(suite.mz)
     }
   }
 
@@ -154,10 +155,9 @@ describe('README recipe 3 run literally on consecutive pushes', () => {
   }
 
   function expectReleases(prod: string, green: string | undefined): Promise<void> {
-    return Promise.all([
-      releaseIn(suite.emulator, PROD_SCHEMA),
-      releaseIn(suite.emulator, GREEN_SCHEMA)
-    ]).then((found) => expect(found).toEqual([prod, green]))
+    return Promise.all([releaseIn(suite.mz, PROD_SCHEMA), releaseIn(suite.mz, GREEN_SCHEMA)]).then(
+      (found) => expect(found).toEqual([prod, green])
+    )
   }
 
   let beforeV3Promote: ProductionSnapshot | undefined
@@ -228,7 +228,7 @@ describe('README recipe 3 run literally on consecutive pushes', () => {
     expect(errorText(again)).not.toMatch(/roll back|rollback/)
     await expectReleases('v2', 'v3')
 
-    beforeV3Promote = await production(suite.emulator)
+    beforeV3Promote = await production(suite.mz)
     const promoted = await dispatch('promote')
     expectExit(promoted, 0)
     expectOutputs(promoted, { status: 'promoted', promoted: 'true' })
@@ -248,7 +248,7 @@ describe('README recipe 3 run literally on consecutive pushes', () => {
     expectExit(rolledBack, 0)
     expect(rolledBack.outputs.status).toBe('rolled-back')
     await expectReleases('v2', 'v3')
-    expect((await production(suite.emulator)).objects).toEqual(beforeV3Promote!.objects)
+    expect((await production(suite.mz)).objects).toEqual(beforeV3Promote!.objects)
     const restored = await getObject(suite.bucket, KEYS.manifest)
     expect(fingerprint(restored)).toBe(fingerprint(v2Manifest))
 

@@ -13,6 +13,7 @@ import {
   scriptHydration,
   useBlueGreenSuite
 } from './support/bluegreen.js'
+import { describeEmulatorOnly } from './support/backends.js'
 import { fixturesDir } from './support/paths.js'
 import { postgres, quoteIdent } from './support/warehouse.js'
 import { pullRequestEvent, pushEvent, runAction, type ActionRun } from './support/runner.js'
@@ -302,25 +303,28 @@ describe('slim mode with secrets full of special characters (PostgreSQL)', () =>
   })
 })
 
-describe('blue/green with a password full of special characters (Materialize emulator)', () => {
-  const suite = useBlueGreenSuite('bg-secrets', { password: MZ_PASSWORD.value })
+describeEmulatorOnly('the test chooses the Materialize password, full of special characters')(
+  'blue/green with a password full of special characters (Materialize emulator)',
+  () => {
+    const suite = useBlueGreenSuite('bg-secrets', { password: MZ_PASSWORD.value })
 
-  it('phase all deploys and promotes; the secrets are masked and found nowhere', async () => {
-    const profile = readFileSync(path.join(suite.ws.dir, 'profiles.yml'), 'utf8').replace(
-      /threads: 2/g,
-      `threads: "{{ env_var('DBT_THREADS', 2) | as_number }}"\n      connect_timeout: "{{ (5 * 2) | as_number }}"`
-    )
-    suite.ws.commit('Release v2, and a profile field the action cannot render', {
-      ...releaseModel('v2'),
-      'profiles.yml': profile
+    it('phase all deploys and promotes; the secrets are masked and found nowhere', async () => {
+      const profile = readFileSync(path.join(suite.ws.dir, 'profiles.yml'), 'utf8').replace(
+        /threads: 2/g,
+        `threads: "{{ env_var('DBT_THREADS', 2) | as_number }}"\n      connect_timeout: "{{ (5 * 2) | as_number }}"`
+      )
+      suite.ws.commit('Release v2, and a profile field the action cannot render', {
+        ...releaseModel('v2'),
+        'profiles.yml': profile
+      })
+      await scriptHydration(suite.warehouse, 1)
+
+      const result = await suite.run({}, { env: { DBT_ENV_SECRET_API_TOKEN: API_TOKEN.value } })
+
+      expectExit(result, 0)
+      expectOutputs(result, { status: 'promoted', deployed: 'true', promoted: 'true' })
+      expect(annotationsOf(result, 'warning')).toMatch(/"connect_timeout"/)
+      expectHidden(result, [MZ_PASSWORD, API_TOKEN], { dirs: [suite.ws.dir, result.files.dir] })
     })
-    await scriptHydration(suite.emulator, 1)
-
-    const result = await suite.run({}, { env: { DBT_ENV_SECRET_API_TOKEN: API_TOKEN.value } })
-
-    expectExit(result, 0)
-    expectOutputs(result, { status: 'promoted', deployed: 'true', promoted: 'true' })
-    expect(annotationsOf(result, 'warning')).toMatch(/"connect_timeout"/)
-    expectHidden(result, [MZ_PASSWORD, API_TOKEN], { dirs: [suite.ws.dir, result.files.dir] })
-  })
-})
+  }
+)

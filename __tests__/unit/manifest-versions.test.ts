@@ -66,7 +66,8 @@ describe('supportFromTable', () => {
     ['1.7.19', 4, 11, true],
     ['1.2.0', 4, 6, true],
     ['1.1.3', 5, 5, true],
-    ['1.12.0b1', 4, 12, false]
+    ['1.12.0', 4, 12, true],
+    ['1.13.0b1', 4, 12, false]
   ])('dbt-core %s reads v%i to v%i (exhaustive: %s)', (version, oldest, newest, exhaustive) => {
     const support = supportFromTable(version)!
     expect([Math.min(...support.versions), Math.max(...support.versions)]).toEqual([oldest, newest])

@@ -24,9 +24,10 @@ const SCHEMA_URL = /^https:\/\/schemas\.getdbt\.com\/dbt\/manifest\/v(\d+)\.json
 
 /**
  * The manifest version dbt-core 1.<index> writes. From 1.2 on, dbt also reads every older one
- * back to v4 (its `compatible_previous_versions`); 1.0 and 1.1 read only their own.
+ * back to v4 (its `compatible_previous_versions`); 1.0 and 1.1 read only their own. dbt-core
+ * 1.12.0 to 1.12.6 still ship only manifest v12 (dbt/artifacts/schemas/manifest/v12).
  */
-const MANIFEST_BY_MINOR = [4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 12, 12]
+const MANIFEST_BY_MINOR = [4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 12, 12, 12]
 const OLDEST_MANIFEST = 4
 
 /**

@@ -2,7 +2,9 @@
 // PostgreSQL, and dbt-materialize on the Materialize emulator, or on a real Materialize when
 // E2E_MATERIALIZE_URL is set (see global-setup). Each backend gets its own PR numbers and
 // production schemas, so the two never see each other's objects.
-import { it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
+import { appendFileSync } from 'node:fs'
+import path from 'node:path'
 import { materialize, postgres, quoteIdent, type Warehouse } from './warehouse.js'
 
 export type TargetName = 'pg' | 'mz'
@@ -89,13 +91,59 @@ export function slimBackends(): Array<[string, Backend]> {
 
 type TestBody = Parameters<typeof it>[1]
 
+/** In the suite's temp root: one line per emulator-only test or check a real Materialize skipped. */
+const SKIPPED_ON_REAL_MATERIALIZE = 'skipped-on-real-materialize.txt'
+
+/** Writes down a skip for global-teardown to print, so no skip can pass unnoticed for a pass. */
+function recordSkip(what: string, reason: string): void {
+  const root = process.env.E2E_TMP_ROOT
+  if (root === undefined)
+    throw new Error('E2E_TMP_ROOT is not set: is the e2e global setup running?')
+  const file = path.relative(process.cwd(), expect.getState().testPath ?? '?')
+  appendFileSync(path.join(root, SKIPPED_ON_REAL_MATERIALIZE), `${file}: ${what} (${reason})\n`)
+}
+
+const skippedName = (name: string, reason: string): string =>
+  `${name} [emulator only, skipped on real Materialize: ${reason}]`
+
 /**
- * `it`, except against a real Materialize (E2E_MATERIALIZE_URL), where the test is skipped
- * with the reason in its name: it needs something only the default (emulator) setup has. In
- * the default mode it always runs.
+ * `it` for a test that needs what only dev/emulator has: a fault or a script through its
+ * control API, or a password of the test's choosing. On a real Materialize (E2E_MATERIALIZE_URL)
+ * the test is skipped with `reason` in its name and listed at the end of the run.
+ */
+export function emulatorOnly(reason: string) {
+  return (name: string, body: TestBody, timeout?: number): void => {
+    if (!onRealMaterialize()) return it(name, body, timeout)
+    recordSkip(name, reason)
+    it.skip(skippedName(name, reason), body, timeout)
+  }
+}
+
+/** `describe` for a group of tests that all need the emulator (see emulatorOnly). */
+export function describeEmulatorOnly(reason: string) {
+  return (name: string, body: () => void): void => {
+    if (!onRealMaterialize()) return describe(name, body)
+    recordSkip(`every test of "${name}"`, reason)
+    describe.skip(skippedName(name, reason), body)
+  }
+}
+
+/**
+ * Assertions inside a test that runs on both, which only hold where the emulator scripts what
+ * they check (e.g. a hydration delay): on a real Materialize they are skipped and listed.
+ */
+export async function emulatorOnlyChecks(
+  reason: string,
+  checks: () => void | Promise<void>
+): Promise<void> {
+  if (!onRealMaterialize()) return checks()
+  recordSkip(`some checks of "${expect.getState().currentTestName ?? '?'}"`, reason)
+}
+
+/**
+ * emulatorOnly for a test that runs on every backend of `slimBackends()`: on PostgreSQL it
+ * always runs; only the real Materialize row skips it.
  */
 export function itUnlessRealMaterialize(backend: Backend, reason: string) {
-  const skip = backend.target === 'mz' && onRealMaterialize()
-  return (name: string, body: TestBody): void =>
-    skip ? it.skip(`${name} [skipped on real Materialize: ${reason}]`, body) : it(name, body)
+  return backend.target === 'mz' ? emulatorOnly(reason) : it
 }

@@ -1,6 +1,7 @@
 // Shared vocabulary of the blue/green e2e tests: one Materialize emulator per test file (on a
-// PostgreSQL whose password is the canary), the production the deploys start from, inputs,
-// looks at what really exists in Materialize and S3, and the action's process while it runs.
+// PostgreSQL whose password is the canary), or the real Materialize of E2E_MATERIALIZE_URL
+// shared by the files in turn; the production the deploys start from, inputs, looks at what
+// really exists in Materialize and S3, and the action's process while it runs.
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -9,11 +10,14 @@ import path from 'node:path'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
-import { CANARY_PASSWORD, dbtBinary, fixturesDir, venvBin } from './paths.js'
+import { repoRoot } from '../../../dev/runner.js'
+import { onRealMaterialize } from './backends.js'
+import { CANARY_PASSWORD, fixturesDir, venvBin } from './paths.js'
 import { actionPid } from './processes.js'
 import { pushEvent, runAction, type ActionRun, type GitHubEvent } from './runner.js'
 import { createBucket, s3Endpoint, type StoredObject } from './s3.js'
 import { TOKEN, expectCanaryHidden } from './slim.js'
+import { quoteIdent } from './warehouse.js'
 import { createWorkspace, type Workspace } from './workspace.js'
 
 export const FIXTURE = 'bluegreen'
@@ -31,17 +35,104 @@ export const KEYS = {
   archive: (sha: string): string => `prod/manifests/${sha}.json`
 }
 
-// --- the emulator ----------------------------------------------------------------------------
+// --- the warehouse: an emulator per file, or the real Materialize -----------------------------
+
+/** Where the tests' own SQL goes: the file's emulator or the real Materialize (both have `url()`). */
+export interface MaterializeSql {
+  url(): string
+}
 
 export interface BlueGreenWarehouse {
-  emulator: Emulator
-  /** What the fixture profile reads: MZ_HOST/MZ_PORT/MZ_USER and the secret password. */
+  mz: MaterializeSql
+  /** The file's own emulator; undefined on a real Materialize, which has no control API. */
+  emulator: Emulator | undefined
+  /** What the fixture profile reads: MZ_HOST/MZ_PORT/MZ_USER, the secret password, and PATH
+   * when E2E_DBT_MATERIALIZE selects another dbt-materialize. */
   env: Record<string, string>
   stop(): Promise<void>
 }
 
+/**
+ * The bin directory of the dbt the blue/green suites run: the shared toolchain's, or the
+ * throwaway virtualenv global-setup made for E2E_DBT_MATERIALIZE.
+ */
+const dbtBin = (): string => process.env.E2E_DBT_BIN_DIR ?? venvBin
+
+/** With E2E_DBT_MATERIALIZE, its dbt goes first on the action's and dbt's PATH. */
+function dbtPathEnv(): Record<string, string> {
+  const selected = process.env.E2E_DBT_BIN_DIR
+  return selected ? { PATH: `${selected}:${venvBin}:/usr/local/bin:/usr/bin:/bin` } : {}
+}
+
+/** The dbt-materialize release the blue/green runs use: E2E_DBT_MATERIALIZE's, or the pinned one. */
+export function dbtMaterializeUnderTest(): string {
+  const selected = process.env.E2E_DBT_MATERIALIZE
+  if (selected) return selected
+  const pins = readFileSync(path.join(repoRoot, 'requirements-dev.txt'), 'utf8')
+  const pinned = /^dbt-materialize==(\S+)$/m.exec(pins)?.[1]
+  if (!pinned) throw new Error('requirements-dev.txt pins no dbt-materialize release')
+  return pinned
+}
+
+/** What the describe titles say the tests run on, e.g. "the Materialize emulator (dbt-materialize 1.9.8)". */
+export function blueGreenTarget(): string {
+  const where = onRealMaterialize() ? 'real Materialize' : 'the Materialize emulator'
+  const version = process.env.E2E_DBT_MATERIALIZE
+  return version ? `${where} (dbt-materialize ${version})` : where
+}
+
+/**
+ * Every schema and cluster the blue/green fixture and tests create: on a shared real Materialize,
+ * each test file drops what the previous one left before building its own production.
+ */
+const BLUE_GREEN_SCHEMAS = [
+  'prod',
+  'prod_dbt_deploy',
+  'prod_raw',
+  'staging',
+  'reporting',
+  'pr_7',
+  'pr_41'
+]
+const BLUE_GREEN_CLUSTERS = ['analytics', 'analytics_dbt_deploy']
+
+async function dropBlueGreenLeftovers(mz: MaterializeSql): Promise<void> {
+  for (const schema of BLUE_GREEN_SCHEMAS)
+    await sql(mz, `DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`)
+  for (const cluster of BLUE_GREEN_CLUSTERS)
+    await sql(mz, `DROP CLUSTER IF EXISTS ${quoteIdent(cluster)} CASCADE`)
+}
+
+/**
+ * The real Materialize of E2E_MATERIALIZE_URL (global-setup's coordinates). Its clusters are
+ * server-wide, so the blue/green files take it in turn (`--runInBand`, tools/e2e-materialize.ts).
+ */
+async function sharedMaterialize(): Promise<BlueGreenWarehouse> {
+  const env = (name: string): string => process.env[name] ?? ''
+  const url = new URL('postgres://')
+  url.hostname = env('E2E_MZ_HOST')
+  url.port = env('E2E_MZ_PORT')
+  url.username = env('E2E_MZ_USER')
+  url.password = env('E2E_MZ_PASSWORD')
+  url.pathname = `/${env('E2E_MZ_DATABASE')}`
+  const mz: MaterializeSql = { url: () => url.toString() }
+  await dropBlueGreenLeftovers(mz)
+  return {
+    mz,
+    emulator: undefined,
+    env: {
+      MZ_HOST: env('E2E_MZ_HOST'),
+      MZ_PORT: env('E2E_MZ_PORT'),
+      MZ_USER: env('E2E_MZ_USER'),
+      DBT_ENV_SECRET_MZ_PASSWORD: env('E2E_MZ_PASSWORD'),
+      ...dbtPathEnv()
+    },
+    stop: () => dropBlueGreenLeftovers(mz)
+  }
+}
+
 /** An emulator whose password is the canary (by default), so every run also proves the action masks it. */
-export async function startWarehouse(password = CANARY_PASSWORD): Promise<BlueGreenWarehouse> {
+async function emulatedMaterialize(password: string): Promise<BlueGreenWarehouse> {
   const postgres: PostgresServer = await startPostgres({
     user: 'materialize',
     password,
@@ -50,12 +141,14 @@ export async function startWarehouse(password = CANARY_PASSWORD): Promise<BlueGr
   try {
     const emulator = await startEmulator({ postgres })
     return {
+      mz: emulator,
       emulator,
       env: {
         MZ_HOST: emulator.host,
         MZ_PORT: String(emulator.port),
         MZ_USER: emulator.user,
-        DBT_ENV_SECRET_MZ_PASSWORD: emulator.password
+        DBT_ENV_SECRET_MZ_PASSWORD: emulator.password,
+        ...dbtPathEnv()
       },
       async stop() {
         await emulator.stop()
@@ -68,21 +161,43 @@ export async function startWarehouse(password = CANARY_PASSWORD): Promise<BlueGr
   }
 }
 
-/** Hydration of indexes and materialized views created from now on. */
+/**
+ * This file's warehouse: its own emulator, or the real Materialize when E2E_MATERIALIZE_URL is
+ * set. A password of the test's choosing needs the emulator (mark the file describeEmulatorOnly).
+ */
+export async function startWarehouse(password?: string): Promise<BlueGreenWarehouse> {
+  if (!onRealMaterialize()) return emulatedMaterialize(password ?? CANARY_PASSWORD)
+  if (password !== undefined)
+    throw new Error('a chosen Materialize password needs the emulator: mark the test emulator-only')
+  return sharedMaterialize()
+}
+
+/**
+ * Hydration of indexes and materialized views created from now on. A real Materialize hydrates
+ * at its own pace: there only "no delay" can be asked; a test that needs a delay to be seen, or
+ * a green that never hydrates, must be emulator-only (or keep those checks in emulatorOnlyChecks).
+ */
 export async function scriptHydration(
-  emulator: Emulator,
+  warehouse: BlueGreenWarehouse,
   delaySeconds: number,
   neverHydrates = false
 ): Promise<void> {
-  await emulator.control.setDefaultHydration({ delaySeconds, lagSeconds: 0, neverHydrates })
+  if (warehouse.emulator)
+    return warehouse.emulator.control.setDefaultHydration({
+      delaySeconds,
+      lagSeconds: 0,
+      neverHydrates
+    })
+  if (neverHydrates)
+    throw new Error('a green that never hydrates needs the emulator: mark the test emulator-only')
 }
 
-/** Runs SQL through the emulator, as a Materialize client would. */
+/** Runs SQL through the emulator or Materialize, as a Materialize client would. */
 export async function sql<Row extends pg.QueryResultRow>(
-  emulator: Emulator,
+  mz: MaterializeSql,
   text: string
 ): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: emulator.url() })
+  const client = new pg.Client({ connectionString: mz.url() })
   await client.connect()
   try {
     return (await client.query<Row>(text)).rows
@@ -100,7 +215,7 @@ interface DbtResult {
 
 function runDbt(dir: string, env: Record<string, string>, args: string[]): Promise<DbtResult> {
   const fullEnv = {
-    PATH: `${venvBin}:/usr/local/bin:/usr/bin:/bin`,
+    PATH: `${dbtBin()}:${venvBin}:/usr/local/bin:/usr/bin:/bin`,
     HOME: dir,
     DBT_PROFILES_DIR: dir,
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
@@ -109,7 +224,7 @@ function runDbt(dir: string, env: Record<string, string>, args: string[]): Promi
   }
   // Never synchronously: the emulator's proxy lives in this process's event loop.
   return new Promise((resolve, reject) => {
-    const child = spawn(dbtBinary, args, { cwd: dir, env: fullEnv })
+    const child = spawn(path.join(dbtBin(), 'dbt'), args, { cwd: dir, env: fullEnv })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -124,12 +239,19 @@ async function dbtOrThrow(dir: string, env: Record<string, string>, args: string
 }
 
 /**
- * Production as a team has it before adopting blue/green: the cluster created by hand, the
- * seed loaded and `dbt run` on the workspace's HEAD (in a scratch clone, so the workspace
- * itself stays untouched).
+ * Production as a team has it before adopting blue/green: the cluster created by hand (the
+ * size of `quickstart`, which the emulator and Materialize both bootstrap, so neither refuses
+ * it), the seed loaded and `dbt run` on the workspace's HEAD (in a scratch clone, so the
+ * workspace itself stays untouched).
  */
 export async function buildProduction(warehouse: BlueGreenWarehouse, ws: Workspace) {
-  await sql(warehouse.emulator, `CREATE CLUSTER ${PROD_CLUSTER} (SIZE = '25cc')`)
+  const [quickstart] = await sql<{ size: string }>(
+    warehouse.mz,
+    `SELECT size FROM mz_catalog.mz_clusters WHERE name = 'quickstart'`
+  )
+  if (!quickstart) throw new Error('Materialize has no "quickstart" cluster to copy a size from')
+  const size = quickstart.size.replace(/'/g, "''")
+  await sql(warehouse.mz, `CREATE CLUSTER ${PROD_CLUSTER} (SIZE = '${size}')`)
   const scratch = ws.clone()
   try {
     await dbtOrThrow(scratch.dir, warehouse.env, ['seed'])
@@ -249,7 +371,9 @@ export interface BlueGreenRunOptions {
 /** What `useBlueGreenSuite` sets up; the getters throw until its beforeAll has run. */
 export interface BlueGreenSuite {
   readonly warehouse: BlueGreenWarehouse
-  /** The warehouse's emulator. */
+  /** Where the tests' own SQL goes (the emulator or the real Materialize). */
+  readonly mz: MaterializeSql
+  /** The warehouse's emulator, for its control API; throws on a real Materialize. */
   readonly emulator: Emulator
   readonly ws: Workspace
   readonly bucket: string
@@ -286,8 +410,14 @@ export function useBlueGreenSuite(
     get warehouse() {
       return ready(warehouse, 'warehouse')
     },
+    get mz() {
+      return suite.warehouse.mz
+    },
     get emulator() {
-      return suite.warehouse.emulator
+      const { emulator } = suite.warehouse
+      if (!emulator)
+        throw new Error('no emulator on a real Materialize: mark the test emulator-only')
+      return emulator
     },
     get ws() {
       return ready(ws, 'workspace')
@@ -352,9 +482,9 @@ export interface Placed {
 }
 
 /** Where each object of the production and green schemas lives: `schema.name` → id, cluster. */
-export async function placement(emulator: Emulator): Promise<Record<string, Placed>> {
+export async function placement(mz: MaterializeSql): Promise<Record<string, Placed>> {
   const rows = await sql<{ key: string; id: string; cluster: string | null }>(
-    emulator,
+    mz,
     `SELECT s.name || '.' || o.name AS key, o.id, c.name AS cluster
        FROM mz_catalog.mz_objects o
        JOIN mz_catalog.mz_schemas s ON s.id = o.schema_id
@@ -374,18 +504,18 @@ export function objectsIn(all: Record<string, Placed>, schema: string): Record<s
   )
 }
 
-export async function clusterIds(emulator: Emulator): Promise<Record<string, string>> {
+export async function clusterIds(mz: MaterializeSql): Promise<Record<string, string>> {
   const rows = await sql<{ name: string; id: string }>(
-    emulator,
+    mz,
     `SELECT name, id FROM mz_catalog.mz_clusters WHERE id LIKE 'u%'`
   )
   return Object.fromEntries(rows.map((r) => [r.name, r.id]))
 }
 
 /** Green schemas and clusters that exist right now, e.g. `['cluster analytics_dbt_deploy']`. */
-export async function greenLeftovers(emulator: Emulator): Promise<string[]> {
+export async function greenLeftovers(mz: MaterializeSql): Promise<string[]> {
   const rows = await sql<{ what: string }>(
-    emulator,
+    mz,
     `SELECT 'schema ' || name AS what FROM mz_catalog.mz_schemas WHERE name LIKE '%\\_dbt\\_deploy'
      UNION ALL
      SELECT 'cluster ' || name FROM mz_catalog.mz_clusters WHERE name LIKE '%\\_dbt\\_deploy'
@@ -395,15 +525,15 @@ export async function greenLeftovers(emulator: Emulator): Promise<string[]> {
 }
 
 /** What `<schema>.release` answers, or undefined when there is no such view. */
-export async function releaseIn(emulator: Emulator, schema: string): Promise<string | undefined> {
+export async function releaseIn(mz: MaterializeSql, schema: string): Promise<string | undefined> {
   const exists = await sql<{ n: string }>(
-    emulator,
+    mz,
     `SELECT count(*) AS n FROM mz_catalog.mz_objects o
        JOIN mz_catalog.mz_schemas s ON s.id = o.schema_id
       WHERE s.name = '${schema}' AND o.name = 'release'`
   )
   if (exists[0]?.n === '0') return undefined
-  const rows = await sql<{ version: string }>(emulator, `SELECT version FROM ${schema}.release`)
+  const rows = await sql<{ version: string }>(mz, `SELECT version FROM ${schema}.release`)
   return rows.map((r) => r.version).join(',')
 }
 
@@ -414,11 +544,11 @@ export interface ProductionSnapshot {
   clusters: Record<string, string>
 }
 
-export async function production(emulator: Emulator): Promise<ProductionSnapshot> {
-  const clusters = Object.entries(await clusterIds(emulator))
+export async function production(mz: MaterializeSql): Promise<ProductionSnapshot> {
+  const clusters = Object.entries(await clusterIds(mz))
   return {
-    release: await releaseIn(emulator, PROD_SCHEMA),
-    objects: objectsIn(await placement(emulator), PROD_SCHEMA),
+    release: await releaseIn(mz, PROD_SCHEMA),
+    objects: objectsIn(await placement(mz), PROD_SCHEMA),
     clusters: Object.fromEntries(clusters.filter(([name]) => !name.endsWith('_dbt_deploy')))
   }
 }

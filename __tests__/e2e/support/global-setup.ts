@@ -20,6 +20,7 @@ type PostgresModule = typeof import('../../../dev/postgres.js')
 type EmulatorModule = typeof import('../../../dev/emulator/index.js')
 type PostgresServer = import('../../../dev/postgres.js').PostgresServer
 type PathsModule = typeof import('./paths.js')
+type VenvsModule = typeof import('./venvs.js')
 
 interface Stoppable {
   stop(): Promise<void>
@@ -113,12 +114,25 @@ function publishMaterialize(mz: MaterializeCoordinates): void {
   process.env.E2E_MZ_DATABASE = mz.database
 }
 
+/**
+ * E2E_DBT_MATERIALIZE=<version> runs the blue/green suites on that dbt-materialize release
+ * instead of the pinned one: a throwaway virtualenv over the shared toolchain (venvs.ts), whose
+ * bin directory the suites put first on PATH (E2E_DBT_BIN_DIR).
+ */
+async function selectDbtMaterialize(): Promise<void> {
+  const version = process.env.E2E_DBT_MATERIALIZE
+  if (!version) return
+  const { dbtWithMaterialize } = await load<VenvsModule>('__tests__/e2e/support/venvs.ts')
+  process.env.E2E_DBT_BIN_DIR = path.dirname(await dbtWithMaterialize(version))
+}
+
 export default async function globalSetup(): Promise<void> {
   const paths = await load<PathsModule>('__tests__/e2e/support/paths.ts')
   requireFile(paths.dbtBinary, 'Run "npm run setup:python" to create the virtualenv.')
   requireFile(paths.node24, 'Run "npm ci" to install the Node 24 runtime the action uses.')
   requireFile(paths.mainBundle, 'Run "npm run bundle" to build the action.')
   requireFile(paths.postBundle, 'Run "npm run bundle" to build the action.')
+  await selectDbtMaterialize()
   const { startPostgres } = await load<PostgresModule>('dev/postgres.ts')
   const { startMoto } = await load<MotoModule>('dev/moto.ts')
   const servers: Stoppable[] = []
