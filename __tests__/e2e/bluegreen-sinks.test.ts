@@ -16,6 +16,7 @@ import {
   releaseIn,
   releaseModel,
   sql,
+  sqlScript,
   useBlueGreenSuite
 } from './support/bluegreen.js'
 import type { ActionRun } from './support/runner.js'
@@ -72,7 +73,7 @@ describeEmulatorOnly(
   it('3. a sink model on production is in the plan, repointed by deploy_promote and verified after the swap', async () => {
     const emulator = suite.emulator
     // Production as dbt built it: the sink reads production's materialized view.
-    await sql(
+    await sqlScript(
       emulator,
       `CREATE CLUSTER sinks (SIZE = '25cc');
        CREATE CONNECTION public.kafka_conn TO KAFKA (BROKER 'localhost:9092') WITH (VALIDATE = false);
@@ -118,7 +119,7 @@ describeEmulatorOnly(
 
   it('a sink nobody repoints keeps reading the previous production, and the guard refuses to drop it', async () => {
     const emulator = suite.emulator
-    await sql(
+    await sqlScript(
       emulator,
       `CREATE SCHEMA exports;
        CREATE SINK exports.adhoc_sink IN CLUSTER sinks FROM ${PROD_SCHEMA}.order_totals
@@ -157,7 +158,7 @@ describeEmulatorOnly(
     const emulator = suite.emulator
     // The ad hoc sink goes, so this deploy may drop the previous production kept before; the
     // model sink is keyed on a column the new release renames.
-    await sql(
+    await sqlScript(
       emulator,
       `DROP SINK exports.adhoc_sink;
        DROP SINK ${SINK_SCHEMA}.order_totals_sink;

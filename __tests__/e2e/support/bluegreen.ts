@@ -206,6 +206,15 @@ export async function sql<Row extends pg.QueryResultRow>(
   }
 }
 
+/**
+ * Runs a script of DDL one statement per message, as Materialize requires (its statements hold
+ * no `;` inside literals).
+ */
+export async function sqlScript(mz: MaterializeSql, script: string): Promise<void> {
+  for (const statement of script.split(';').map((s) => s.trim()))
+    if (statement !== '') await sql(mz, statement)
+}
+
 // --- dbt by hand, to build production before any blue/green run -------------------------------
 
 interface DbtResult {
