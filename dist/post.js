@@ -73033,10 +73033,10 @@ async function cleanup() {
         await clients.close();
     }
 }
-/** The post step's last word when even its retry failed: an error and a summary of what is left. */
+/** The post step's last word when even its retry failed: a warning and a summary of what is left. */
 async function reportLeftovers(left) {
     const items = left.filter((r) => r.kind !== 'swap').map(describeResource);
-    lib_core/* error */.z3(`The cleanup could not undo: ${items.join('; ')}.`);
+    lib_core/* warning */.$e(`The cleanup could not undo: ${items.join('; ')}.`);
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     const markdown = [
@@ -73407,7 +73407,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
   Gu: () => (/* binding */ getState),
   Os: () => (/* binding */ group),
@@ -73417,7 +73416,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, startGroup, toPlatformPath, toPosixPath, toWin32Path
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -76254,7 +76253,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue

@@ -58,10 +58,10 @@ export async function cleanup(): Promise<void> {
   }
 }
 
-/** The post step's last word when even its retry failed: an error and a summary of what is left. */
+/** The post step's last word when even its retry failed: a warning and a summary of what is left. */
 async function reportLeftovers(left: CreatedResource[]): Promise<void> {
   const items = left.filter((r) => r.kind !== 'swap').map(describeResource)
-  core.error(`The cleanup could not undo: ${items.join('; ')}.`)
+  core.warning(`The cleanup could not undo: ${items.join('; ')}.`)
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const markdown = [
     '### dbt-materialize-deploy: left behind',
