@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../dev/emulator/index.js'
+import { splitStatements } from '../../dev/emulator/lexer.js'
 import { surveyImpact } from '../../src/bluegreen/impact.js'
 import type { Sql } from '../../src/warehouse/pg.js'
 
@@ -18,8 +19,7 @@ const sql: Sql = {
 
 /** Runs a script one statement per message: Materialize runs DDL only alone. */
 async function exec(script: string): Promise<void> {
-  for (const statement of script.split(';').map((s) => s.trim()))
-    if (statement !== '') await client.query(statement)
+  for (const statement of splitStatements(script)) await client.query(statement)
 }
 
 async function sqlError(text: string): Promise<{ code?: string; message: string }> {

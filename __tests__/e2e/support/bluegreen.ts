@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../../dev/emulator/index.js'
+import { splitStatements } from '../../../dev/emulator/lexer.js'
 import { startPostgres, type PostgresServer } from '../../../dev/postgres.js'
 import { repoRoot } from '../../../dev/runner.js'
 import { onRealMaterialize } from './backends.js'
@@ -206,13 +207,9 @@ export async function sql<Row extends pg.QueryResultRow>(
   }
 }
 
-/**
- * Runs a script of DDL one statement per message, as Materialize requires (its statements hold
- * no `;` inside literals).
- */
+/** Runs a script of DDL one statement per message, as Materialize requires. */
 export async function sqlScript(mz: MaterializeSql, script: string): Promise<void> {
-  for (const statement of script.split(';').map((s) => s.trim()))
-    if (statement !== '') await sql(mz, statement)
+  for (const statement of splitStatements(script)) await sql(mz, statement)
 }
 
 // --- dbt by hand, to build production before any blue/green run -------------------------------
