@@ -72093,6 +72093,9 @@ async function pg_open(target, ssl) {
     client.on('error', () => undefined);
     try {
         await client.connect();
+        // As dbt-postgres does: the profile's role owns what dbt builds, so it drops it too.
+        if (target.role)
+            await client.query(`set role ${quoteIdent(target.role)}`);
         return client;
     }
     catch (error) {
@@ -72189,6 +72192,7 @@ const CONNECTION_FIELDS = [
     'database',
     'schema',
     'cluster',
+    'role',
     'sslmode',
     'sslrootcert',
     'sslcert',
@@ -72299,10 +72303,17 @@ function connectionTarget(rendered) {
         throw new errors/* ActionError */.lZ(`Profile field "${missing}" of target "${rendered.target}": ${rendered.unrendered[missing]}.`);
     }
     const { fields } = rendered;
+    const type = scalarText(fields.type) ?? '';
+    const role = optionalString(fields.role);
+    if (role && type === 'materialize') {
+        // dbt-materialize runs `set role` when the field is set, and Materialize refuses it.
+        throw new errors/* ActionError */.lZ(`Profile field "role" of target "${rendered.target}" is set, but Materialize has no SET ROLE, so dbt-materialize cannot connect with it. ` +
+            'Log in as the deploy role itself (its user and password or app password) and remove "role".');
+    }
     return {
         profile: rendered.profile,
         target: rendered.target,
-        type: scalarText(fields.type) ?? '',
+        type,
         host: optionalString(fields.host),
         port: fields.port === undefined ? undefined : Number(fields.port),
         user: optionalString(fields.user),
@@ -72310,6 +72321,7 @@ function connectionTarget(rendered) {
         database: optionalString(fields.dbname ?? fields.database),
         schema: optionalString(fields.schema),
         cluster: optionalString(fields.cluster),
+        role,
         sslmode: optionalString(fields.sslmode),
         sslrootcert: optionalString(fields.sslrootcert),
         sslcert: optionalString(fields.sslcert),

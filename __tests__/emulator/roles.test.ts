@@ -236,4 +236,18 @@ describe('a blue/green deployment as a non-superuser deploy role', () => {
       JOIN mz_roles r ON r.id = rm.role_id JOIN mz_roles m ON m.id = rm.member`)
     expect(members).toEqual([{ role: 'reader', member: 'intruder' }])
   })
+
+  it("has no SET ROLE, as Materialize: a profile's role cannot switch the session", async () => {
+    // PostgreSQL would switch to reader here; Materialize (and so dbt-materialize's `set role`
+    // for a profile's `role:`) fails, and the session keeps its login.
+    expect(await refusal(DEPLOYER, 'set role reader')).toEqual({
+      code: '42601',
+      message: 'Expected equals sign or TO, found identifier "reader"'
+    })
+    expect(await refusal(DEPLOYER, 'SET SESSION ROLE = reader')).toEqual({
+      code: '42704',
+      message: 'unrecognized configuration parameter "role"'
+    })
+    expect(await sql(DEPLOYER, 'SELECT current_role AS role')).toEqual([{ role: 'deployer' }])
+  })
 })

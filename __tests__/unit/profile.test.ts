@@ -142,6 +142,18 @@ describe('readProfile and connectionTarget', () => {
     )
   })
 
+  it("keeps a PostgreSQL target's role, and refuses one on Materialize before connecting", () => {
+    const target = (fields: Record<string, unknown>) =>
+      connectionTarget({ profile: 'shop', target: 'ci', fields, unrendered: {} })
+    expect(target({ type: 'postgres', role: 'transformer' })).toMatchObject({
+      role: 'transformer'
+    })
+    expect(target({ type: 'materialize', role: '' }).role).toBeUndefined()
+    expect(() => target({ type: 'materialize', role: 'transformer' })).toThrow(
+      /Profile field "role" of target "ci" is set, but Materialize has no SET ROLE.*remove "role"/
+    )
+  })
+
   it('finds profiles.yml in the given directory before the project', () => {
     expect(profilesFile('/nowhere', dir, {})).toBe(file)
     expect(profilesFile(dir, undefined, {})).toBe(file)

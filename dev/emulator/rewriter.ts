@@ -365,6 +365,24 @@ const setCluster: Rule = (c) => {
   return [visible(`SET ${scope}mz_emulator.cluster TO ${target}`)]
 }
 
+/**
+ * Materialize has no SET ROLE (MaterializeInc/materialize#19165): its parser wants `=` or TO
+ * after a variable name, and `role` is no session variable. PostgreSQL would switch roles, so
+ * dbt's `set role x` (a profile's `role:`) must fail here as it does on Materialize.
+ */
+const rejectSetRole: Rule = (c) => {
+  if (!c.acceptWords('set')) return undefined
+  if (!c.acceptWords('local')) c.acceptWords('session')
+  if (!c.acceptWords('role')) return undefined
+  if (c.acceptPunct('=') || c.acceptWords('to'))
+    throw new MaterializeError('42704', 'unrecognized configuration parameter "role"')
+  const next = c.peek()
+  const found = next
+    ? `${next.kind === 'string' ? 'string' : 'identifier'} "${next.text.replace(/^["']|["']$/g, '')}"`
+    : 'EOF'
+  throw new MaterializeError('42601', `Expected equals sign or TO, found ${found}`)
+}
+
 // ---------------------------------------------------------------------------------------
 // Materialized views and indexes
 
@@ -731,6 +749,7 @@ const RULES: Rule[] = [
   alterDefaultPrivileges,
   swapSchemas,
   setCluster,
+  rejectSetRole,
   createMaterializedView,
   createIndex,
   dropIndex,

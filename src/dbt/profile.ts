@@ -20,6 +20,8 @@ export interface ProfileTarget {
   database?: string
   schema?: string
   cluster?: string
+  /** PostgreSQL only: the role dbt switches to with `set role` after connecting. */
+  role?: string
   sslmode?: string
   /** Paths of the CA bundle, client certificate and key, as libpq reads them. */
   sslrootcert?: string
@@ -58,6 +60,7 @@ const CONNECTION_FIELDS = [
   'database',
   'schema',
   'cluster',
+  'role',
   'sslmode',
   'sslrootcert',
   'sslcert',
@@ -194,10 +197,19 @@ export function connectionTarget(rendered: RenderedTarget): ProfileTarget {
     )
   }
   const { fields } = rendered
+  const type = scalarText(fields.type) ?? ''
+  const role = optionalString(fields.role)
+  if (role && type === 'materialize') {
+    // dbt-materialize runs `set role` when the field is set, and Materialize refuses it.
+    throw new ActionError(
+      `Profile field "role" of target "${rendered.target}" is set, but Materialize has no SET ROLE, so dbt-materialize cannot connect with it. ` +
+        'Log in as the deploy role itself (its user and password or app password) and remove "role".'
+    )
+  }
   return {
     profile: rendered.profile,
     target: rendered.target,
-    type: scalarText(fields.type) ?? '',
+    type,
     host: optionalString(fields.host),
     port: fields.port === undefined ? undefined : Number(fields.port),
     user: optionalString(fields.user),
@@ -205,6 +217,7 @@ export function connectionTarget(rendered: RenderedTarget): ProfileTarget {
     database: optionalString(fields.dbname ?? fields.database),
     schema: optionalString(fields.schema),
     cluster: optionalString(fields.cluster),
+    role,
     sslmode: optionalString(fields.sslmode),
     sslrootcert: optionalString(fields.sslrootcert),
     sslcert: optionalString(fields.sslcert),

@@ -46,6 +46,8 @@ async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> 
   client.on('error', () => undefined)
   try {
     await client.connect()
+    // As dbt-postgres does: the profile's role owns what dbt builds, so it drops it too.
+    if (target.role) await client.query(`set role ${quoteIdent(target.role)}`)
     return client
   } catch (error) {
     await client.end().catch(() => undefined)
