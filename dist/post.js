@@ -72006,6 +72006,9 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
 ;// CONCATENATED MODULE: ./src/warehouse/tls.ts
 // TLS for the action's own connection, following libpq's `sslmode` as dbt's connection does:
 // `prefer` (libpq's default) tries TLS first and falls back to plaintext only when the server
@@ -72013,7 +72016,18 @@ const defaults = lib.defaults
 // set, as libpq does); `verify-ca` checks the chain; `verify-full` also the host name.
 
 
+
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+/**
+ * Node's CAs and the operating system's trust store, which libpq reads for `sslrootcert=system`
+ * and the action also uses when `sslrootcert` is unset. Node 24 reads the system store; an
+ * older runtime (the unit tests') has Node's only.
+ */
+function systemStore() {
+    if (typeof (external_node_tls_default()).getCACertificates !== 'function')
+        return undefined;
+    return [...external_node_tls_default().getCACertificates('default'), ...external_node_tls_default().getCACertificates('system')];
+}
 function readPem(target, field) {
     const file = target[field];
     if (!file)
@@ -72026,14 +72040,15 @@ function readPem(target, field) {
     }
 }
 function tlsOptions(target, mode) {
-    const ca = readPem(target, 'sslrootcert');
+    const system = target.sslrootcert === 'system';
+    const ca = system ? undefined : readPem(target, 'sslrootcert');
     const client = { cert: readPem(target, 'sslcert'), key: readPem(target, 'sslkey') };
-    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && ca);
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && (ca || system));
     if (!verify)
         return { ...client, rejectUnauthorized: false };
     return {
         ...client,
-        ca,
+        ca: ca ?? systemStore(),
         rejectUnauthorized: true,
         // verify-ca (and require with a root certificate) checks the chain, not the host name.
         ...(mode !== 'verify-full' && { checkServerIdentity: () => undefined })
@@ -72060,6 +72075,35 @@ function refusedTransport(error, attempt) {
         ? // Materialize and PostgreSQL refuse plaintext at startup, before authentication.
             /TLS|SSL|encryption/i.test(message)
         : /does not support SSL/i.test(message);
+}
+/** Node's codes for a server certificate that did not verify. */
+const UNVERIFIED_CERTIFICATE = new Set([
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_HAS_EXPIRED'
+]);
+/** What to change in the profile when a connection failed for TLS reasons; '' otherwise. */
+function tlsHint(error, attempt) {
+    if (attempt === false)
+        return refusedTransport(error, attempt)
+            ? ' The server requires TLS (as Materialize Cloud does): set sslmode to require, verify-ca or verify-full.'
+            : '';
+    const code = error?.code;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+        return " The server's certificate does not name this host: connect by a name it holds, or use sslmode verify-ca.";
+    return typeof code === 'string' && UNVERIFIED_CERTIFICATE.has(code)
+        ? " The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it."
+        : '';
+}
+/** Why a connection attempt failed, with what to change when TLS is the cause. */
+function connectFailure(error, attempt) {
+    // Node suggests --use-system-ca, which the action's own store already covers.
+    const reason = (0,errors/* errorMessage */.gJ)(error)
+        .replace(/; if the root CA is installed locally.*$/s, '')
+        .replace(/\.$/, '');
+    return `${reason}.${tlsHint(error, attempt)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/warehouse/pg.ts
@@ -72131,7 +72175,7 @@ class PgWarehouse {
                 if (i + 1 < attempts.length && refusedTransport(error, attempt))
                     continue;
                 const via = attempt === false ? 'without TLS' : 'over TLS';
-                throw new errors/* ActionError */.lZ(`Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${(0,errors/* errorMessage */.gJ)(error)}`);
+                throw new errors/* ActionError */.lZ(`Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${connectFailure(error, attempt)}`);
             }
         }
         throw new errors/* ActionError */.lZ(`No connection to try for profile target "${target.target}".`);

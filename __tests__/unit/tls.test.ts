@@ -3,7 +3,8 @@ import { describe, it, expect } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { refusedTransport, tlsAttempts } from '../../src/warehouse/tls.js'
+import tls from 'node:tls'
+import { connectFailure, refusedTransport, tlsAttempts } from '../../src/warehouse/tls.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tls-test-'))
 const ca = path.join(dir, 'ca.pem')
@@ -14,6 +15,11 @@ const target = (fields: Record<string, string> = {}) => ({
   type: 'materialize',
   ...fields
 })
+// Node 24, the action's runtime, reads the system's trust store; an older Node has its own only.
+const systemStore =
+  typeof tls.getCACertificates === 'function'
+    ? expect.arrayContaining(tls.getCACertificates('system'))
+    : undefined
 const noVerify = expect.objectContaining({ rejectUnauthorized: false }) as unknown
 
 describe('tlsAttempts', () => {
@@ -40,7 +46,13 @@ describe('tlsAttempts', () => {
     const [verifyFull] = tlsAttempts(target({ sslmode: 'verify-full' }))
     expect(verifyFull).toMatchObject({ rejectUnauthorized: true })
     expect(verifyFull && verifyFull.checkServerIdentity).toBeUndefined()
-    expect(verifyFull && verifyFull.ca).toBeUndefined() // the system store
+    expect(verifyFull && verifyFull.ca).toEqual(systemStore)
+  })
+
+  it("takes sslrootcert=system, as libpq does, for the system's trust store", () => {
+    const [required] = tlsAttempts(target({ sslmode: 'require', sslrootcert: 'system' }))
+    expect(required).toMatchObject({ rejectUnauthorized: true })
+    expect(required && required.ca).toEqual(systemStore)
   })
 
   it('passes a client certificate and key', () => {
@@ -67,5 +79,34 @@ describe('refusedTransport', () => {
     expect(refusedTransport(new Error('password authentication failed'), tls)).toBe(false)
     expect(refusedTransport(new Error('TLS encryption is required'), false)).toBe(true)
     expect(refusedTransport(new Error('password authentication failed'), false)).toBe(false)
+  })
+})
+
+describe('connectFailure', () => {
+  const tls = { rejectUnauthorized: true }
+  const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
+
+  it('tells a plaintext connection refused for want of TLS to set sslmode', () => {
+    expect(connectFailure(new Error('TLS encryption is required'), false)).toMatch(
+      /^TLS encryption is required\. The server requires TLS.*set sslmode to require, verify-ca or verify-full\.$/
+    )
+    expect(connectFailure(new Error('password authentication failed'), false)).toBe(
+      'password authentication failed.'
+    )
+  })
+
+  it("tells a certificate that did not verify to set sslrootcert, without Node's own advice", () => {
+    const selfSigned = withCode(
+      'self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca',
+      'DEPTH_ZERO_SELF_SIGNED_CERT'
+    )
+    expect(connectFailure(selfSigned, tls)).toBe(
+      "self-signed certificate. The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it."
+    )
+    expect(connectFailure(withCode('expired', 'CERT_HAS_EXPIRED'), tls)).toMatch(/set sslrootcert/)
+    expect(connectFailure(withCode('altname', 'ERR_TLS_CERT_ALTNAME_INVALID'), tls)).toMatch(
+      /does not name this host/
+    )
+    expect(connectFailure(withCode('refused.', 'ECONNREFUSED'), tls)).toBe('refused.')
   })
 })

@@ -5,7 +5,7 @@ import * as core from '@actions/core'
 import pg from 'pg'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { ActionError, errorMessage } from '../errors.js'
-import { refusedTransport, tlsAttempts, type TlsAttempt } from './tls.js'
+import { connectFailure, refusedTransport, tlsAttempts, type TlsAttempt } from './tls.js'
 
 export interface Sql {
   query<R extends pg.QueryResultRow>(text: string): Promise<R[]>
@@ -84,7 +84,7 @@ export class PgWarehouse implements Warehouse {
         if (i + 1 < attempts.length && refusedTransport(error, attempt)) continue
         const via = attempt === false ? 'without TLS' : 'over TLS'
         throw new ActionError(
-          `Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${errorMessage(error)}`
+          `Could not connect to ${target.type} at ${target.host}:${target.port} as ${target.user} ${via} (profile target "${target.target}", sslmode ${target.sslmode ?? 'prefer'}): ${connectFailure(error, attempt)}`
         )
       }
     }

@@ -3,7 +3,7 @@
 // refuses TLS; `require` encrypts without verifying (or verifies the CA when `sslrootcert` is
 // set, as libpq does); `verify-ca` checks the chain; `verify-full` also the host name.
 import { readFileSync } from 'node:fs'
-import type { ConnectionOptions } from 'node:tls'
+import tls, { type ConnectionOptions } from 'node:tls'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { ActionError, errorMessage } from '../errors.js'
 
@@ -11,6 +11,16 @@ export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 
 
 /** One way to connect: plaintext (`false`) or TLS with these options. */
 export type TlsAttempt = false | ConnectionOptions
+
+/**
+ * Node's CAs and the operating system's trust store, which libpq reads for `sslrootcert=system`
+ * and the action also uses when `sslrootcert` is unset. Node 24 reads the system store; an
+ * older runtime (the unit tests') has Node's only.
+ */
+function systemStore(): string[] | undefined {
+  if (typeof tls.getCACertificates !== 'function') return undefined
+  return [...tls.getCACertificates('default'), ...tls.getCACertificates('system')]
+}
 
 function readPem(target: ProfileTarget, field: 'sslrootcert' | 'sslcert' | 'sslkey') {
   const file = target[field]
@@ -25,13 +35,15 @@ function readPem(target: ProfileTarget, field: 'sslrootcert' | 'sslcert' | 'sslk
 }
 
 function tlsOptions(target: ProfileTarget, mode: string): ConnectionOptions {
-  const ca = readPem(target, 'sslrootcert')
+  const system = target.sslrootcert === 'system'
+  const ca = system ? undefined : readPem(target, 'sslrootcert')
   const client = { cert: readPem(target, 'sslcert'), key: readPem(target, 'sslkey') }
-  const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && ca)
+  const verify =
+    mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && (ca || system))
   if (!verify) return { ...client, rejectUnauthorized: false }
   return {
     ...client,
-    ca,
+    ca: ca ?? systemStore(),
     rejectUnauthorized: true,
     // verify-ca (and require with a root certificate) checks the chain, not the host name.
     ...(mode !== 'verify-full' && { checkServerIdentity: () => undefined })
@@ -59,4 +71,36 @@ export function refusedTransport(error: unknown, attempt: TlsAttempt): boolean {
     ? // Materialize and PostgreSQL refuse plaintext at startup, before authentication.
       /TLS|SSL|encryption/i.test(message)
     : /does not support SSL/i.test(message)
+}
+
+/** Node's codes for a server certificate that did not verify. */
+const UNVERIFIED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED'
+])
+
+/** What to change in the profile when a connection failed for TLS reasons; '' otherwise. */
+function tlsHint(error: unknown, attempt: TlsAttempt): string {
+  if (attempt === false)
+    return refusedTransport(error, attempt)
+      ? ' The server requires TLS (as Materialize Cloud does): set sslmode to require, verify-ca or verify-full.'
+      : ''
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return " The server's certificate does not name this host: connect by a name it holds, or use sslmode verify-ca."
+  return typeof code === 'string' && UNVERIFIED_CERTIFICATE.has(code)
+    ? " The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it."
+    : ''
+}
+
+/** Why a connection attempt failed, with what to change when TLS is the cause. */
+export function connectFailure(error: unknown, attempt: TlsAttempt): string {
+  // Node suggests --use-system-ca, which the action's own store already covers.
+  const reason = errorMessage(error)
+    .replace(/; if the root CA is installed locally.*$/s, '')
+    .replace(/\.$/, '')
+  return `${reason}.${tlsHint(error, attempt)}`
 }

@@ -41,6 +41,8 @@ export const KEYS = {
 /** Where the tests' own SQL goes: the file's emulator or the real Materialize (both have `url()`). */
 export interface MaterializeSql {
   url(): string
+  /** Set when the server requires TLS: its certificate, to verify it with. */
+  tls?: { ca: string }
 }
 
 export interface BlueGreenWarehouse {
@@ -133,14 +135,14 @@ async function sharedMaterialize(): Promise<BlueGreenWarehouse> {
 }
 
 /** An emulator whose password is the canary (by default), so every run also proves the action masks it. */
-async function emulatedMaterialize(password: string): Promise<BlueGreenWarehouse> {
+async function emulatedMaterialize(password: string, tls: boolean): Promise<BlueGreenWarehouse> {
   const postgres: PostgresServer = await startPostgres({
     user: 'materialize',
     password,
     settings: { client_connection_check_interval: '1000' }
   })
   try {
-    const emulator = await startEmulator({ postgres })
+    const emulator = await startEmulator({ postgres, tls })
     return {
       mz: emulator,
       emulator,
@@ -166,10 +168,12 @@ async function emulatedMaterialize(password: string): Promise<BlueGreenWarehouse
  * This file's warehouse: its own emulator, or the real Materialize when E2E_MATERIALIZE_URL is
  * set. A password of the test's choosing needs the emulator (mark the file describeEmulatorOnly).
  */
-export async function startWarehouse(password?: string): Promise<BlueGreenWarehouse> {
-  if (!onRealMaterialize()) return emulatedMaterialize(password ?? CANARY_PASSWORD)
-  if (password !== undefined)
-    throw new Error('a chosen Materialize password needs the emulator: mark the test emulator-only')
+export async function startWarehouse(password?: string, tls = false): Promise<BlueGreenWarehouse> {
+  if (!onRealMaterialize()) return emulatedMaterialize(password ?? CANARY_PASSWORD, tls)
+  if (password !== undefined || tls)
+    throw new Error(
+      'a chosen Materialize password or TLS mode needs the emulator: mark the test emulator-only'
+    )
   return sharedMaterialize()
 }
 
@@ -198,7 +202,7 @@ export async function sql<Row extends pg.QueryResultRow>(
   mz: MaterializeSql,
   text: string
 ): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: mz.url() })
+  const client = new pg.Client({ connectionString: mz.url(), ssl: mz.tls && { ca: mz.tls.ca } })
   await client.connect()
   try {
     return (await client.query<Row>(text)).rows
@@ -390,6 +394,8 @@ export interface BlueGreenSuite {
 export interface BlueGreenSuiteOptions {
   /** The emulator's password; default the canary. */
   password?: string
+  /** The emulator requires TLS, as Materialize Cloud does (emulator-only). */
+  tls?: boolean
   /** Runs after each test, once that test's runs have settled (e.g. to clear injected faults). */
   afterEach?: (suite: BlueGreenSuite) => Promise<void>
 }
@@ -439,7 +445,7 @@ export function useBlueGreenSuite(
   }
 
   beforeAll(async () => {
-    warehouse = await startWarehouse(options.password)
+    warehouse = await startWarehouse(options.password, options.tls)
     ws = createWorkspace({ fixture: FIXTURE })
     await buildProduction(warehouse, ws)
     bucket = await createBucket(bucketLabel)
