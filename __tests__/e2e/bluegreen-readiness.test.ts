@@ -1,6 +1,8 @@
-// Readiness as real Materialize reports it (issue 11, "Tests must show" 1): hydration rows that
-// arrive late, or with a NULL replica_id, never make green ready before every object on its
-// cluster has hydrated. The emulator's clock stands still until the test moves it, so each step
+// Readiness as real Materialize reports it (issue 11, "Tests must show" 1 and 3): hydration rows
+// that arrive late, or with a NULL replica_id, never make green ready before every object on its
+// cluster has hydrated; with minute-binned lag, a REFRESH EVERY view (whose lag follows its
+// schedule) does not hold a healthy green, and a green lagging production beyond the threshold
+// is not promoted until it catches up. The emulator's clock stands still until the test moves it, so each step
 // waits for an event (a progress line of the action), never for time.
 import { expect, it, jest } from '@jest/globals'
 import { describeEmulatorOnly } from './support/backends.js'
@@ -8,10 +10,12 @@ import type { HydrationScript } from '../../dev/emulator/control.js'
 import {
   GREEN_CLUSTER,
   GREEN_SCHEMA,
+  PROD_SCHEMA,
   expectOutputs,
   greenLeftovers,
   releaseIn,
   releaseModel,
+  sql,
   useBlueGreenSuite
 } from './support/bluegreen.js'
 import type { ActionRun } from './support/runner.js'
@@ -96,3 +100,77 @@ describeEmulatorOnly(
     }
   )
 })
+
+/** A view refreshed at creation and then hourly: its wallclock lag grows between refreshes. */
+const HOURLY_MODEL = {
+  'models/hourly_counts.sql':
+    "{{ config(materialized='materialized_view', refresh_interval={'every': '1 hour', 'at_creation': True}) }}\n\n" +
+    "select count(*) as orders from {{ ref('stg_orders') }}\n"
+}
+
+describeEmulatorOnly('minute-binned lag and the clock are switched through the control API')(
+  'readiness on minute-binned lag, with a REFRESH EVERY view',
+  () => {
+    const suite = useBlueGreenSuite('bg-binned-lag', {
+      afterEach: async ({ emulator }) => {
+        await emulator.control.setDefaultHydration(ARRIVE_NOW)
+        await emulator.control.setLagMode('live')
+      }
+    })
+
+    const start = async (release: string): Promise<LineLog> => {
+      suite.ws.commit(`Release ${release}`, { ...releaseModel(release), ...HOURLY_MODEL })
+      const log = new LineLog()
+      log.pending = suite.run(
+        { 'await-timeout': '6h', 'run-tests': 'false' },
+        { onLine: log.onLine }
+      )
+      await log.until(new RegExp(`${GREEN_CLUSTER}: hydrating`))
+      return log
+    }
+
+    it('3. a healthy green is promoted though its REFRESH EVERY view lags by half an hour', async () => {
+      const { emulator } = suite
+      await emulator.control.setLagMode('binned')
+      await emulator.control.setDefaultHydration({ ...ARRIVE_NOW, delaySeconds: 600 })
+      const log = await start('v-binned-refresh')
+      await emulator.control.advanceClock(1800) // 30 minute bins close: every object sampled
+
+      const result = await log.pending
+      expectExit(result, 0)
+      expectOutputs(result, { status: 'promoted', promoted: 'true' })
+      expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v-binned-refresh')
+      const ready = log.lines.find((l) => l.includes(`${GREEN_CLUSTER}: ready`))
+      expect(ready).toContain('1 REFRESH view(s) judged by their first refresh')
+      // What was not held against it: the REFRESH view's lag, half an hour since its refresh.
+      const [lag] = await sql<{ seconds: number }>(
+        emulator,
+        `SELECT extract(epoch FROM l.lag)::int AS seconds FROM mz_internal.mz_wallclock_global_lag l
+         JOIN mz_objects o ON o.id = l.object_id JOIN mz_schemas s ON s.id = o.schema_id
+         WHERE s.name = '${PROD_SCHEMA}' AND o.name = 'hourly_counts'`
+      )
+      expect(lag!.seconds).toBeGreaterThan(1000)
+    })
+
+    it('3. a green lagging production beyond the threshold is held until it catches up', async () => {
+      const { emulator } = suite
+      await emulator.control.setLagMode('binned')
+      await emulator.control.setDefaultHydration({ ...ARRIVE_NOW, delaySeconds: 90 })
+      const log = await start('v-binned-lagging')
+      await emulator.control.scriptObject(`${GREEN_SCHEMA}.order_totals`, { lagSeconds: 120 })
+      await emulator.control.advanceClock(240) // hydrated at 90 s; later bins sample 120 s
+
+      await log.until(
+        new RegExp(`${GREEN_CLUSTER}: lagging.*lagging: ${GREEN_SCHEMA}\\.order_totals`)
+      )
+      expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v-binned-refresh')
+      await emulator.control.scriptObject(`${GREEN_SCHEMA}.order_totals`, { lagSeconds: 0 })
+      await emulator.control.advanceClock(60) // a new bin: caught up
+
+      const result = await log.pending
+      expectExit(result, 0)
+      expectOutputs(result, { status: 'promoted', promoted: 'true' })
+      expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v-binned-lagging')
+    })
+  }
+)

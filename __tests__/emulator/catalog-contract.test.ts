@@ -18,6 +18,9 @@ const SOURCES =
 // (doc/user/content, cluster autoscaling) and dbt-materialize 1.9.11's
 // macros/utils/auto_scaling_strategy.sql read them.
 const AUTO_SCALING = 'doc/user/content cluster autoscaling guide (builtin newer than 941765c68b)'
+// Read from the docs' RELATION_SPEC tables (doc/user/content/reference/system-catalog/
+// mz_internal.md, stored copy) and, for the strategies, the builtin's nullability.
+const REFRESHES = 'doc/user/content system-catalog mz_internal.md (stored copy, commit not pinned)'
 
 // `privileges` is NOT NULL upstream (but in mz_objects) and left unchecked here: the emulator
 // keeps PostgreSQL's NULL default ACLs until the RBAC work models privileges.
@@ -165,6 +168,16 @@ const RELATIONS: Relation[] = [
     columns: 'object_id!, local_lag, global_lag, slowest_local_input_id!, slowest_global_input_id!'
   },
   {
+    name: 'mz_internal.mz_materialized_view_refresh_strategies',
+    upstream: REFRESHES,
+    columns: 'materialized_view_id!, type!, interval, aligned_to, at'
+  },
+  {
+    name: 'mz_internal.mz_materialized_view_refreshes',
+    upstream: REFRESHES,
+    columns: 'materialized_view_id!, last_completed_refresh, next_refresh'
+  },
+  {
     name: 'mz_internal.mz_cluster_auto_scaling_strategies',
     upstream: AUTO_SCALING,
     columns: 'cluster_id!, strategy, state'
@@ -190,7 +203,8 @@ beforeAll(async () => {
     'CREATE VIEW shop.big AS SELECT id FROM shop.orders WHERE amount > 10',
     'CREATE MATERIALIZED VIEW shop.totals IN CLUSTER serving AS SELECT sum(amount) AS total FROM shop.orders',
     'CREATE INDEX totals_idx IN CLUSTER serving ON shop.totals (total)',
-    'CREATE MATERIALIZED VIEW shop.nightly_totals IN CLUSTER nightly AS SELECT count(*) AS n FROM shop.orders',
+    "CREATE MATERIALIZED VIEW shop.nightly_totals IN CLUSTER nightly WITH (REFRESH EVERY '1 day') AS SELECT count(*) AS n FROM shop.orders",
+    "CREATE MATERIALIZED VIEW shop.hourly_totals IN CLUSTER serving WITH (REFRESH EVERY '1 hour') AS SELECT count(*) AS n FROM shop.orders",
     `COMMENT ON CLUSTER serving IS 'serves'`,
     `COMMENT ON TABLE shop.orders IS 'orders'`,
     `CREATE CONNECTION kafka_conn TO KAFKA (BROKER 'localhost:9092') WITH (VALIDATE = false)`,

@@ -221,6 +221,96 @@ describe('SCHEDULE = ON REFRESH clusters', () => {
   })
 })
 
+describe('REFRESH materialized views', () => {
+  const refreshOf = async (name: string) => {
+    const { rows } = await client.query<{
+      strategies: string[]
+      completed: string | null
+      next: string | null
+      lag: string | null
+    }>(
+      `SELECT (SELECT array_agg(s.type ORDER BY s.type)
+                 FROM mz_internal.mz_materialized_view_refresh_strategies s
+                 WHERE s.materialized_view_id = mv.id) AS strategies,
+              r.last_completed_refresh::text AS completed, r.next_refresh::text AS next,
+              (SELECT extract(epoch FROM l.lag)::int::text FROM mz_internal.mz_wallclock_global_lag l
+                 WHERE l.object_id = mv.id) AS lag
+       FROM mz_materialized_views mv
+       LEFT JOIN mz_internal.mz_materialized_view_refreshes r ON r.materialized_view_id = mv.id
+       WHERE mv.name = $1`,
+      [name]
+    )
+    return rows[0]!
+  }
+  const clock = async (): Promise<number> => {
+    const { rows } = await client.query<{ ms: string }>(
+      'SELECT (extract(epoch FROM mz_now()) * 1000)::bigint::text AS ms'
+    )
+    return Number(rows[0]!.ms)
+  }
+
+  it('lists an ON COMMIT view with no refreshes row, and no lag beyond its own', async () => {
+    await run(`CREATE CLUSTER refreshing (SIZE = '25cc')`)
+    await run(
+      'CREATE MATERIALIZED VIEW on_commit IN CLUSTER refreshing WITH (ASSERT NOT NULL n) AS SELECT count(*) AS n FROM orders'
+    )
+    expect(await refreshOf('on_commit')).toEqual({
+      strategies: ['on-commit'],
+      completed: null,
+      next: null,
+      lag: '0'
+    })
+  })
+
+  it('refreshes a REFRESH EVERY view at creation, and lags by the time since its last refresh', async () => {
+    await run(
+      "CREATE MATERIALIZED VIEW hourly IN CLUSTER refreshing WITH (REFRESH EVERY '1 hour') AS SELECT count(*) AS n FROM orders"
+    )
+    const created = await refreshOf('hourly')
+    expect(created.strategies).toEqual(['every'])
+    expect(Number(created.next) - Number(created.completed)).toBe(HOUR * 1000)
+    expect(created.lag).toBe('0')
+
+    await emulator.control.advanceClock(25 * 60)
+    const later = await refreshOf('hourly')
+    expect(later).toMatchObject({ completed: created.completed, next: created.next, lag: '1500' })
+    await emulator.control.advanceClock(40 * 60) // past the next refresh
+    expect(Number((await refreshOf('hourly')).completed)).toBe(Number(created.next))
+  })
+
+  it('has completed no refresh while ALIGNED TO puts the first one ahead, unless REFRESH AT CREATION', async () => {
+    const ahead = new Date((await clock()) + 10 * 60 * 1000).toISOString()
+    await run(
+      `CREATE MATERIALIZED VIEW aligned IN CLUSTER refreshing WITH (REFRESH EVERY '1 hour' ALIGNED TO '${ahead}') AS SELECT count(*) AS n FROM orders`,
+      `CREATE MATERIALIZED VIEW aligned_now IN CLUSTER refreshing WITH (REFRESH AT CREATION, REFRESH EVERY '1 hour' ALIGNED TO '${ahead}') AS SELECT count(*) AS n FROM orders`
+    )
+    expect(await refreshOf('aligned')).toMatchObject({
+      strategies: ['every'],
+      completed: null,
+      next: String(Date.parse(ahead))
+    })
+    expect(await refreshOf('aligned_now')).toMatchObject({ strategies: ['at', 'every'] })
+    expect((await refreshOf('aligned_now')).completed).not.toBeNull()
+    await emulator.control.advanceClock(11 * 60)
+    expect((await refreshOf('aligned')).completed).toBe(String(Date.parse(ahead)))
+  })
+
+  it('on an ON REFRESH cluster, completes a refresh only when the cluster ran one', async () => {
+    await run(
+      `CREATE CLUSTER scheduled (SIZE = '25cc', SCHEDULE = ON REFRESH)`,
+      "CREATE MATERIALIZED VIEW daily IN CLUSTER scheduled WITH (REFRESH EVERY '1 day') AS SELECT count(*) AS n FROM orders"
+    )
+    expect((await refreshOf('daily')).completed).toBeNull()
+    await emulator.control.startRefresh('scheduled')
+    expect((await refreshOf('daily')).completed).toBeNull()
+    const before = await clock()
+    await emulator.control.finishRefresh('scheduled')
+    const completed = Number((await refreshOf('daily')).completed)
+    expect(completed).toBeGreaterThanOrEqual(before)
+    expect(completed).toBeLessThanOrEqual(await clock())
+  })
+})
+
 describe("AUTO SCALING STRATEGY (dbt-materialize 1.9.11 copies production's to green)", () => {
   const strategyOf = async (cluster: string) => {
     const { rows } = await client.query<{ size: string | null; linger: string | null }>(

@@ -30,7 +30,6 @@ const snapshot = (over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({
   schedule: 'manual',
   replicas: [replica(FOUR)],
   objects: FOUR.map((id) => object(id)),
-  refreshed: new Set(),
   ...over
 })
 const rule = { lagThresholdSeconds: 1, replicaGraceSeconds: 60 }
@@ -94,8 +93,21 @@ describe('evaluate: zero replicas and ON REFRESH clusters', () => {
     const waiting = evaluate(scheduled, rule, 10_000)
     expect(waiting).toMatchObject({ status: 'hydrating', hydrated: 0, total: 4 })
     expect(waiting.reason).toContain('waiting for the first refresh')
-    const refreshed = snapshot({ schedule: 'on-refresh', replicas: [], refreshed: new Set(FOUR) })
+    const refreshed = snapshot({
+      schedule: 'on-refresh',
+      replicas: [],
+      objects: FOUR.map((id) => object(id, { refresh: 'completed' }))
+    })
     expect(evaluate(refreshed, rule)).toMatchObject({ status: 'ready', hydrated: 4 })
+  })
+
+  it('holds a hydrated REFRESH view until its first refresh completes: it is empty before', () => {
+    const objects = [object('u1', { refresh: 'pending' }), ...FOUR.slice(1).map((id) => object(id))]
+    expect(evaluate(snapshot({ objects }), rule)).toMatchObject({
+      status: 'hydrating',
+      hydrated: 3,
+      pending: ['prod_dbt_deploy.m_u1']
+    })
   })
 })
 
@@ -116,8 +128,20 @@ describe('evaluate: lag against production', () => {
     expect(lagging(5)).toMatchObject({ status: 'lagging', maxLagSeconds: 5 })
   })
 
-  it('passes a REFRESH EVERY view whose lag matches production', () => {
+  it("passes an object whose lag is high but within the threshold of production's", () => {
     expect(lagging(3600, 3599.5).status).toBe('ready')
+  })
+
+  it('never judges a refreshed REFRESH view by lag, however far its schedule puts it behind', () => {
+    const objects = [
+      object('u1', { refresh: 'completed', lagSeconds: 3000, productionLagSeconds: 60 }),
+      ...FOUR.slice(1).map((id) => object(id, { lagSeconds: 0.2 }))
+    ]
+    const r = evaluate(snapshot({ objects }), rule)
+    expect(r.status).toBe('ready')
+    expect(r.lagNote).toBe(
+      "wallclock lag within 1 s of production's; 1 REFRESH view(s) judged by their first refresh"
+    )
   })
 
   it('does not hold the swap for objects with no lag sample yet, and says so', () => {

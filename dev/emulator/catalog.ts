@@ -87,7 +87,13 @@ CREATE TABLE mz_emulator.items (
   lag float8 NOT NULL DEFAULT 0,
   -- Seconds without any hydration row (the catalog lags), then with a NULL-replica row.
   row_delay float8 NOT NULL DEFAULT 0,
-  status_delay float8 NOT NULL DEFAULT 0
+  status_delay float8 NOT NULL DEFAULT 0,
+  -- A materialized view's REFRESH options (none: ON COMMIT), and the last refresh an ON
+  -- REFRESH cluster completed for it.
+  refresh_every interval,
+  refresh_aligned_to timestamptz,
+  refresh_at_creation bool NOT NULL DEFAULT false,
+  refreshed_at timestamptz
 );
 
 -- Wallclock lag samples in 'binned' lag mode, recorded as the emulated clock crosses minutes.
@@ -575,12 +581,47 @@ $$;
 CREATE FUNCTION mz_emulator.is_hydrated(i mz_emulator.items) RETURNS bool
 LANGUAGE sql STABLE AS $$ SELECT mz_emulator.hydrated_at(i, mz_emulator.now()) $$;
 
+-- The last scheduled refresh of a REFRESH materialized view at or before 'at' (none before
+-- its creation), or NULL. On an ON REFRESH cluster only a refresh the cluster ran counts.
+CREATE FUNCTION mz_emulator.last_refresh_at(i mz_emulator.items, at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN NOT mz_emulator.hydrated_at(i, at) THEN NULL
+    WHEN (SELECT schedule FROM mz_emulator.clusters WHERE id = i.cluster_id) = 'on-refresh'
+      THEN i.refreshed_at
+    ELSE greatest(
+      CASE WHEN i.refresh_at_creation THEN i.created_at END,
+      (SELECT r FROM (SELECT i.refresh_aligned_to + i.refresh_every * floor(
+                 extract(epoch FROM at - i.refresh_aligned_to) / extract(epoch FROM i.refresh_every)) AS r) x
+       WHERE i.refresh_every IS NOT NULL AND r >= i.created_at AND r <= at))
+  END
+$$;
+
+CREATE FUNCTION mz_emulator.next_refresh_at(i mz_emulator.items, at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT i.refresh_aligned_to + i.refresh_every * (floor(
+    extract(epoch FROM at - i.refresh_aligned_to) / extract(epoch FROM i.refresh_every)) + 1)
+  WHERE i.refresh_every IS NOT NULL
+$$;
+
 -- Until hydrated an object lags by its age (its frontier is stuck at creation), then by its
--- scripted lag.
+-- scripted lag. A REFRESH materialized view also lags by the time since its last refresh:
+-- the reading where its lag never gets under a second between refreshes.
 CREATE FUNCTION mz_emulator.lag_at(i mz_emulator.items, at timestamptz) RETURNS interval
 LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN mz_emulator.hydrated_at(i, at) THEN i.lag * interval '1 second'
-              ELSE date_trunc('second', at - i.created_at) END
+  SELECT CASE WHEN NOT mz_emulator.hydrated_at(i, at) THEN date_trunc('second', at - i.created_at)
+              WHEN i.refresh_every IS NOT NULL OR i.refresh_at_creation
+                THEN date_trunc('second', at - coalesce(mz_emulator.last_refresh_at(i, at), i.created_at))
+                     + i.lag * interval '1 second'
+              ELSE i.lag * interval '1 second' END
+$$;
+
+CREATE FUNCTION mz_emulator.set_refresh(relation text, every text, aligned_to text, at_creation bool)
+RETURNS void LANGUAGE sql AS $$
+  UPDATE mz_emulator.items SET refresh_every = every::interval,
+         refresh_aligned_to = coalesce(aligned_to::timestamptz, created_at),
+         refresh_at_creation = at_creation
+  WHERE id = (mz_emulator.item_of(relation)).id
 $$;
 `
 
@@ -1356,6 +1397,30 @@ SELECT id AS object_id, lag AS local_lag, lag AS global_lag,
        local_input AS slowest_local_input_id, root_input AS slowest_global_input_id
 FROM lags WHERE local_input IS NOT NULL AND root_input IS NOT NULL;
 
+-- REFRESH materialized views (docs: doc/user/content/reference/system-catalog/mz_internal.md):
+-- a row per strategy, 'on-commit' for a view without REFRESH options; and, for the others, the
+-- last completed and the next scheduled refresh, as mz_timestamp (epoch milliseconds).
+CREATE VIEW mz_internal.mz_materialized_view_refresh_strategies AS
+SELECT mv.id AS materialized_view_id, x.type, x.interval, x.aligned_to, x.at
+FROM mz_catalog.mz_materialized_views mv
+JOIN mz_emulator.items i ON i.id = mv.id
+CROSS JOIN LATERAL (
+  SELECT 'every'::text AS type, i.refresh_every AS interval, i.refresh_aligned_to AS aligned_to,
+         NULL::timestamptz AS at WHERE i.refresh_every IS NOT NULL
+  UNION ALL SELECT 'at', NULL, NULL, i.created_at WHERE i.refresh_at_creation
+  UNION ALL SELECT 'on-commit', NULL, NULL, NULL
+    WHERE i.refresh_every IS NULL AND NOT i.refresh_at_creation) x;
+
+CREATE VIEW mz_internal.mz_materialized_view_refreshes AS
+SELECT mv.id AS materialized_view_id,
+       (extract(epoch FROM mz_emulator.last_refresh_at(i, mz_emulator.now())) * 1000)::numeric(20)
+         AS last_completed_refresh,
+       (extract(epoch FROM mz_emulator.next_refresh_at(i, mz_emulator.now())) * 1000)::numeric(20)
+         AS next_refresh
+FROM mz_catalog.mz_materialized_views mv
+JOIN mz_emulator.items i ON i.id = mv.id
+WHERE i.refresh_every IS NOT NULL OR i.refresh_at_creation;
+
 -- AUTO SCALING STRATEGY (dbt-materialize 1.9.11 copies production's to green). The jsonb
 -- follows upstream's serde shape: a linger duration is {secs, nanos}.
 CREATE FUNCTION mz_emulator.auto_scaling_strategy(hydration_size text, linger text) RETURNS jsonb
@@ -1441,6 +1506,11 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format('cluster ''%s'' has no SCHEDULE = ON REFRESH', cluster_name);
   END IF;
   UPDATE mz_emulator.clusters SET refreshing = set_refreshing.refreshing WHERE id = c.id;
+  -- A refresh that ends has completed for every view on the cluster that hydrated.
+  IF NOT refreshing THEN
+    UPDATE mz_emulator.items i SET refreshed_at = mz_emulator.now()
+    WHERE i.cluster_id = c.id AND mz_emulator.is_hydrated(i);
+  END IF;
   PERFORM mz_emulator.set_replicas(cluster_name, coalesce(c.replication_factor, 1));
 END $$;
 

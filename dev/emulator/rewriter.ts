@@ -398,7 +398,7 @@ const createMaterializedView: Rule = (c) => {
   const name = c.qualifiedName().text
   const columns = c.atPunct('(') ? `(${c.parenthesized()}) ` : ''
   const cluster = optionalInCluster(c)
-  if (c.acceptWords('with')) c.parenthesized() // refresh, retain history, …: no PG meaning
+  const refresh = c.acceptWords('with') ? refreshOptions(new Cursor(c.parenthesized())) : null
   if (!c.atWords('as')) c.fail('AS')
   const body = rewriteExpressions(c.rest())
   const create = `CREATE MATERIALIZED VIEW ${ifNotExists ? 'IF NOT EXISTS ' : ''}${name} ${columns}${body}`
@@ -407,7 +407,47 @@ const createMaterializedView: Rule = (c) => {
     ? [{ sql: `DROP MATERIALIZED VIEW IF EXISTS ${name}`, hidden: true }]
     : []
   const tagged = { sql: create, hidden: false, tag: 'CREATE MATERIALIZED VIEW' }
-  return [...replace, tagged, { sql: bind, hidden: true }]
+  const schedule = refresh
+    ? [
+        {
+          sql: `SELECT mz_emulator.set_refresh(${lit(name)}, ${lit(refresh.every)}, ${lit(refresh.alignedTo)}, ${refresh.atCreation})`,
+          hidden: true
+        }
+      ]
+    : []
+  return [...replace, tagged, { sql: bind, hidden: true }, ...schedule]
+}
+
+function skipOption(c: Cursor): void {
+  while (!c.done() && !c.atPunct(',')) {
+    if (c.atPunct('(')) c.parenthesized()
+    else c.pos++
+  }
+}
+
+interface RefreshOptions {
+  every: string | null
+  alignedTo: string | null
+  atCreation: boolean
+}
+
+/**
+ * A materialized view's WITH options: REFRESH EVERY '<interval>' [ALIGNED TO '<time>'],
+ * REFRESH AT CREATION and REFRESH ON COMMIT; others (ASSERT NOT NULL, RETAIN HISTORY) have no
+ * meaning here. Null when no REFRESH option makes it other than ON COMMIT.
+ */
+function refreshOptions(c: Cursor): RefreshOptions | null {
+  const options: RefreshOptions = { every: null, alignedTo: null, atCreation: false }
+  while (!c.done()) {
+    if (c.acceptWords('refresh', 'every')) {
+      options.every = c.string()
+      if (c.acceptWords('aligned', 'to')) options.alignedTo = c.string()
+    } else if (c.acceptWords('refresh', 'at', 'creation')) options.atCreation = true
+    else if (c.acceptWords('refresh', 'at')) unsupported('REFRESH AT <time>')
+    else if (!c.acceptWords('refresh', 'on', 'commit')) skipOption(c)
+    if (!c.done()) c.expectPunct(',')
+  }
+  return options.every || options.atCreation ? options : null
 }
 
 const createIndex: Rule = (c) => {

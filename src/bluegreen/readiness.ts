@@ -2,9 +2,10 @@
 // happen to exist: Materialize's introspection rows arrive late (an object may have no row yet,
 // or one whose replica_id is NULL), so a cluster is hydrated only when one healthy replica
 // reports every materialized view, index, source and sink on it as hydrated. Lag is judged
-// against production's own lag for the same objects, since wallclock lag is minute-binned and a
-// REFRESH EVERY view never gets under a second. Unlike deploy_await the wait is bounded,
-// reports which objects are pending, and stops at once on a failing cluster.
+// against production's own lag for the same objects, since wallclock lag is minute-binned. A
+// REFRESH materialized view is as fresh as its schedule makes it, so it is judged by its first
+// completed refresh, never by lag: before that refresh it is empty. Unlike deploy_await the
+// wait is bounded, reports which objects are pending, and stops at once on a failing cluster.
 import * as core from '@actions/core'
 import { ActionError, errorMessage } from '../errors.js'
 import { literalList, type Sql } from '../warehouse/pg.js'
@@ -37,6 +38,8 @@ export interface GreenObject {
   /** Lag of its production counterpart (same name, type and unsuffixed schema), when sampled. */
   productionLagSeconds?: number
   lagSeconds?: number
+  /** A materialized view with REFRESH options: whether it has completed a refresh yet. */
+  refresh?: 'pending' | 'completed'
 }
 
 export interface ReplicaState {
@@ -55,8 +58,6 @@ export interface ClusterSnapshot {
   schedule: string
   replicas: ReplicaState[]
   objects: GreenObject[]
-  /** Materialized views that have completed a refresh (mz_materialized_view_refreshes). */
-  refreshed: Set<string>
 }
 
 export interface ReadinessRule {
@@ -137,13 +138,18 @@ async function lagRows(sql: Sql, ids: string[]): Promise<Map<string, number>> {
   return new Map(rows.filter((r) => r.lag !== null).map((r) => [r.object_id, Number(r.lag)]))
 }
 
-async function refreshedViews(sql: Sql, ids: string[]): Promise<Set<string>> {
-  if (none(ids)) return new Set()
-  const rows = await sql.query<{ id: string }>(
-    `select materialized_view_id as id from mz_internal.mz_materialized_view_refreshes
-     where last_completed_refresh is not null and materialized_view_id in (${literalList(ids)})`
+/** Materialized views with REFRESH options, and whether each has completed a refresh. */
+async function refreshStates(sql: Sql, ids: string[]): Promise<Map<string, boolean>> {
+  if (none(ids)) return new Map()
+  const rows = await sql.query<{ id: string; completed: boolean }>(
+    `select s.materialized_view_id as id, bool_or(r.last_completed_refresh is not null) as completed
+     from mz_internal.mz_materialized_view_refresh_strategies s
+     left join mz_internal.mz_materialized_view_refreshes r
+       on r.materialized_view_id = s.materialized_view_id
+     where s.type <> 'on-commit' and s.materialized_view_id in (${literalList(ids)})
+     group by s.materialized_view_id`
   )
-  return new Set(rows.map((r) => r.id))
+  return new Map(rows.map((r) => [r.id, r.completed]))
 }
 
 const productionSchema = (schema: string): string =>
@@ -173,10 +179,9 @@ export async function readClusters(
   const greenIds = onGreen.map((o) => o.id)
   const hydration = await hydrationRows(sql, greenIds)
   const lags = await lagRows(sql, [...greenIds, ...onGreen.flatMap((o) => productionOf(o) ?? [])])
-  const scheduled = found.filter((c) => c.schedule === 'on-refresh').map((c) => c.id)
-  const refreshed = await refreshedViews(
+  const refreshes = await refreshStates(
     sql,
-    onGreen.filter((o) => o.cluster_id && scheduled.includes(o.cluster_id)).map((o) => o.id)
+    onGreen.filter((o) => o.type === 'materialized-view').map((o) => o.id)
   )
   return clusters.map((name) => {
     const cluster = found.find((c) => c.name === name)
@@ -199,15 +204,16 @@ export async function readClusters(
         .filter((o) => mine(o.cluster_id))
         .map((o) => {
           const production = productionOf(o)
+          const refreshed = refreshes.get(o.id)
           return {
             id: o.id,
             name: `${o.schema}.${o.name}`,
             type: o.type,
             lagSeconds: lags.get(o.id),
-            productionLagSeconds: production === undefined ? undefined : lags.get(production)
+            productionLagSeconds: production === undefined ? undefined : lags.get(production),
+            ...(refreshed !== undefined && { refresh: refreshed ? 'completed' : 'pending' })
           }
-        }),
-      refreshed
+        })
     }
   })
 }
@@ -223,12 +229,15 @@ function judgeLag(
   objects: GreenObject[],
   threshold: number
 ): ClusterReadiness {
-  const sampled = objects.filter((o) => o.lagSeconds !== undefined)
+  const onCommit = objects.filter((o) => o.refresh === undefined)
+  const sampled = onCommit.filter((o) => o.lagSeconds !== undefined)
   const lagging = sampled.filter((o) => o.lagSeconds! > lagBound(o, threshold))
-  const unsampled = objects.length - sampled.length
+  const unsampled = onCommit.length - sampled.length
+  const scheduled = objects.length - onCommit.length
   const lagNote =
     `wallclock lag within ${threshold} s of production's` +
-    (unsampled > 0 ? `; ${unsampled} object(s) not sampled yet` : '')
+    (unsampled > 0 ? `; ${unsampled} object(s) not sampled yet` : '') +
+    (scheduled > 0 ? `; ${scheduled} REFRESH view(s) judged by their first refresh` : '')
   const maxLagSeconds =
     sampled.length > 0 ? Math.max(...sampled.map((o) => o.lagSeconds!)) : undefined
   const judged = { ...base, maxLagSeconds, lagNote }
@@ -239,7 +248,7 @@ function judgeLag(
 
 /** A scheduled cluster is ready once each materialized view on it has completed a refresh. */
 function judgeScheduled(snapshot: ClusterSnapshot, base: ClusterReadiness): ClusterReadiness {
-  const waiting = snapshot.objects.filter((o) => !snapshot.refreshed.has(o.id))
+  const waiting = snapshot.objects.filter((o) => o.refresh !== 'completed')
   if (waiting.length === 0)
     return {
       ...base,
@@ -288,9 +297,11 @@ export function evaluate(
       status: 'failing',
       reason: `every replica was OOM-killed ${OOM_KILLS}+ times in 24 h`
     }
-  const count = (r: ReplicaState) => objects.filter((o) => r.hydrated.has(o.id)).length
+  // A REFRESH view that hydrated but has not refreshed yet holds no data: it is pending too.
+  const done = (r: ReplicaState, o: GreenObject) => r.hydrated.has(o.id) && o.refresh !== 'pending'
+  const count = (r: ReplicaState) => objects.filter((o) => done(r, o)).length
   const best = healthy.reduce((a, b) => (count(b) > count(a) ? b : a))
-  const pending = objects.filter((o) => !best.hydrated.has(o.id))
+  const pending = objects.filter((o) => !done(best, o))
   const progress = { ...base, hydrated: objects.length - pending.length, replica: best.name }
   if (pending.length > 0) return { ...progress, status: 'hydrating', pending: named(pending) }
   return judgeLag(progress, objects, rule.lagThresholdSeconds)
