@@ -71660,6 +71660,7 @@ function blueGreenSettings(phase) {
         awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
         lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
         replicaGraceSeconds: duration('replica-grace', '2m', 0, 3_600_000) / 1000,
+        statementTimeoutMs: duration('statement-timeout', '5m', 1000, 3_600_000),
         pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
         awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
         runTests: bool('run-tests', true),
@@ -71712,6 +71713,7 @@ const MODE_ONLY_INPUTS = {
         await: 'action',
         'lag-threshold': '1s',
         'replica-grace': '2m',
+        'statement-timeout': '5m',
         'poll-interval': '1s',
         'await-timeout': '30m',
         'run-tests': 'true',
@@ -72117,7 +72119,18 @@ function connectFailure(error, attempt) {
 const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
 const pg_quoteLiteral = (value) => `'${value.replace(/'/g, "''")}'`;
 const literalList = (values) => values.map(pg_quoteLiteral).join(', ');
-async function pg_open(target, ssl) {
+/**
+ * A statement outlived "statement-timeout". Not an ActionError: a readiness poll retries it on
+ * the new connection; any other step fails with this message.
+ */
+class StatementTimeoutError extends Error {
+    constructor(statement) {
+        const first = statement.trim().split('\n')[0].slice(0, 120);
+        super(`A statement took longer than "statement-timeout" allows, so its connection was closed and the next step opens a new one: ${first}`);
+        this.name = 'StatementTimeoutError';
+    }
+}
+async function pg_open(target, ssl, { statementTimeoutMs }) {
     const client = new esm.Client({
         host: target.host,
         port: target.port,
@@ -72130,7 +72143,8 @@ async function pg_open(target, ssl) {
         // The connection idles for minutes while dbt runs: keep NATs and load balancers from
         // dropping it silently.
         keepAlive: true,
-        keepAliveInitialDelayMillis: 30_000
+        keepAliveInitialDelayMillis: 30_000,
+        query_timeout: statementTimeoutMs
     });
     // Errors before the warehouse takes the client over (a failed connect) are thrown by
     // connect(); this keeps a late one from crashing the process.
@@ -72165,11 +72179,11 @@ class PgWarehouse {
         client.on('error', markLost);
         client.on('end', () => markLost());
     }
-    static async connect(target) {
+    static async connect(target, options = {}) {
         const attempts = tlsAttempts(target);
         for (const [i, attempt] of attempts.entries()) {
             try {
-                return new PgWarehouse(await pg_open(target, attempt), target.type === 'materialize');
+                return new PgWarehouse(await pg_open(target, attempt, options), target.type === 'materialize');
             }
             catch (error) {
                 if (i + 1 < attempts.length && refusedTransport(error, attempt))
@@ -72181,7 +72195,19 @@ class PgWarehouse {
         throw new errors/* ActionError */.lZ(`No connection to try for profile target "${target.target}".`);
     }
     async query(text) {
-        return (await this.client.query(text)).rows;
+        try {
+            return (await this.client.query(text)).rows;
+        }
+        catch (error) {
+            // node-pg gives up on the reply but the server may still run the statement, and the
+            // connection would queue every later one behind it: drop it, so the next step reconnects.
+            if ((0,errors/* errorMessage */.gJ)(error) === 'Query read timeout') {
+                this.lost = true;
+                this.client.end().catch(() => undefined);
+                throw new StatementTimeoutError(text);
+            }
+            throw error;
+        }
     }
     async schemaNames() {
         const result = await this.client.query('select nspname as name from pg_catalog.pg_namespace');

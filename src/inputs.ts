@@ -92,6 +92,8 @@ export interface BlueGreenSettings {
   awaitWith: 'action' | 'dbt'
   lagThresholdSeconds: number
   replicaGraceSeconds: number
+  /** Bound on each statement of the action's own connection; a timed-out one reconnects. */
+  statementTimeoutMs: number
   pollIntervalMs: number
   awaitTimeoutMs: number
   runTests: boolean
@@ -381,6 +383,7 @@ function blueGreenSettings(phase: BlueGreenPhase): BlueGreenSettings {
     awaitWith: oneOf('await', ['action', 'dbt'], 'action'),
     lagThresholdSeconds: duration('lag-threshold', '1s', 0, 3_600_000) / 1000,
     replicaGraceSeconds: duration('replica-grace', '2m', 0, 3_600_000) / 1000,
+    statementTimeoutMs: duration('statement-timeout', '5m', 1000, 3_600_000),
     pollIntervalMs: duration('poll-interval', '1s', 100, 600_000),
     awaitTimeoutMs: duration('await-timeout', '30m', 1000, 24 * 3_600_000),
     runTests: bool('run-tests', true),
@@ -439,6 +442,7 @@ export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
     await: 'action',
     'lag-threshold': '1s',
     'replica-grace': '2m',
+    'statement-timeout': '5m',
     'poll-interval': '1s',
     'await-timeout': '30m',
     'run-tests': 'true',

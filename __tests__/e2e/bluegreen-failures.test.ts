@@ -218,6 +218,49 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     }
   )
 
+  emulatorOnly('locks the emulated catalog through the control API')(
+    'a catalog read that outlives statement-timeout is given up, the connection reopened, and the run completes',
+    async () => {
+      suite.ws.commit('Release v-statement-timeout', releaseModel('v-statement-timeout'))
+      await scriptHydration(suite.warehouse, 0, true)
+      const watch = hydrationWatch()
+      let sawTimeout!: () => void
+      const timedOut = new Promise<void>((resolve) => (sawTimeout = resolve))
+      const onLine = (line: string): void => {
+        watch.onLine(line)
+        if (line.includes('longer than "statement-timeout"')) sawTimeout()
+      }
+      const pending = run(
+        { 'await-timeout': '6h', 'run-tests': 'false', 'statement-timeout': '30s' },
+        { onLine }
+      )
+      await inHydrationWait(pending, watch, suite.ws)
+      // Every catalog read now waits on the lock, as on an overloaded catalog server.
+      const control = suite.emulator.control
+      await control.query('BEGIN')
+      await control.query('LOCK TABLE mz_emulator.items IN ACCESS EXCLUSIVE MODE')
+      try {
+        await Promise.race([
+          timedOut,
+          pending.then(() => {
+            throw new Error('the run ended while the catalog was locked')
+          })
+        ])
+      } finally {
+        await control.query('COMMIT')
+      }
+      await releaseGreen(suite.emulator)
+      const result = await pending
+      expectExit(result, 0)
+      expectOutputs(result, { status: 'promoted', promoted: 'true' })
+      expect(annotationsOf(result, 'warning')).toMatch(
+        /Readiness check failed \(retrying in [\d.]+ s\): A statement took longer than "statement-timeout"/
+      )
+      expect(result.stdout).toContain('Reconnecting to Materialize.')
+      expect(await releaseIn(suite.emulator, 'prod')).toBe('v-statement-timeout')
+    }
+  )
+
   emulatorOnly('holds green in the hydration wait through the control API')(
     '8. SIGINT during the hydration wait: the action stops waiting, releases the lock and drops green',
     async () => {

@@ -44,7 +44,8 @@ export const realDependencies: BlueGreenDependencies = {
   async open(inputs, target) {
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
     const dbt = await DbtCli.create(inputs.dbt, blueGreenDbtEnvironment())
-    return { store, connect: () => PgWarehouse.connect(target), dbt }
+    const { statementTimeoutMs } = inputs.blueGreen
+    return { store, connect: () => PgWarehouse.connect(target, { statementTimeoutMs }), dbt }
   }
 }
 

@@ -26,7 +26,30 @@ export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')
 export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`
 export const literalList = (values: string[]): string => values.map(quoteLiteral).join(', ')
 
-async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> {
+/**
+ * A statement outlived "statement-timeout". Not an ActionError: a readiness poll retries it on
+ * the new connection; any other step fails with this message.
+ */
+export class StatementTimeoutError extends Error {
+  constructor(statement: string) {
+    const first = statement.trim().split('\n')[0]!.slice(0, 120)
+    super(
+      `A statement took longer than "statement-timeout" allows, so its connection was closed and the next step opens a new one: ${first}`
+    )
+    this.name = 'StatementTimeoutError'
+  }
+}
+
+export interface ConnectOptions {
+  /** Client-side bound on each statement (Materialize's statement_timeout skips SELECT and DDL). */
+  statementTimeoutMs?: number
+}
+
+async function open(
+  target: ProfileTarget,
+  ssl: TlsAttempt,
+  { statementTimeoutMs }: ConnectOptions
+): Promise<pg.Client> {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
@@ -39,7 +62,8 @@ async function open(target: ProfileTarget, ssl: TlsAttempt): Promise<pg.Client> 
     // The connection idles for minutes while dbt runs: keep NATs and load balancers from
     // dropping it silently.
     keepAlive: true,
-    keepAliveInitialDelayMillis: 30_000
+    keepAliveInitialDelayMillis: 30_000,
+    query_timeout: statementTimeoutMs
   })
   // Errors before the warehouse takes the client over (a failed connect) are thrown by
   // connect(); this keeps a late one from crashing the process.
@@ -75,11 +99,11 @@ export class PgWarehouse implements Warehouse {
     client.on('end', () => markLost())
   }
 
-  static async connect(target: ProfileTarget): Promise<PgWarehouse> {
+  static async connect(target: ProfileTarget, options: ConnectOptions = {}): Promise<PgWarehouse> {
     const attempts = tlsAttempts(target)
     for (const [i, attempt] of attempts.entries()) {
       try {
-        return new PgWarehouse(await open(target, attempt), target.type === 'materialize')
+        return new PgWarehouse(await open(target, attempt, options), target.type === 'materialize')
       } catch (error) {
         if (i + 1 < attempts.length && refusedTransport(error, attempt)) continue
         const via = attempt === false ? 'without TLS' : 'over TLS'
@@ -92,7 +116,18 @@ export class PgWarehouse implements Warehouse {
   }
 
   async query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
-    return (await this.client.query<R>(text)).rows
+    try {
+      return (await this.client.query<R>(text)).rows
+    } catch (error) {
+      // node-pg gives up on the reply but the server may still run the statement, and the
+      // connection would queue every later one behind it: drop it, so the next step reconnects.
+      if (errorMessage(error) === 'Query read timeout') {
+        this.lost = true
+        this.client.end().catch(() => undefined)
+        throw new StatementTimeoutError(text)
+      }
+      throw error
+    }
   }
 
   async schemaNames(): Promise<string[]> {
