@@ -261,6 +261,36 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     }
   )
 
+  emulatorOnly('cuts a connection mid-statement through the control API')(
+    "a connection cut during green's drop leaves green recorded, and the post step drops it",
+    async () => {
+      const emulator = suite.emulator
+      const before = await production(emulator)
+      suite.ws.commit('Release v-cut-drop', brokenReleaseModel('v-cut-drop'))
+      await scriptHydration(suite.warehouse, 0)
+      emulator.control.dropConnectionOnNextQuery(
+        new RegExp(`drop schema if exists "${GREEN_SCHEMA}"`)
+      )
+      let main: ActionRun
+      try {
+        main = await run()
+      } finally {
+        emulator.control.dropConnectionOnNextQuery(undefined)
+      }
+      expectExit(main, 1) // the failing dbt test
+      expect(annotationsOf(main, 'warning')).toMatch(/Could not undo green/)
+      expect(await greenLeftovers(emulator)).toContain(`schema ${GREEN_SCHEMA}`)
+      expect(await production(emulator)).toEqual(before)
+
+      const post = await runPost(main)
+      expectExit(post, 0)
+      expectCanaryHidden(post)
+      expect(post.stdout).toContain(`Dropped green`)
+      expect(await greenLeftovers(emulator)).toEqual([])
+      expect(await production(emulator)).toEqual(before)
+    }
+  )
+
   emulatorOnly('holds green in the hydration wait through the control API')(
     '8. SIGINT during the hydration wait: the action stops waiting, releases the lock and drops green',
     async () => {

@@ -155,6 +155,14 @@ export class EmulatorControl {
     this.proxy.dropAfterNextSwap(armed)
   }
 
+  /**
+   * The connection whose next simple query matches `pattern` is cut instead of running it
+   * (one-shot; undefined disarms): the client cannot tell whether the statement ran.
+   */
+  dropConnectionOnNextQuery(pattern?: RegExp): void {
+    this.proxy.dropOnNextQuery(pattern)
+  }
+
   /** Cuts every client connection to the emulator. Returns how many were open. */
   dropConnections(): number {
     return this.proxy.dropConnections()

@@ -34,6 +34,11 @@ export interface Proxy {
    * dead connection for whatever it sends next (as a network failure after COMMIT would).
    */
   dropAfterNextSwap(armed?: boolean): void
+  /**
+   * Arms (or, with undefined, disarms) a one-shot fault: the connection whose next simple query
+   * matches `pattern` is cut instead of running it, as a network failure mid-statement would.
+   */
+  dropOnNextQuery(pattern?: RegExp): void
   close(): Promise<void>
 }
 
@@ -49,6 +54,7 @@ interface ResponsePlan {
 /** Faults shared by every session of one proxy. */
 interface Faults {
   dropAfterSwap: boolean
+  dropOnQuery?: RegExp
 }
 
 const SWAP_CALL = /\bmz_emulator\.swap_(schemas|clusters)\(/
@@ -182,6 +188,10 @@ class Session {
 
   private sendQuery(message: wire.Message): void {
     const text = wire.queryText(message)
+    if (this.faults.dropOnQuery?.test(text)) {
+      this.faults.dropOnQuery = undefined
+      return this.close()
+    }
     const rewritten = rewriteQuery(text, this.transaction.admit(splitStatements(text)))
     this.plans.push({
       statements: rewritten.changed ? rewritten.statements : undefined,
@@ -327,6 +337,9 @@ export function startProxy(options: ProxyOptions): Promise<Proxy> {
         },
         dropAfterNextSwap(armed = true) {
           faults.dropAfterSwap = armed
+        },
+        dropOnNextQuery(pattern) {
+          faults.dropOnQuery = pattern
         },
         close() {
           for (const session of [...sessions]) session.close()
