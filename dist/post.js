@@ -72139,6 +72139,9 @@ async function pg_open(target, ssl, { statementTimeoutMs }) {
         database: target.database,
         ssl,
         application_name: 'dbt-materialize-deploy',
+        // As dbt-materialize does: catalog reads go to mz_catalog_server, whatever the role's
+        // default cluster (which may not exist), so the action needs no cluster of its own.
+        options: target.type === 'materialize' ? '--auto_route_catalog_queries=on' : undefined,
         connectionTimeoutMillis: 30_000,
         // The connection idles for minutes while dbt runs: keep NATs and load balancers from
         // dropping it silently.

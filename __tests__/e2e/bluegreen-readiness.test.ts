@@ -10,6 +10,7 @@ import type { HydrationScript } from '../../dev/emulator/control.js'
 import {
   GREEN_CLUSTER,
   GREEN_SCHEMA,
+  PROD_CLUSTER,
   PROD_SCHEMA,
   expectOutputs,
   greenLeftovers,
@@ -42,7 +43,10 @@ class LineLog {
     if (this.lines.some((l) => pattern.test(l))) return Promise.resolve()
     const seen = new Promise<void>((resolve) => this.waiters.push({ pattern, resolve }))
     const ended = this.pending.then((result) => {
-      throw new Error(`the run ended (exit ${result.exitCode}) before printing ${pattern}`)
+      const last = this.lines.slice(-15).join('\n')
+      throw new Error(
+        `the run ended (exit ${result.exitCode}) before printing ${pattern}; its last lines:\n${last}`
+      )
     })
     return Promise.race([seen, ended])
   }
@@ -171,6 +175,27 @@ describeEmulatorOnly('minute-binned lag and the clock are switched through the c
       expectExit(result, 0)
       expectOutputs(result, { status: 'promoted', promoted: 'true' })
       expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v-binned-lagging')
+    })
+
+    it('2. an ON REFRESH green waits for its first refresh, never failing for want of replicas', async () => {
+      const { emulator } = suite
+      // deploy_init gives green production's schedule: no replica outside a refresh.
+      await sql(emulator, `ALTER CLUSTER ${PROD_CLUSTER} SET (SCHEDULE = ON REFRESH)`)
+      const log = await start('v-on-refresh')
+      await log.until(
+        new RegExp(
+          `${GREEN_CLUSTER}: hydrating \\(ON REFRESH: waiting for the first refresh\\), hydrated 2/3, pending: ${GREEN_SCHEMA}\\.hourly_counts,.*0 replica`
+        )
+      )
+      await emulator.control.startRefresh(GREEN_CLUSTER)
+      await emulator.control.finishRefresh(GREEN_CLUSTER)
+
+      const result = await log.pending
+      expectExit(result, 0)
+      expectOutputs(result, { status: 'promoted', promoted: 'true' })
+      expect(await releaseIn(emulator, PROD_SCHEMA)).toBe('v-on-refresh')
+      expect(result.stdout).not.toMatch(/replica-grace/)
+      expect(log.lines.some((l) => l.includes('ON REFRESH: every view refreshed'))).toBe(true)
     })
   }
 )

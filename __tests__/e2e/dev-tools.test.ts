@@ -116,7 +116,7 @@ describe('npm run demo and npm run bench', () => {
         '--import',
         'tsx',
         'dev/bench/index.ts',
-        ...['--reps', '1', '--sizes', '5', '--out', out]
+        ...['--reps', '1', '--sizes', '5', '--poll-objects', '20', '--out', out]
       ])
       await demo.waitFor(SERVICES)
       const postgres = postmasterOf(descendantsOf(demo.child.pid!))
@@ -146,12 +146,16 @@ describe('npm run demo and npm run bench', () => {
   function expectBenchSucceeded(run: { code: number | null; output: string }, out: string): void {
     expectSuccess(run)
     const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      pollCost: { clusterObjects: number; actionMedianMs: number; upstreamMedianMs: number }
       sizes: Array<{
         models: number
         medians: Record<string, number>
         targets: Array<{ figure: string; verdict: string }>
       }>
     }
+    expect(report.pollCost).toMatchObject({ clusterObjects: 20 })
+    expect(report.pollCost.actionMedianMs).toBeGreaterThan(0)
+    expect(report.pollCost.upstreamMedianMs).toBeGreaterThan(0)
     const [size] = report.sizes
     expect(size?.models).toBe(5)
     for (const figure of [

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../dev/emulator/index.js'
-import { areClustersReadySql } from './support/dbt.js'
+import { areClustersReadySql } from '../../dev/dbt-macros.js'
 
 jest.setTimeout(900_000) // a bound for hung tests only: PostgreSQL starts slowly on a loaded machine
 
@@ -211,6 +211,23 @@ describe('SCHEDULE = ON REFRESH clusters', () => {
 
     await emulator.control.finishRefresh('nightly')
     expect(await replicas('nightly')).toBe(0)
+  })
+
+  it('come from ALTER CLUSTER … SET (SCHEDULE = ON REFRESH), and go back to MANUAL', async () => {
+    await run(`CREATE CLUSTER rescheduled (SIZE = '25cc')`)
+    expect(await replicas('rescheduled')).toBe(1)
+    await run(
+      `ALTER CLUSTER rescheduled SET (SCHEDULE = ON REFRESH (HYDRATION TIME ESTIMATE = '10 minutes'))`
+    )
+    expect(await replicas('rescheduled')).toBe(0)
+    const { rows } = await client.query<{ type: string; estimate: string }>(
+      `SELECT s.type, s.refresh_hydration_time_estimate::text AS estimate
+       FROM mz_internal.mz_cluster_schedules s JOIN mz_clusters c ON c.id = s.cluster_id
+       WHERE c.name = 'rescheduled'`
+    )
+    expect(rows).toEqual([{ type: 'on-refresh', estimate: '00:10:00' }])
+    await run(`ALTER CLUSTER rescheduled SET (SCHEDULE = MANUAL)`)
+    expect(await replicas('rescheduled')).toBe(1)
   })
 
   it('can keep their replicas, as the emulator did before', async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import pg from 'pg'
 import { startEmulator, type Emulator } from '../../dev/emulator/index.js'
-import { areClustersReadySql } from './support/dbt.js'
+import { areClustersReadySql } from '../../dev/dbt-macros.js'
 
 // "Troubleshoot hydration failures": user objects not yet hydrated, per replica.
 const UNHYDRATED_OBJECTS = `

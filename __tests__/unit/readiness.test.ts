@@ -89,7 +89,11 @@ describe('evaluate: zero replicas and ON REFRESH clusters', () => {
   })
 
   it('an ON REFRESH cluster without replicas waits for the first refresh, never failing', () => {
-    const scheduled = snapshot({ schedule: 'on-refresh', replicas: [] })
+    const scheduled = snapshot({
+      schedule: 'on-refresh',
+      replicas: [],
+      objects: FOUR.map((id) => object(id, { refresh: 'pending' }))
+    })
     const waiting = evaluate(scheduled, rule, 10_000)
     expect(waiting).toMatchObject({ status: 'hydrating', hydrated: 0, total: 4 })
     expect(waiting.reason).toContain('waiting for the first refresh')
@@ -99,6 +103,18 @@ describe('evaluate: zero replicas and ON REFRESH clusters', () => {
       objects: FOUR.map((id) => object(id, { refresh: 'completed' }))
     })
     expect(evaluate(refreshed, rule)).toMatchObject({ status: 'ready', hydrated: 4 })
+    // An index or an ON COMMIT view there is never seen hydrating (no replica between
+    // refreshes): neither holds it.
+    const others = snapshot({
+      schedule: 'on-refresh',
+      replicas: [],
+      objects: [
+        object('u1', { refresh: 'completed' }),
+        object('u2'),
+        { ...object('u3'), type: 'index' }
+      ]
+    })
+    expect(evaluate(others, rule)).toMatchObject({ status: 'ready', hydrated: 3, total: 3 })
   })
 
   it('holds a hydrated REFRESH view until its first refresh completes: it is empty before', () => {

@@ -1,16 +1,19 @@
 // `npm run bench`: the action against the bare upstream recipes it replaces, measured in one
 // run on this machine: P1/P2 slim CI, P3 hydration-to-swap latency, P4 a full blue/green
-// deploy, P5 the action's memory and first log line, per project size. Medians go to stdout
-// as a table and to JSON. Progress goes to stderr.
+// deploy, P5 the action's memory and first log line, per project size; then P6, one readiness
+// poll with --poll-objects objects on a cluster. Medians go to stdout as a table and to JSON.
+// Progress goes to stderr.
 //
-//   npm run bench [-- --reps 3] [--sizes 5,100] [--full] [--out bench-results.json] [--keep]
+//   npm run bench [-- --reps 3] [--sizes 5,100] [--full] [--poll-objects 1000]
+//                 [--out bench-results.json] [--keep]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from '../demo/services.js'
 import { paletteFor } from '../demo/terminal.js'
-import { renderReport } from './report.js'
+import { measurePollCost, type PollCost } from './poll.js'
+import { pollMarkdown, renderReport } from './report.js'
 import { benchSize, type SizeSamples } from './scenarios.js'
 import { evaluateTargets, type SizeFigures } from './stats.js'
 
@@ -20,13 +23,14 @@ const FULL_SIZES = [5, 100, 1000]
 interface Options {
   reps: number
   sizes: number[]
+  pollObjects: number
   out: string
   keep: boolean
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nUsage: npm run bench -- [--reps N] [--sizes 5,100,1000 | --full] [--out FILE] [--keep]\n`
+    `${message}\nUsage: npm run bench -- [--reps N] [--sizes 5,100,1000 | --full] [--poll-objects N] [--out FILE] [--keep]\n`
   )
   process.exit(2)
 }
@@ -39,13 +43,21 @@ function positiveInt(text: string | undefined, what: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { reps: 3, sizes: QUICK_SIZES, out: 'bench-results.json', keep: false }
+  const options: Options = {
+    reps: 3,
+    sizes: QUICK_SIZES,
+    pollObjects: 1000,
+    out: 'bench-results.json',
+    keep: false
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--reps') options.reps = positiveInt(argv[++i], '--reps')
     else if (arg === '--sizes')
       options.sizes = (argv[++i] ?? '').split(',').map((s) => positiveInt(s.trim(), '--sizes'))
     else if (arg === '--full') options.sizes = FULL_SIZES
+    else if (arg === '--poll-objects')
+      options.pollObjects = positiveInt(argv[++i], '--poll-objects')
     else if (arg === '--out') options.out = argv[++i] ?? usage('--out needs a path')
     else if (arg === '--keep') options.keep = true
     else usage(`Unknown argument: ${arg}`)
@@ -70,7 +82,8 @@ function machine(): Record<string, unknown> {
 function writeJson(
   file: string,
   options: Options,
-  results: Array<{ figures: SizeFigures; samples: SizeSamples }>
+  results: Array<{ figures: SizeFigures; samples: SizeSamples }>,
+  pollCost?: PollCost
 ): void {
   const json = {
     generatedAt: new Date().toISOString(),
@@ -82,7 +95,8 @@ function writeJson(
       medians: figures,
       targets: evaluateTargets(figures),
       samples
-    }))
+    })),
+    pollCost
   }
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`)
@@ -103,13 +117,15 @@ async function main(): Promise<number> {
       results.push(await benchSize({ services, root, reps: options.reps, log, abort }, size))
       writeJson(options.out, options, results) // partial results survive a later failure
     }
+    const pollCost = await measurePollCost(services, options.pollObjects, log)
+    writeJson(options.out, options, results, pollCost)
     const style = paletteFor(process.stdout).markdown
     process.stdout.write(
       `${renderReport(
         results.map((r) => r.figures),
         options.reps,
         style
-      )}\n`
+      )}\n\n${pollMarkdown(pollCost, style)}\n`
     )
     log(
       `bench: finished in ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in ${path.resolve(options.out)}`

@@ -1,5 +1,6 @@
 // The bench's printed table (figures per size, then targets with PASS/MISS) and its JSON.
 import { renderMarkdown, type Style } from '../demo/markdown.js'
+import type { PollCost } from './poll.js'
 import { evaluateTargets, ratio, type SizeFigures, type TargetResult } from './stats.js'
 
 const num = (value: number | undefined, digits = 1): string =>
@@ -104,4 +105,19 @@ export function renderReport(all: SizeFigures[], reps: number, style: Style): st
     '',
     ...verdicts
   ].join('\n')
+}
+
+/** P6: one readiness poll, the action's and deploy_await's, side by side (wall time). */
+export function pollMarkdown(cost: PollCost, style: Style): string {
+  const ms = (value: number | undefined): string => (value === undefined ? 'n/a' : value.toFixed(1))
+  return renderMarkdown(
+    [
+      `### P6 one readiness poll: ${cost.clusterObjects} objects on the cluster, ${cost.catalogObjects} in the catalog`,
+      '',
+      '| Figure | Action | deploy_await | Ratio |',
+      '| --- | ---: | ---: | ---: |',
+      `| median wall time per poll (ms) | ${ms(cost.actionMedianMs)} | ${ms(cost.upstreamMedianMs)} | ${times(ratio(cost.actionMedianMs, cost.upstreamMedianMs))} |`
+    ].join('\n'),
+    style
+  )
 }

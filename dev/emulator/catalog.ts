@@ -1514,6 +1514,17 @@ BEGIN
   PERFORM mz_emulator.set_replicas(cluster_name, coalesce(c.replication_factor, 1));
 END $$;
 
+-- ALTER CLUSTER … SET (SCHEDULE = …): an ON REFRESH cluster keeps replicas only while refreshing.
+CREATE FUNCTION mz_emulator.set_schedule(cluster_name text, schedule_type text, estimate text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  c mz_emulator.clusters;
+BEGIN
+  UPDATE mz_emulator.clusters SET schedule = schedule_type, hydration_time_estimate = estimate::interval
+  WHERE id = mz_emulator.cluster_id(cluster_name) RETURNING * INTO c;
+  PERFORM mz_emulator.set_replicas(cluster_name, coalesce(c.replication_factor, 1));
+END $$;
+
 CREATE FUNCTION mz_emulator.set_refresh_replicas(mode text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -205,15 +205,20 @@ const alterCluster: Rule = (c) => {
     return calls('ALTER CLUSTER', `SELECT mz_emulator.swap_clusters(${lit(name)}, ${lit(other)})`)
   }
   if (c.acceptWords('set')) {
-    const { size, schedule, replicationFactor, autoScaling } = parseClusterOptions(c)
+    const { size, schedule, hydrationEstimate, replicationFactor, autoScaling } =
+      parseClusterOptions(c)
     c.expectEnd()
-    if (size !== null || schedule !== null || (replicationFactor === null && !autoScaling)) {
+    if (size !== null || (replicationFactor === null && !autoScaling && schedule === null)) {
       return unsupported(
-        'ALTER CLUSTER … SET with options other than REPLICATION FACTOR and AUTO SCALING STRATEGY'
+        'ALTER CLUSTER … SET with options other than REPLICATION FACTOR, SCHEDULE and AUTO SCALING STRATEGY'
       )
     }
     // Only the cluster's owner may alter it (Materialize's ownership rule).
     const sql = [`SELECT mz_emulator.require_cluster_owners(${litArray([name])})`]
+    if (schedule !== null)
+      sql.push(
+        `SELECT mz_emulator.set_schedule(${lit(name)}, ${lit(schedule)}, ${lit(hydrationEstimate)})`
+      )
     if (replicationFactor !== null)
       sql.push(`SELECT mz_emulator.set_replicas(${lit(name)}, ${replicationFactor})`)
     if (autoScaling) sql.push(`SELECT mz_emulator.set_auto_scaling(${lit(name)}, ${autoScaling})`)

@@ -114,9 +114,10 @@ async function objectRows(sql: Sql, clusterIds: string[], schemas: string[]) {
     `select o.id, s.name as schema, o.name, o.type, o.cluster_id
      from mz_catalog.mz_objects o
      join mz_catalog.mz_schemas s on s.id = o.schema_id
-     left join mz_catalog.mz_sources src on src.id = o.id
      where o.id like 'u%' and o.type in (${literalList(HYDRATING_TYPES)})
-       and (src.type is null or src.type not in (${literalList(NON_HYDRATING_SOURCES)}))
+       and (o.type <> 'source' or not exists (
+         select 1 from mz_catalog.mz_sources src
+         where src.id = o.id and src.type in (${literalList(NON_HYDRATING_SOURCES)})))
        and (${onClusters} or ${inSchemas})`
   )
 }
@@ -246,9 +247,13 @@ function judgeLag(
     : { ...judged, status: 'ready' }
 }
 
-/** A scheduled cluster is ready once each materialized view on it has completed a refresh. */
+/**
+ * A scheduled cluster is ready once each REFRESH materialized view on it has completed a
+ * refresh. Its replicas run only during refreshes, so nothing else on it can be seen hydrating
+ * (production's cluster, with the same schedule, is no different).
+ */
 function judgeScheduled(snapshot: ClusterSnapshot, base: ClusterReadiness): ClusterReadiness {
-  const waiting = snapshot.objects.filter((o) => o.refresh !== 'completed')
+  const waiting = snapshot.objects.filter((o) => o.refresh === 'pending')
   if (waiting.length === 0)
     return {
       ...base,

@@ -10,10 +10,6 @@ import type { Emulator, Login } from '../../../dev/emulator/index.js'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, '..', '..', '..')
 export const DBT = path.join(repoRoot, '.venv', 'bin', 'dbt')
-export const MACROS = path.join(
-  repoRoot,
-  '.venv/lib/python3.11/site-packages/dbt/include/materialize/macros'
-)
 const FIXTURES = path.join(here, '..', 'fixtures')
 
 export interface DbtResult {
@@ -105,20 +101,4 @@ export function copyFixtureProject(emulator: Emulator, options: FixtureOptions =
     },
     remove: () => rmSync(dir, { recursive: true, force: true })
   }
-}
-
-/** `are_clusters_ready`'s SQL exactly as the installed macro renders it. */
-export function areClustersReadySql(clusters: string[], lagThreshold = '1s'): string {
-  const macro = readFileSync(path.join(MACROS, 'utils', 'are_clusters_ready.sql'), 'utf8')
-  const start = macro.indexOf('{%- set check_clusters_ready_sql %}')
-  const end = macro.indexOf('{%- endset %}', start)
-  const quote = (s: string): string => `'${s.replace(/'/g, "''")}'`
-  const sql = macro
-    .slice(start + '{%- set check_clusters_ready_sql %}'.length, end)
-    .replaceAll('{{ in_clause }}', clusters.map(quote).join(', '))
-    .replaceAll('{{ dbt.string_literal(lag_threshold) }}', quote(lagThreshold))
-  if (start < 0 || sql.includes('{{') || sql.includes('{%')) {
-    throw new Error('are_clusters_ready.sql changed shape; update the test helper')
-  }
-  return sql
 }
