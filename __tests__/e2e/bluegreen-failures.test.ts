@@ -57,6 +57,14 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     }
   }
 
+  /** The run promoted `release` on a connection it had to open again. */
+  async function expectPromotedAfterReconnect(result: ActionRun, release: string): Promise<void> {
+    expectExit(result, 0)
+    expectOutputs(result, { status: 'promoted', promoted: 'true' })
+    expect(result.stdout).toContain('Reconnecting to Materialize.')
+    expect(await releaseIn(suite.emulator, 'prod')).toBe(release)
+  }
+
   /** A failed run that left production and S3 as they were, green dropped, no lock. */
   async function expectCleanFailure(result: ActionRun, before: Snapshot): Promise<void> {
     expectExit(result, 1)
@@ -209,11 +217,7 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
       // dbt is not running now: this cuts only the action's own connection.
       suite.emulator.control.dropConnections()
       await releaseGreen(suite.emulator)
-      const result = await pending
-      expectExit(result, 0)
-      expectOutputs(result, { status: 'promoted', promoted: 'true' })
-      expect(result.stdout).toContain('Reconnecting to Materialize.')
-      expect(await releaseIn(suite.emulator, 'prod')).toBe('v-reconnect')
+      await expectPromotedAfterReconnect(await pending, 'v-reconnect')
       expect(await greenLeftovers(suite.emulator)).toEqual([])
     }
   )
@@ -251,13 +255,10 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
       }
       await releaseGreen(suite.emulator)
       const result = await pending
-      expectExit(result, 0)
-      expectOutputs(result, { status: 'promoted', promoted: 'true' })
+      await expectPromotedAfterReconnect(result, 'v-statement-timeout')
       expect(annotationsOf(result, 'warning')).toMatch(
         /Readiness check failed \(retrying in [\d.]+ s\): A statement took longer than "statement-timeout"/
       )
-      expect(result.stdout).toContain('Reconnecting to Materialize.')
-      expect(await releaseIn(suite.emulator, 'prod')).toBe('v-statement-timeout')
     }
   )
 
