@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from './runner.js'
 
-export const MACROS = path.join(
+const MACROS = path.join(
   repoRoot,
   '.venv/lib/python3.11/site-packages/dbt/include/materialize/macros'
 )

@@ -3,7 +3,14 @@
 // else passes through with two expression fixes. Materialize-only statements the emulator
 // does not model are rejected instead of being guessed at.
 import { Cursor, MaterializeError } from './cursor.js'
-import { isSignificant, splitStatements, tokenize, type Token } from './lexer.js'
+import {
+  identifierName,
+  isSignificant,
+  splitStatements,
+  stringValue,
+  tokenize,
+  type Token
+} from './lexer.js'
 import type { Refusal } from './transactions.js'
 
 /** One statement sent to PostgreSQL. Hidden statements' results are not shown to the client. */
@@ -382,9 +389,11 @@ const rejectSetRole: Rule = (c) => {
   if (c.acceptPunct('=') || c.acceptWords('to'))
     throw new MaterializeError('42704', 'unrecognized configuration parameter "role"')
   const next = c.peek()
-  const found = next
-    ? `${next.kind === 'string' ? 'string' : 'identifier'} "${next.text.replace(/^["']|["']$/g, '')}"`
-    : 'EOF'
+  const found = !next
+    ? 'EOF'
+    : next.kind === 'string'
+      ? `string "${stringValue(next)}"`
+      : `identifier "${identifierName(next)}"`
   throw new MaterializeError('42601', `Expected equals sign or TO, found ${found}`)
 }
 
