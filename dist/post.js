@@ -72095,9 +72095,12 @@ function tlsHint(error, attempt) {
     const code = error?.code;
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
         return " The server's certificate does not name this host: connect by a name it holds, or use sslmode verify-ca.";
-    return typeof code === 'string' && UNVERIFIED_CERTIFICATE.has(code)
-        ? " The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it."
-        : '';
+    if (typeof code !== 'string' || !UNVERIFIED_CERTIFICATE.has(code))
+        return '';
+    // A CA read from sslrootcert is one PEM text; the system's store is a list of them.
+    return typeof attempt.ca === 'string'
+        ? " The server's certificate did not verify against the CA bundle in sslrootcert: point it at the CA that signed the server's certificate."
+        : " The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it.";
 }
 /** Why a connection attempt failed, with what to change when TLS is the cause. */
 function connectFailure(error, attempt) {

@@ -104,6 +104,10 @@ describe('connectFailure', () => {
       "self-signed certificate. The server's certificate did not verify against the system's trust store: set sslrootcert to the CA bundle that signed it."
     )
     expect(connectFailure(withCode('expired', 'CERT_HAS_EXPIRED'), tls)).toMatch(/set sslrootcert/)
+    const withCa = { ...tls, ca: '-----BEGIN CERTIFICATE-----\n' }
+    expect(connectFailure(selfSigned, withCa)).toMatch(
+      /did not verify against the CA bundle in sslrootcert: point it at the CA that signed/
+    )
     expect(connectFailure(withCode('altname', 'ERR_TLS_CERT_ALTNAME_INVALID'), tls)).toMatch(
       /does not name this host/
     )
