@@ -1,6 +1,7 @@
 // An in-memory ObjectStore with S3's conditional-write semantics.
 import {
   ConditionalWriteRefused,
+  type ObjectHead,
   type ObjectStore,
   type StoredObject,
   type WriteCondition
@@ -22,6 +23,16 @@ export class MemoryStore implements ObjectStore {
   async get(key: string): Promise<StoredObject | undefined> {
     if (this.failGet) throw this.failGet
     return this.objects.get(key)
+  }
+
+  /** Every key read with HEAD, in order. */
+  readonly heads: string[] = []
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    if (this.failGet) throw this.failGet
+    this.heads.push(key)
+    const object = this.objects.get(key)
+    return object && { etag: object.etag, metadata: object.metadata }
   }
 
   async put(
@@ -63,7 +74,10 @@ export class MemoryStore implements ObjectStore {
 
 export function manifestJson(nodes: Record<string, string> = {}): string {
   return JSON.stringify({
-    metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json' },
+    metadata: {
+      dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json',
+      dbt_version: '1.11.7'
+    },
     nodes: Object.fromEntries(
       Object.entries(nodes).map(([id, checksum]) => [
         id,

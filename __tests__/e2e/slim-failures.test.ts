@@ -252,6 +252,21 @@ describe('S3 faults while reading state', () => {
     expect(proxy.requests.length - before).toBeGreaterThanOrEqual(3)
   })
 
+  it('a docs-only push decides the skip from one HEAD request, without downloading the manifest', async () => {
+    // The seeded manifest carries only git-sha, as manifests published before dbt-version did.
+    const workspace = docsOnlyBranch()
+    const before = proxy.requests.length
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(seeded, { 's3-endpoint': proxy.url })
+    })
+    expectExit(result, 0)
+    expect(result.outputs.status).toBe('skipped-unchanged')
+    const manifestRequests = proxy.requests.slice(before).filter(forKey('prod/manifest.json'))
+    expect(manifestRequests.map((request) => request.method)).toEqual(['HEAD'])
+  })
+
   it('S3 that never answers, with s3-timeout: 1, gives up with a timeout error', async () => {
     const workspace = docsOnlyBranch()
     const release = proxy.hold()

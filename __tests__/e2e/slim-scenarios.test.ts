@@ -37,7 +37,7 @@ import { createWorkspace, type Workspace } from './support/workspace.js'
 jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 interface ManifestJson {
-  metadata: { adapter_type: string }
+  metadata: { adapter_type: string; dbt_version: string }
   nodes: Record<string, unknown>
 }
 
@@ -143,6 +143,8 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
     const manifest = await getObject(bucket, 'prod/manifest.json')
     expect(manifest?.metadata['git-sha']).toBe(baseSha)
     const published = JSON.parse(manifest!.body) as ManifestJson
+    // Stored beside the commit, so a later run can decide a skip from a HEAD request.
+    expect(manifest?.metadata['dbt-version']).toBe(published.metadata.dbt_version)
     expect(Object.keys(published.nodes)).toContain('model.jaffle.orders')
     expect(published.metadata.adapter_type).toBe(backend.adapter) // dbt-postgres or dbt-materialize
     const archive = await getObject(bucket, `prod/manifests/${baseSha}.json`)

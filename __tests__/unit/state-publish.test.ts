@@ -6,7 +6,7 @@ import * as core from '../../__fixtures__/core.js'
 import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
-const { fetchProductionState, publishCondition, readableState } =
+const { fetchProductionState, locateProductionState, publishCondition, readableState } =
   await import('../../src/slim/state.js')
 const { publishManifest, wantsUpload } = await import('../../src/store/publish.js')
 
@@ -23,6 +23,46 @@ const newManifest = manifestJson({ 'model.p.a': 'new' })
 beforeEach(() => {
   core.resetCore()
   process.env.RUNNER_TEMP = dir
+})
+
+describe('locateProductionState', () => {
+  it('answers from one HEAD request: the commit and dbt version of the stored manifest', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', manifestJson(), undefined, {
+      'git-sha': 'abc1234',
+      'dbt-version': '1.11.7'
+    })
+    store.get = () => Promise.reject(new Error('the body must not be downloaded'))
+    expect(await locateProductionState(store, location, 'fail')).toEqual({
+      kind: 'present',
+      gitSha: 'abc1234',
+      dbtVersion: '1.11.7'
+    })
+    expect(store.heads).toEqual(['prod/manifest.json'])
+  })
+
+  it('takes a manifest published before the dbt version was stored as present, without one', async () => {
+    const store = new MemoryStore()
+    await store.put('prod/manifest.json', manifestJson(), undefined, { 'git-sha': 'abc1234' })
+    expect(await locateProductionState(store, location, 'fail')).toEqual({
+      kind: 'present',
+      gitSha: 'abc1234',
+      dbtVersion: undefined
+    })
+  })
+
+  it('reports a missing manifest with a notice, and a failed HEAD under on-state-error', async () => {
+    expect(await locateProductionState(new MemoryStore(), location, 'fail')).toEqual({
+      kind: 'missing'
+    })
+    expect(core.notice).toHaveBeenCalledWith(expect.stringContaining('full build'))
+    const failing = new MemoryStore()
+    failing.failGet = new Error('S3 answered 503')
+    await expect(locateProductionState(failing, location, 'fail')).rejects.toThrow(/503/)
+    expect(await locateProductionState(failing, location, 'full-build')).toMatchObject({
+      kind: 'unusable'
+    })
+  })
 })
 
 describe('fetchProductionState', () => {
@@ -136,8 +176,11 @@ describe('publishManifest', () => {
       publishCondition({ kind: 'missing' }),
       'sha1'
     )
-    expect(store.objects.get('prod/manifest.json')?.metadata['git-sha']).toBe('sha1')
-    expect(store.objects.has('prod/manifests/sha1.json')).toBe(true)
+    expect(store.objects.get('prod/manifest.json')?.metadata).toMatchObject({
+      'git-sha': 'sha1',
+      'dbt-version': '1.11.7'
+    })
+    expect(store.objects.get('prod/manifests/sha1.json')?.metadata['git-sha']).toBe('sha1')
   })
 
   it('without a commit history, refuses to replace a manifest that changed since the run read it', async () => {

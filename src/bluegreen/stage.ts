@@ -4,7 +4,7 @@ import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { recordCreated } from '../state.js'
-import { manifestKey } from '../store/layout.js'
+import { GIT_SHA, manifestKey } from '../store/layout.js'
 import { headSha } from '../util/git.js'
 import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
@@ -115,7 +115,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
     ...green,
     fingerprint,
     manifestEtag: manifest?.etag ?? null,
-    previousSha: manifest?.metadata['git-sha'],
+    previousSha: manifest?.metadata[GIT_SHA],
     stagedAt: new Date().toISOString(),
     runUrl: run.context.runUrl
   }

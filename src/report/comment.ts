@@ -6,7 +6,7 @@ import { throttling } from '@octokit/plugin-throttling'
 import type { RunContext } from '../context.js'
 import type { ReportSettings } from '../inputs.js'
 import type { RunReport } from './model.js'
-import { factsList, failuresSection, nodesTable } from './markdown.js'
+import { factsList, failuresSection, nodesTable, NODES_ELSEWHERE } from './markdown.js'
 import { errorMessage } from '../errors.js'
 import { redact } from '../secrets.js'
 
@@ -94,7 +94,7 @@ export function renderComment(report: RunReport, mode: string): string {
     redact(report.headline),
     factsList(report),
     ...(report.sharedSections ?? []).map(redact),
-    report.nodes ? nodesTable(report.nodes, COMMENT_NODE_ROWS) : '',
+    report.nodes ? nodesTable(report.nodes, COMMENT_NODE_ROWS, NODES_ELSEWHERE.comment) : '',
     failuresSection(report.nodes ?? [], 10)
   ]
     .filter((part) => part !== '')

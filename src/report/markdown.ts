@@ -22,11 +22,16 @@ function nodeRow(node: ReportedNode): string {
   return `| ${icon} ${cell(node.status)} | \`${cell(node.uniqueId)}\` | ${cell(node.reason)} | ${node.seconds.toFixed(1)} s |`
 }
 
-export function nodesTable(nodes: ReportedNode[], limit: number): string {
+/** Where the nodes a table leaves out are listed, named by the table's reader. */
+export const NODES_ELSEWHERE = {
+  comment: 'see the job summary',
+  summary: "dbt's run_results.json (the `run-results` output) lists them all"
+}
+
+export function nodesTable(nodes: ReportedNode[], limit: number, elsewhere: string): string {
   if (nodes.length === 0) return '_No nodes were run._'
   const rows = nodes.slice(0, limit).map(nodeRow)
-  const more =
-    nodes.length > limit ? `\n\n…and ${nodes.length - limit} more (see the job summary).` : ''
+  const more = nodes.length > limit ? `\n\n…and ${nodes.length - limit} more (${elsewhere}).` : ''
   return ['| Status | Node | Why | Time |', '| --- | --- | --- | --- |', ...rows].join('\n') + more
 }
 

@@ -21,15 +21,18 @@ import { changedFilesSince, headSha } from '../util/git.js'
 import { commitHistory } from '../store/ancestry.js'
 import { installPackages } from './packages.js'
 import { publishManifest, wantsUpload } from '../store/publish.js'
-import { checkSelector, planSelection, type SelectionPlan } from './selection.js'
+import { checkSelector, comparesWithState, planSelection, type SelectionPlan } from './selection.js'
 import {
   fetchProductionState,
+  locateProductionState,
   publishCondition,
   readableState,
   type ManifestSupportQuery,
-  type ProductionState
+  type ProductionState,
+  type StateHead
 } from './state.js'
 import { reportRun } from '../report/index.js'
+import { setSelectionOutputs } from './outputs.js'
 import { throwIfCancelled } from '../cancel.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
 import { failed } from '../report/model.js'
@@ -84,20 +87,25 @@ async function buildWithState(
   environment: string | undefined
 ): Promise<void> {
   const started = Date.now()
-  const fetched = await core.group('Production state', () =>
-    fetchProductionState(store, inputs.state, inputs.onStateError)
+  const located = await core.group('Production state', () =>
+    locateProductionState(store, inputs.state, inputs.onStateError)
   )
-  const fetchedPlan = planFor(inputs, project, fetched)
-  if (await unchangedSinceState(inputs, project, fetched, fetchedPlan)) {
+  if (located.kind === 'present' && (await unchangedSinceState(inputs, project, located))) {
     core.setOutput('state-available', 'true')
-    await reportSkipped(inputs, context, baseFacts(context, environment, fetched, fetchedPlan))
+    await reportSkipped(inputs, context, skippedFacts(context, environment, located))
     return
   }
+  const fetched =
+    located.kind === 'present'
+      ? await core.group('Production manifest', () =>
+          fetchProductionState(store, inputs.state, inputs.onStateError)
+        )
+      : located
   const state = await core.group('Manifest version', () =>
     readableState(fetched, inputs.state, inputs.onStateError, () => dbt.manifestSupport())
   )
   core.setOutput('state-available', String(state.kind === 'found'))
-  const plan = state === fetched ? fetchedPlan : planFor(inputs, project, state)
+  const plan = planFor(inputs, project, state)
   const facts = baseFacts(context, environment, state, plan)
   const build = await runBuild(dbt, inputs, project, state, plan)
   // A cancelled build is neither published nor reported; cancel.ts reports the cancellation.
@@ -139,7 +147,7 @@ async function reportSkipped(
   context: RunContext,
   facts: Array<[string, string]>
 ): Promise<void> {
-  setSelectionOutputs([], undefined)
+  setSelectionOutputs([])
   core.setOutput('manifest-uploaded', 'false')
   const headlineText =
     'No dbt file changed since the production manifest was built, so dbt was not run.'
@@ -169,7 +177,7 @@ async function runBuild(
     dbt.run('build', [...plan.args, ...inputs.dbt.extraArgs])
   )
   const results = readRunResults(path.join(targetDir, 'run_results.json'))
-  setSelectionOutputs(results, path.join(targetDir, 'run_results.json'))
+  setSelectionOutputs(results, targetDir)
   const nodes = describeNodes(results, readManifestIndex(manifest), state, plan, project)
   return { nodes, manifest, error: dbtFailure(invocation, nodes) }
 }
@@ -220,13 +228,13 @@ async function publish(
   )
 }
 
+/** Whether no dbt file changed since the commit production was built from, by one HEAD request and git. */
 async function unchangedSinceState(
   inputs: SlimBuildInputs,
   project: DbtProject,
-  state: ProductionState,
-  plan: SelectionPlan
+  state: StateHead
 ): Promise<boolean> {
-  if (!inputs.skipUnchanged || !plan.stateBased || state.kind !== 'found' || !state.gitSha)
+  if (!inputs.skipUnchanged || !state.gitSha || !comparesWithState(inputs.selection, project))
     return false
   const changed = await changedFilesSince(project.dir, state.gitSha)
   if (changed === undefined) {
@@ -307,12 +315,7 @@ function headline(status: SlimStatus, nodes: ReportedNode[]): string {
   return `${nodes.length} node(s) ran${status === 'failed' ? '' : ' successfully'}.`
 }
 
-function baseFacts(
-  context: RunContext,
-  environment: string | undefined,
-  state: ProductionState,
-  plan: SelectionPlan
-): Array<[string, string]> {
+function eventFacts(context: RunContext, environment: string | undefined): Array<[string, string]> {
   const facts: Array<[string, string]> = [
     [
       'Event',
@@ -320,13 +323,37 @@ function baseFacts(
     ]
   ]
   if (environment) facts.push(['PR environment', `\`${environment}\``])
+  return facts
+}
+
+function baseFacts(
+  context: RunContext,
+  environment: string | undefined,
+  state: ProductionState,
+  plan: SelectionPlan
+): Array<[string, string]> {
   const stateText = {
     found: 'production manifest found',
     missing: 'no production manifest yet (first run)',
     unusable: 'production manifest unusable'
   }[state.kind]
-  facts.push(['State', stateText], ['Selection', plan.description])
-  return facts
+  return [
+    ...eventFacts(context, environment),
+    ['State', stateText],
+    ['Selection', plan.description]
+  ]
+}
+
+function skippedFacts(
+  context: RunContext,
+  environment: string | undefined,
+  state: StateHead
+): Array<[string, string]> {
+  const dbt = state.dbtVersion ? ` with dbt ${state.dbtVersion}` : ''
+  return [
+    ...eventFacts(context, environment),
+    ['State', `production manifest of \`${state.gitSha?.slice(0, 7)}\`${dbt}`]
+  ]
 }
 
 function report(
@@ -337,12 +364,6 @@ function report(
   notes: string[] = []
 ): RunReport {
   return { title: 'dbt slim build', status, headline: headlineText, facts, nodes, notes }
-}
-
-function setSelectionOutputs(results: NodeResult[], runResults: string | undefined): void {
-  core.setOutput('selected-count', String(results.length))
-  core.setOutput('selected', JSON.stringify(results.map((result) => result.uniqueId)))
-  if (runResults) core.setOutput('run-results', runResults)
 }
 
 async function finish(

@@ -51,6 +51,11 @@ function chooseSelection(
   return { flag: '--select', value: select, stateBased: /(^|[\s,+@])state:/.test(select) }
 }
 
+/** Whether the selection compares with production state, so that an unchanged project selects nothing. */
+export function comparesWithState(selection: Selection, project: DbtProject): boolean {
+  return chooseSelection(selection, project).stateBased
+}
+
 export function planSelection(
   selection: Selection,
   project: DbtProject,

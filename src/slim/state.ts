@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { StateErrorPolicy, StateLocation } from '../inputs.js'
 import type { ObjectStore, WriteCondition } from '../store/s3.js'
-import { manifestKey } from '../store/layout.js'
+import { DBT_VERSION, GIT_SHA, manifestKey } from '../store/layout.js'
 import { parseManifest, type NodeIndex } from '../dbt/artifacts.js'
 import {
   readableRange,
@@ -46,12 +46,51 @@ function stateDirectory(): string {
 /** What the installed dbt reads, asked only once a manifest is found. */
 export type ManifestSupportQuery = () => Promise<ManifestSupport | undefined>
 
+/** Production state as one HEAD request shows it: enough to decide whether dbt can be skipped. */
+export interface StateHead {
+  kind: 'present'
+  gitSha?: string
+  dbtVersion?: string
+}
+
+/**
+ * Looks the production manifest up without downloading it. A missing or unreadable one is
+ * final here; a present one is downloaded by `fetchProductionState` only when dbt runs.
+ */
+export async function locateProductionState(
+  store: ObjectStore,
+  location: StateLocation,
+  onError: StateErrorPolicy
+): Promise<StateHead | Exclude<ProductionState, { kind: 'found' }>> {
+  let head
+  try {
+    head = await store.head(manifestKey(location))
+  } catch (error) {
+    return unusable(onError, errorMessage(error))
+  }
+  if (!head) {
+    core.notice(
+      `No production manifest at ${manifestUri(location)} yet: this run builds everything (a full build).`
+    )
+    return { kind: 'missing' }
+  }
+  return {
+    kind: 'present',
+    gitSha: head.metadata[GIT_SHA] || undefined,
+    dbtVersion: head.metadata[DBT_VERSION] || undefined
+  }
+}
+
+function manifestUri(location: StateLocation): string {
+  return `s3://${location.bucket}/${manifestKey(location)}`
+}
+
 export async function fetchProductionState(
   store: ObjectStore,
   location: StateLocation,
   onError: StateErrorPolicy
 ): Promise<ProductionState> {
-  const uri = `s3://${location.bucket}/${manifestKey(location)}`
+  const uri = manifestUri(location)
   let object
   try {
     object = await store.get(manifestKey(location))
@@ -70,7 +109,7 @@ export async function fetchProductionState(
   }
   const dir = stateDirectory()
   writeFileSync(path.join(dir, 'manifest.json'), object.body)
-  const gitSha = object.metadata['git-sha']
+  const gitSha = object.metadata[GIT_SHA]
   core.info(
     `Production manifest ${uri} (${manifest.nodes.size} nodes, built from ${gitSha ?? 'an unknown commit'}).`
   )
@@ -105,12 +144,15 @@ export async function readableState(
     return state
   }
   core.info(`dbt-core ${support.dbtVersion} reads manifest versions ${readableRange(support)}.`)
-  const uri = `s3://${location.bucket}/${manifestKey(location)}`
-  const unreadable = unreadableManifest(state.version, support, uri)
+  const unreadable = unreadableManifest(state.version, support, manifestUri(location))
   return unreadable ? unusable(onError, unreadable, state.etag) : state
 }
 
-function unusable(onError: StateErrorPolicy, reason: string, etag?: string): ProductionState {
+function unusable(
+  onError: StateErrorPolicy,
+  reason: string,
+  etag?: string
+): Extract<ProductionState, { kind: 'unusable' }> {
   if (onError === 'fail') {
     throw new ActionError(
       `${reason}\nSet "on-state-error: full-build" to build everything instead when the state cannot be used.`

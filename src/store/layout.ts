@@ -7,6 +7,13 @@ function objectKey(location: StateLocation, name: string): string {
   return location.prefix ? `${location.prefix}/${name}` : name
 }
 
+/**
+ * Metadata stored with each published manifest, so that a run can decide from one HEAD request
+ * (the commit it was built from, and the dbt that wrote it) without downloading it.
+ */
+export const GIT_SHA = 'git-sha'
+export const DBT_VERSION = 'dbt-version'
+
 export const manifestKey = (location: StateLocation): string => objectKey(location, 'manifest.json')
 
 export const archiveKey = (location: StateLocation, sha: string): string =>

@@ -9,7 +9,7 @@ import type { ObjectStore, StoredObject, WriteCondition } from './s3.js'
 import { ConditionalWriteRefused } from './s3.js'
 import { ActionError } from '../errors.js'
 import type { CommitHistory, Ordering } from './ancestry.js'
-import { archiveKey, manifestKey } from './layout.js'
+import { archiveKey, DBT_VERSION, GIT_SHA, manifestKey } from './layout.js'
 
 /** Writes tried before giving up on a manifest that keeps changing under this run. */
 const MAX_WRITES = 5
@@ -103,7 +103,11 @@ export async function publishManifest(
       'The manifest is not published: this run could not read the current one, so it cannot prove it is not overwriting a newer one.'
     )
   }
-  const metadata = { 'git-sha': gitSha, 'github-run-id': process.env.GITHUB_RUN_ID ?? '' }
+  const metadata = {
+    [GIT_SHA]: gitSha,
+    [DBT_VERSION]: writtenBy(body) ?? '',
+    'github-run-id': process.env.GITHUB_RUN_ID ?? ''
+  }
   const replaced = await writeManifest(
     { store, location, body, gitSha, metadata, options },
     condition
@@ -112,6 +116,14 @@ export async function publishManifest(
   core.info(`Published ${location.uri}/manifest.json and the archive manifests/${gitSha}.json.`)
   const replacing = replaced ? `, replacing the manifest of ${replaced} published meanwhile` : ''
   return `Manifest of ${gitSha} published to ${location.uri}/manifest.json${replacing}.`
+}
+
+/**
+ * The dbt version in the manifest's metadata, which dbt writes first: read from the head of the
+ * text, since parsing all of a large manifest for one field costs seconds.
+ */
+function writtenBy(body: string): string | undefined {
+  return /"dbt_version"\s*:\s*"([^"]{1,64})"/.exec(body.slice(0, 4096))?.[1]
 }
 
 interface Publication {
@@ -166,7 +178,7 @@ async function conditionAfterRefusal(
   // A conflicting write in flight (409) that did not land: the object is still the one read.
   if (condition && 'ifMatch' in condition && condition.ifMatch === current.etag)
     return { condition }
-  const stored = current.metadata['git-sha'] || undefined
+  const stored = current.metadata[GIT_SHA] || undefined
   const verdict = judgeStoredManifest({
     manifestUri: `${location.uri}/manifest.json`,
     ours,

@@ -3,6 +3,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException
@@ -10,8 +11,12 @@ import {
 import type { S3Settings } from '../inputs.js'
 import { ActionError, errorMessage } from '../errors.js'
 
-export interface StoredObject {
+export interface StoredObject extends ObjectHead {
   body: string
+}
+
+/** What a HEAD request tells: enough to decide without downloading the body. */
+export interface ObjectHead {
   etag: string
   metadata: Record<string, string>
 }
@@ -21,6 +26,8 @@ export type WriteCondition = { ifMatch: string } | { ifNoneMatch: '*' } | undefi
 export interface ObjectStore {
   /** The object, or undefined when the key does not exist. */
   get(key: string): Promise<StoredObject | undefined>
+  /** The object's ETag and metadata, or undefined when the key does not exist. */
+  head(key: string): Promise<ObjectHead | undefined>
   /** Writes in one request; a failed condition throws ConditionalWriteRefused. */
   put(
     key: string,
@@ -77,6 +84,19 @@ export class S3ObjectStore implements ObjectStore {
       return { body, etag: response.ETag ?? '', metadata: response.Metadata ?? {} }
     } catch (error) {
       if (errorCode(error) === 'NoSuchKey') return undefined
+      throw this.explain(error, 'read', key)
+    }
+  }
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    try {
+      const response = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key })
+      )
+      return { etag: response.ETag ?? '', metadata: response.Metadata ?? {} }
+    } catch (error) {
+      // A HEAD answer has no body, so a missing key shows only as NotFound (HTTP 404).
+      if (['NotFound', 'NoSuchKey'].includes(errorCode(error))) return undefined
       throw this.explain(error, 'read', key)
     }
   }

@@ -2,7 +2,7 @@
 // or the previous production kept for rollback) and who holds the deploy lock. It takes no lock
 // and changes nothing, so it can run at any time, even while a deploy holds the lock.
 import * as core from '@actions/core'
-import { manifestKey } from '../../store/layout.js'
+import { GIT_SHA, manifestKey } from '../../store/layout.js'
 import { parseLease } from '../../store/lock.js'
 import type { PreviousProduction } from '../../store/records.js'
 import { cell } from '../../report/markdown.js'
@@ -53,7 +53,7 @@ export async function readDeploymentState(run: BlueGreenRun): Promise<Deployment
   const green = await run.existingGreen()
   const { staged, previous } = records
   return {
-    production: { ...found, missing, manifestSha: manifest?.metadata['git-sha'] ?? null },
+    production: { ...found, missing, manifestSha: manifest?.metadata[GIT_SHA] ?? null },
     green: { holds: greenOccupant(records, green).kind, ...green },
     staged: staged ? { sha: staged.sha, stagedAt: staged.stagedAt, runUrl: staged.runUrl } : null,
     previous: previous ?? null,
