@@ -15,7 +15,7 @@ const node = (uniqueId: string, status = 'error') => ({
 })
 
 const titles = () =>
-  core.error.mock.calls.map(([, props]) => (props as { title?: string } | undefined)?.title)
+  core.error.mock.calls.map(([, props]) => (props)?.title)
 
 beforeEach(() => core.resetCore())
 
