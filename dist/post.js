@@ -7689,7 +7689,7 @@ __webpack_unused_export__ = HeadBucketCommand;
 __webpack_unused_export__ = HeadBucketOutput$;
 __webpack_unused_export__ = HeadBucketRequest$;
 __webpack_unused_export__ = HeadObject$;
-__webpack_unused_export__ = HeadObjectCommand;
+exports.l81 = HeadObjectCommand;
 __webpack_unused_export__ = HeadObjectOutput$;
 __webpack_unused_export__ = HeadObjectRequest$;
 __webpack_unused_export__ = IdempotencyParameterMismatch;
@@ -71541,7 +71541,8 @@ function dbtSettings(workspace) {
         profilesDir: profilesDir(workspace),
         target: text('target') || undefined,
         vars: vars(),
-        extraArgs: dbtArgs()
+        extraArgs: dbtArgs(),
+        cacheParse: bool('cache-parse', true)
     };
 }
 function prEnvironment() {
@@ -71895,6 +71896,18 @@ class S3ObjectStore {
         }
         catch (error) {
             if (errorCode(error) === 'NoSuchKey')
+                return undefined;
+            throw this.explain(error, 'read', key);
+        }
+    }
+    async head(key) {
+        try {
+            const response = await this.client.send(new dist_cjs/* HeadObjectCommand */.l81({ Bucket: this.bucket, Key: key }));
+            return { etag: response.ETag ?? '', metadata: response.Metadata ?? {} };
+        }
+        catch (error) {
+            // A HEAD answer has no body, so a missing key shows only as NotFound (HTTP 404).
+            if (['NotFound', 'NoSuchKey'].includes(errorCode(error)))
                 return undefined;
             throw this.explain(error, 'read', key);
         }

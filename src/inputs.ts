@@ -47,6 +47,8 @@ export interface DbtSettings {
   target?: string
   vars: Record<string, unknown>
   extraArgs: string[]
+  /** Restore and save dbt's partial parse state with the Actions cache. */
+  cacheParse: boolean
 }
 
 export interface Selection {
@@ -238,7 +240,8 @@ function dbtSettings(workspace: string): DbtSettings {
     profilesDir: profilesDir(workspace),
     target: text('target') || undefined,
     vars: vars(),
-    extraArgs: dbtArgs()
+    extraArgs: dbtArgs(),
+    cacheParse: bool('cache-parse', true)
   }
 }
 

@@ -14,8 +14,7 @@ const node = (uniqueId: string, status = 'error') => ({
   message: `${uniqueId} broke`
 })
 
-const titles = () =>
-  core.error.mock.calls.map(([, props]) => (props)?.title)
+const titles = () => core.error.mock.calls.map(([, props]) => props?.title)
 
 beforeEach(() => core.resetCore())
 

@@ -36,6 +36,7 @@ const settings = (overrides: Partial<DbtSettings> = {}): DbtSettings => ({
   projectDir,
   vars: {},
   extraArgs: [],
+  cacheParse: false,
   ...overrides
 })
 

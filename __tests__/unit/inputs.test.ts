@@ -42,7 +42,7 @@ describe('getInputs', () => {
       uploadManifest: 'auto',
       onStateError: 'fail',
       selection: { select: undefined, selector: undefined, exclude: undefined },
-      dbt: { executable: 'dbt', projectDir: workspace, vars: {}, extraArgs: [] }
+      dbt: { executable: 'dbt', projectDir: workspace, vars: {}, extraArgs: [], cacheParse: true }
     })
   })
 

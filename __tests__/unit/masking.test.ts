@@ -33,7 +33,8 @@ const settings = (target?: string): DbtSettings => ({
   profilesDir: dir,
   target,
   vars: {},
-  extraArgs: []
+  extraArgs: [],
+  cacheParse: false
 })
 const project = { dir, profile: 'shop' } as DbtProject
 const env = { PG_HOST: 'db.example', PG_PASSWORD: 'plain-env#pass' }

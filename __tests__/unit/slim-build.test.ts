@@ -49,7 +49,13 @@ function inputs(overrides: Partial<SlimBuildInputs> = {}): SlimBuildInputs {
     mode: 'slim',
     phase: 'build',
     workspace: project,
-    dbt: { executable: 'dbt', projectDir: project, vars: {}, extraArgs: ['--threads', '2'] },
+    dbt: {
+      executable: 'dbt',
+      projectDir: project,
+      vars: {},
+      extraArgs: ['--threads', '2'],
+      cacheParse: false
+    },
     report: { prComment: false },
     state: { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' },
     s3: { region: 'us-east-1', maxAttempts: 3, timeoutMs: 1000 },

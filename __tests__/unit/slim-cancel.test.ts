@@ -15,6 +15,7 @@ jest.unstable_mockModule('../../src/util/git.js', () => ({
   changedFilesSince: async () => undefined,
   isAncestor: async () => undefined,
   isShallow: async () => false,
+  treeSha: async () => undefined,
   isCommitSha: (value: string) => /^[0-9a-f]{40}$/.test(value)
 }))
 
@@ -55,7 +56,7 @@ const inputs: SlimBuildInputs = {
   mode: 'slim',
   phase: 'build',
   workspace: project,
-  dbt: { executable: 'dbt', projectDir: project, vars: {}, extraArgs: [] },
+  dbt: { executable: 'dbt', projectDir: project, vars: {}, extraArgs: [], cacheParse: false },
   report: { prComment: false },
   state: { uri: 's3://b/prod', bucket: 'b', prefix: 'prod' },
   s3: { region: 'us-east-1', maxAttempts: 3, timeoutMs: 1000 },

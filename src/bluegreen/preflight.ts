@@ -153,7 +153,7 @@ async function selectedModels(run: BlueGreenRun, exclude: string[]): Promise<Set
 }
 
 function readManifest(run: BlueGreenRun): Manifest {
-  const file = path.join(run.project.dir, run.project.targetPath, 'manifest.json')
+  const file = path.join(run.project.dir, run.greenTargetPath, 'manifest.json')
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest
 }
 

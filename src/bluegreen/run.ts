@@ -1,5 +1,6 @@
 // One blue/green run: its inputs, clients, lock and timeline, shared by the phase files.
 import * as core from '@actions/core'
+import path from 'node:path'
 import type { BlueGreenInputs } from '../inputs.js'
 import type { RunContext } from '../context.js'
 import { DbtCli, type Dbt } from '../dbt/cli.js'
@@ -33,7 +34,7 @@ export interface BlueGreenClients {
   store: ObjectStore & { close(): void }
   /** Connects on first use, so checks that need only S3 run before any SQL. */
   connect: () => Promise<Warehouse>
-  dbt: Dbt & { withVars?(vars: Record<string, unknown>): Dbt }
+  dbt: Dbt & { withVars?(vars: Record<string, unknown>, targetPath: string): Dbt }
 }
 
 export interface BlueGreenDependencies {
@@ -117,10 +118,19 @@ export class BlueGreenRun {
     return blueGreenKeys(this.inputs.state)
   }
 
-  /** dbt with `deploy: true`, so models build into the green schemas and clusters. */
+  /**
+   * dbt with `deploy: true`, so models build into the green schemas and clusters. The macro
+   * operations (deploy_init, deploy_promote) keep production's vars: under `deploy: true`,
+   * dbt-materialize resolves the production cluster to the green one.
+   */
   get greenDbt(): Dbt {
     const vars = { ...this.inputs.dbt.vars, deploy: true }
-    return this.clients.dbt.withVars ? this.clients.dbt.withVars(vars) : this.clients.dbt
+    return this.clients.dbt.withVars?.(vars, this.greenTargetPath) ?? this.clients.dbt
+  }
+
+  /** Where green's invocations keep their artifacts and partial parse state, inside the project's target path. */
+  get greenTargetPath(): string {
+    return path.join(this.project.targetPath, 'dbt_deploy')
   }
 
   async step<T>(name: string, action: () => Promise<T>): Promise<T> {

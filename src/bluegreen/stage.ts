@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { recordCreated } from '../state.js'
 import { GIT_SHA, manifestKey } from '../store/layout.js'
+import { parseScope, restoreParseState, saveParseState } from '../dbt/parse-cache.js'
 import { headSha } from '../util/git.js'
 import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
@@ -76,6 +77,9 @@ async function seedGreen(run: BlueGreenRun, plan: GreenBuildPlan): Promise<void>
 /** Stages a validated green environment; the lock must be held. */
 export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
+  const parseState = await restoreParseState(
+    parseScope(run.clients.dbt, run.inputs.dbt, [run.project.targetPath, run.greenTargetPath])
+  )
   const plan = await run.step('Preflight', () => preflight(run))
   await run.step('Check production side', async () =>
     checkProductionSide(await run.warehouse(), run.config, plan.seeds)
@@ -108,6 +112,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
     run.notes.push('Validation skipped ("run-tests: false").')
   }
   const productionBody = await run.step('Production manifest', () => productionManifest(run))
+  await saveParseState(parseState)
   core.setOutput('deployed', 'true')
   const staged: StagedDeployment = {
     sha: (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha,

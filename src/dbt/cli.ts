@@ -19,6 +19,8 @@ export interface DbtRunOptions {
 
 export interface Dbt {
   readonly projectDir: string
+  /** The resolved executable; fakes have none. */
+  readonly executable?: string
   run(command: string, args: string[], options?: DbtRunOptions): Promise<DbtInvocation>
   /** The installed dbt-core and dbt-materialize releases; undefined when it cannot tell. */
   installedVersions?(): Promise<InstalledVersions | undefined>
@@ -26,9 +28,11 @@ export interface Dbt {
 
 export class DbtCli implements Dbt {
   private constructor(
-    private readonly executable: string,
+    readonly executable: string,
     private readonly settings: DbtSettings,
-    private readonly env: Record<string, string>
+    private readonly env: Record<string, string>,
+    /** Relative to the project; undefined: the project's own target-path. */
+    private readonly targetPath?: string
   ) {}
 
   get projectDir(): string {
@@ -49,9 +53,13 @@ export class DbtCli implements Dbt {
     return queryInstalledVersions(this.executable, this.settings.projectDir, this.env)
   }
 
-  /** The same dbt with different vars, e.g. `deploy: true` for the green environment. */
-  withVars(vars: Record<string, unknown>): DbtCli {
-    return new DbtCli(this.executable, { ...this.settings, vars }, this.env)
+  /**
+   * The same dbt with different vars, e.g. `deploy: true` for the green environment. dbt parses
+   * the whole project again whenever the vars differ from its last parse in a target path, so
+   * other vars get their own target path, where their partial parse state stays valid.
+   */
+  withVars(vars: Record<string, unknown>, targetPath: string): DbtCli {
+    return new DbtCli(this.executable, { ...this.settings, vars }, this.env, targetPath)
   }
 
   async run(command: string, args: string[], options: DbtRunOptions = {}): Promise<DbtInvocation> {
@@ -71,6 +79,7 @@ export class DbtCli implements Dbt {
     if (profilesDir) args.push('--profiles-dir', profilesDir)
     if (target) args.push('--target', target)
     if (Object.keys(vars).length > 0) args.push('--vars', JSON.stringify(vars))
+    if (this.targetPath) args.push('--target-path', this.targetPath)
     return args
   }
 }

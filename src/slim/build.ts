@@ -15,6 +15,7 @@ import { isDbtFile, readProject, type DbtProject } from '../dbt/project.js'
 import { dbtEnvironment, prEnvironment, withEnvironmentVar } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
 import { maskProfileSecrets } from '../dbt/masking.js'
+import { parseScope, restoreParseState, saveParseState } from '../dbt/parse-cache.js'
 import { checkTarget } from '../dbt/target.js'
 import { S3ObjectStore, type ObjectStore } from '../store/s3.js'
 import { changedFilesSince, headSha } from '../util/git.js'
@@ -107,7 +108,7 @@ async function buildWithState(
   core.setOutput('state-available', String(state.kind === 'found'))
   const plan = planFor(inputs, project, state)
   const facts = baseFacts(context, environment, state, plan)
-  const build = await runBuild(dbt, inputs, project, state, plan)
+  const build = await runBuild(dbt, inputs, project, state, plan, environment)
   // A cancelled build is neither published nor reported; cancel.ts reports the cancellation.
   throwIfCancelled()
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
@@ -165,9 +166,13 @@ async function runBuild(
   inputs: SlimBuildInputs,
   project: DbtProject,
   state: ProductionState,
-  plan: SelectionPlan
+  plan: SelectionPlan,
+  environment: string | undefined
 ): Promise<BuildOutcome> {
   await installPackages(dbt, project, inputs.cachePackages)
+  const parseState = await restoreParseState(
+    parseScope(dbt, inputs.dbt, [project.targetPath], environment)
+  )
   const targetDir = path.join(project.dir, project.targetPath)
   const manifest = path.join(targetDir, 'manifest.json')
   // Files of an earlier step or job (self-hosted runners) must never pass for this build's.
@@ -176,6 +181,8 @@ async function runBuild(
   const invocation = await core.group('dbt build', () =>
     dbt.run('build', [...plan.args, ...inputs.dbt.extraArgs])
   )
+  throwIfCancelled()
+  await saveParseState(parseState)
   const results = readRunResults(path.join(targetDir, 'run_results.json'))
   setSelectionOutputs(results, targetDir)
   const nodes = describeNodes(results, readManifestIndex(manifest), state, plan, project)

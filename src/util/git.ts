@@ -19,6 +19,11 @@ export async function headSha(cwd: string): Promise<string | undefined> {
   return (await git(cwd, ['rev-parse', 'HEAD']))?.trim() || undefined
 }
 
+/** The git tree of `cwd` at HEAD: equal trees hold equal files. */
+export async function treeSha(cwd: string): Promise<string | undefined> {
+  return (await git(cwd, ['rev-parse', 'HEAD:./']))?.trim() || undefined
+}
+
 /**
  * Files (relative to cwd, limited to it) that differ between `sha` and the working tree,
  * untracked ones included; undefined when git cannot tell (e.g. a shallow clone without sha).
