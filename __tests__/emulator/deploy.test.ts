@@ -70,6 +70,17 @@ describe('dbt-materialize against the emulator', () => {
     })
   })
 
+  it('2a. deploy_init under the deploy vars takes green for production, so the action keeps production vars for it', async () => {
+    // dbt-materialize resolves the production cluster with generate_final_cluster_name, which
+    // appends _dbt_deploy whenever `deploy` is a CLI var: the macro operations cannot share the
+    // green invocations' vars (and with them one partial parse state).
+    const init = await dbt('run-operation', 'deploy_init', ...DEPLOY)
+    expect(init.code).not.toBe(0)
+    expect(init.output).toMatch(/analytics_dbt_deploy does not exist/)
+    const clusters = await clusterIds()
+    expect(clusters.analytics_dbt_deploy).toBeUndefined()
+  })
+
   it('2. deploy_init creates the green schema and cluster', async () => {
     expectSuccess(await dbt('run-operation', 'deploy_init'))
     const schemas = await emulator.control.query(
