@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { BenchResults } from '../../dev/bench/results.js'
 import { repoRoot } from '../../dev/runner.js'
 import {
   acceptsConnections,
@@ -116,7 +117,8 @@ describe('npm run demo and npm run bench', () => {
         '--import',
         'tsx',
         'dev/bench/index.ts',
-        ...['--reps', '1', '--sizes', '5', '--poll-objects', '20', '--out', out]
+        ...['--reps', '1', '--sizes', '5', '--stub-nodes', '300', '--poll-objects', '20'],
+        ...['--out', out]
       ])
       await demo.waitFor(SERVICES)
       const postgres = postmasterOf(descendantsOf(demo.child.pid!))
@@ -145,46 +147,67 @@ describe('npm run demo and npm run bench', () => {
 
   function expectBenchSucceeded(run: { code: number | null; output: string }, out: string): void {
     expectSuccess(run)
-    const report = JSON.parse(readFileSync(out, 'utf8')) as {
-      pollCost: { clusterObjects: number; actionMedianMs: number; upstreamMedianMs: number }
-      sizes: Array<{
-        models: number
-        medians: Record<string, number>
-        targets: Array<{ figure: string; verdict: string }>
-      }>
-    }
+    const report = JSON.parse(readFileSync(out, 'utf8')) as BenchResults
+    expect(report.machine.cpus).toBeGreaterThan(0)
+    expect(report.options).toEqual({ reps: 1, sizes: [5], stubNodes: 300, pollObjects: 20 })
+    expect(report.load.samples.length).toBeGreaterThanOrEqual(2)
     expect(report.pollCost).toMatchObject({ clusterObjects: 20 })
-    expect(report.pollCost.actionMedianMs).toBeGreaterThan(0)
-    expect(report.pollCost.upstreamMedianMs).toBeGreaterThan(0)
+    expect(report.pollCost?.actionMedianMs).toBeGreaterThan(0)
+    expect(report.pollCost?.upstreamMedianMs).toBeGreaterThan(0)
     const [size] = report.sizes
     expect(size?.models).toBe(5)
-    for (const figure of [
-      'p1Action',
-      'p1Recipe',
-      'p2Action',
-      'p2Recipe',
-      'p3Action',
-      'p3Recipe',
-      'p4Action',
-      'p4Recipe',
-      'p5FirstLineMs'
+    const medians = size!.medians
+    for (const cost of [
+      medians.p1.action,
+      medians.p1.recipe,
+      medians.p2.action,
+      medians.p2.recipe,
+      medians.p2Shallow.action,
+      medians.p4.action,
+      medians.p4.recipe,
+      medians.p4.recipePoll1
     ]) {
-      expect(size?.medians[figure]).toBeGreaterThan(0)
+      expect(cost.wall).toBeGreaterThan(0)
+      expect(cost.cpu).toBeGreaterThan(0)
+      expect(cost.phases.length).toBeGreaterThan(0)
     }
+    expect(medians.p1.action.ownCpu).toBeGreaterThan(0)
+    // A depth-1 clone cannot reach the manifest's commit: dbt decides, and selects nothing.
+    expect(medians.p2Shallow.status).toBe('nothing-selected')
+    expect(size?.samples.p2Shallow.gitCompared).toEqual([false])
+    for (const latency of [medians.p3.action, medians.p3.recipe, medians.p3.recipePoll1])
+      expect(latency).toBeGreaterThan(0)
+    expect(medians.p5.firstLineMs).toBeGreaterThan(0)
     expect(size?.targets.map((t) => t.figure)).toEqual([
       'P1',
-      'P2',
       'P3',
       'P4',
       'P5 first line',
       'P5 memory'
     ])
     for (const target of size?.targets ?? [])
-      expect(['PASS', 'MISS', 'n/a']).toContain(target.verdict)
-    expect(run.output).toMatch(/P4/)
+      expect(['PASS', 'FAIL', 'n/a']).toContain(target.verdict)
+    expectStubFigures(report.stubCost)
+    for (const figure of ['P4', 'P6', 'P7']) expect(run.output).toContain(figure)
     const root = /temp dir (\S+)/.exec(run.output)?.[1]
     expect(root).toBeDefined()
     expect(existsSync(root!)).toBe(false)
+  }
+
+  /** P6 at --stub-nodes 300: both cases ran with the stub; the targets are set at 30,000. */
+  function expectStubFigures(stub: BenchResults['stubCost']): void {
+    expect(stub?.figures).toMatchObject({ nodes: 300, results: 294 })
+    expect(stub?.figures.skip.status).toBe('skipped-unchanged')
+    expect(stub?.figures.report.status).toBe('success')
+    for (const one of [stub!.figures.skip, stub!.figures.report]) {
+      expect(one.cost.wall).toBeGreaterThan(0)
+      expect(one.cost.cpu).toBeGreaterThan(0)
+      expect(one.peakRssMb).toBeGreaterThan(0)
+    }
+    expect(stub?.targets.map((t) => [t.figure, t.verdict])).toEqual([
+      ['P6 PR that skips', 'n/a'],
+      ['P6 full report', 'n/a']
+    ])
   }
 })
 

@@ -1,36 +1,45 @@
 // `npm run bench`: the action against the bare upstream recipes it replaces, measured in one
-// run on this machine: P1/P2 slim CI, P3 hydration-to-swap latency, P4 a full blue/green
-// deploy, P5 the action's memory and first log line, per project size; then P6, one readiness
-// poll with --poll-objects objects on a cluster. Medians go to stdout as a table and to JSON.
+// run on this machine, wall and CPU time: P1/P2 slim CI (P2 also in a shallow clone), P3
+// hydration-to-swap latency, P4 a full blue/green deploy, P5 the action's memory and first log
+// line, per project size; then P6, the action's own cost on a --stub-nodes manifest with dbt
+// stubbed, and P7, one readiness poll with --poll-objects objects on a cluster. Medians go to
+// stdout as tables and to JSON with the raw samples and the load average during the run.
 // Progress goes to stderr.
 //
-//   npm run bench [-- --reps 3] [--sizes 5,100] [--full] [--poll-objects 1000]
-//                 [--out bench-results.json] [--keep]
+//   npm run bench [-- --reps 3] [--sizes 5,1000,10000] [--full] [--stub-nodes 30000]
+//                 [--poll-objects 1000] [--out bench-results.json] [--keep]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from '../demo/services.js'
 import { paletteFor } from '../demo/terminal.js'
-import { measurePollCost, type PollCost } from './poll.js'
+import { measurePollCost } from './poll.js'
 import { pollMarkdown, renderReport } from './report.js'
-import { benchSize, type SizeSamples } from './scenarios.js'
-import { evaluateTargets, type SizeFigures } from './stats.js'
+import {
+  machine,
+  sampleLoad,
+  UNITS,
+  type BenchOptions,
+  type BenchResults,
+  type LoadSample
+} from './results.js'
+import { benchSize, type BenchContext } from './scenarios.js'
+import { evaluateStubTargets, evaluateTargets, STUB_TARGET_NODES } from './stats.js'
+import { measureStubCost } from './stub.js'
 
 const QUICK_SIZES = [5]
 const FULL_SIZES = [5, 100, 1000]
+const LOAD_INTERVAL_SECONDS = 5
 
-interface Options {
-  reps: number
-  sizes: number[]
-  pollObjects: number
+interface Options extends BenchOptions {
   out: string
   keep: boolean
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nUsage: npm run bench -- [--reps N] [--sizes 5,100,1000 | --full] [--poll-objects N] [--out FILE] [--keep]\n`
+    `${message}\nUsage: npm run bench -- [--reps N] [--sizes 5,1000,10000 | --full] [--stub-nodes N] [--poll-objects N] [--out FILE] [--keep]\n`
   )
   process.exit(2)
 }
@@ -46,6 +55,7 @@ function parseArgs(argv: string[]): Options {
   const options: Options = {
     reps: 3,
     sizes: QUICK_SIZES,
+    stubNodes: STUB_TARGET_NODES,
     pollObjects: 1000,
     out: 'bench-results.json',
     keep: false
@@ -56,6 +66,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--sizes')
       options.sizes = (argv[++i] ?? '').split(',').map((s) => positiveInt(s.trim(), '--sizes'))
     else if (arg === '--full') options.sizes = FULL_SIZES
+    else if (arg === '--stub-nodes') options.stubNodes = positiveInt(argv[++i], '--stub-nodes')
     else if (arg === '--poll-objects')
       options.pollObjects = positiveInt(argv[++i], '--poll-objects')
     else if (arg === '--out') options.out = argv[++i] ?? usage('--out needs a path')
@@ -69,37 +80,39 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`)
 }
 
-function machine(): Record<string, unknown> {
-  return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    memoryGb: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    platform: process.platform
-  }
-}
+/** What the run measured so far; written after every stage, so partial results survive. */
+type Measured = Pick<BenchResults, 'sizes' | 'stubCost' | 'pollCost'>
 
-function writeJson(
-  file: string,
-  options: Options,
-  results: Array<{ figures: SizeFigures; samples: SizeSamples }>,
-  pollCost?: PollCost
-): void {
-  const json = {
+function writeJson(file: string, options: Options, load: LoadSample[], measured: Measured): void {
+  const { reps, sizes, stubNodes, pollObjects } = options
+  const json: BenchResults = {
     generatedAt: new Date().toISOString(),
     machine: machine(),
-    reps: options.reps,
-    units: { time: 'seconds', memory: 'MB (maxRSS of the action node process)', firstLine: 'ms' },
-    sizes: results.map(({ figures, samples }) => ({
-      models: figures.size,
-      medians: figures,
-      targets: evaluateTargets(figures),
-      samples
-    })),
-    pollCost
+    options: { reps, sizes, stubNodes, pollObjects },
+    load: { intervalSeconds: LOAD_INTERVAL_SECONDS, samples: load },
+    units: UNITS,
+    ...measured
   }
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`)
+}
+
+async function measureAll(
+  ctx: BenchContext,
+  options: Options,
+  save: (measured: Measured) => void
+): Promise<Required<Measured>> {
+  const sizes: Measured['sizes'] = []
+  for (const size of options.sizes) {
+    const { figures, samples } = await benchSize(ctx, size)
+    sizes.push({ models: size, medians: figures, targets: evaluateTargets(figures), samples })
+    save({ sizes })
+  }
+  const stub = await measureStubCost(ctx, options.stubNodes)
+  const stubCost = { ...stub, targets: evaluateStubTargets(stub.figures) }
+  save({ sizes, stubCost })
+  const pollCost = await measurePollCost(ctx.services, options.pollObjects, log)
+  return { sizes, stubCost, pollCost }
 }
 
 async function main(): Promise<number> {
@@ -107,26 +120,28 @@ async function main(): Promise<number> {
   const root = mkdtempSync(path.join(tmpdir(), 'dbt-mz-bench-'))
   // Ctrl-C or SIGTERM: the run in flight is killed, then everything is stopped.
   const abort = abortOnSignals((signal) => log(`bench: interrupted (${signal}); stopping servers…`))
+  const load = sampleLoad(LOAD_INTERVAL_SECONDS)
   let services: Services | undefined
   const started = Date.now()
   try {
-    log(`bench: sizes ${options.sizes.join(', ')}, ${options.reps} repetition(s), temp dir ${root}`)
-    services = await startServices()
-    const results: Array<{ figures: SizeFigures; samples: SizeSamples }> = []
-    for (const size of options.sizes) {
-      results.push(await benchSize({ services, root, reps: options.reps, log, abort }, size))
-      writeJson(options.out, options, results) // partial results survive a later failure
-    }
-    const pollCost = await measurePollCost(services, options.pollObjects, log)
-    writeJson(options.out, options, results, pollCost)
-    const style = paletteFor(process.stdout).markdown
-    process.stdout.write(
-      `${renderReport(
-        results.map((r) => r.figures),
-        options.reps,
-        style
-      )}\n\n${pollMarkdown(pollCost, style)}\n`
+    log(
+      `bench: sizes ${options.sizes.join(', ')}, P6 at ${options.stubNodes} nodes, ${options.reps} repetition(s), temp dir ${root}`
     )
+    services = await startServices()
+    const ctx: BenchContext = { services, root, reps: options.reps, log, abort }
+    const save = (measured: Measured): void =>
+      writeJson(options.out, options, load.samples, measured)
+    const measured = await measureAll(ctx, options, save)
+    load.stop()
+    save(measured)
+    const style = paletteFor(process.stdout).markdown
+    const report = renderReport(
+      measured.sizes.map((s) => s.medians),
+      options.reps,
+      style,
+      measured.stubCost.figures
+    )
+    process.stdout.write(`${report}\n\n${pollMarkdown(measured.pollCost, style)}\n`)
     log(
       `bench: finished in ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in ${path.resolve(options.out)}`
     )
@@ -136,6 +151,7 @@ async function main(): Promise<number> {
     log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     return 1
   } finally {
+    load.stop()
     await services?.stop()
     if (!options.keep) rmSync(root, { recursive: true, force: true, maxRetries: 5 })
   }

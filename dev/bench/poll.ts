@@ -1,4 +1,4 @@
-// P6: what one readiness poll costs with `objects` materialized views and indexes on the
+// P7: what one readiness poll costs with `objects` materialized views and indexes on the
 // cluster, the action's (src/bluegreen/readiness.ts) against deploy_await's are_clusters_ready,
 // timed alternately on the same emulator. Wall time only: a poll's CPU is spent in the server.
 import type pg from 'pg'

@@ -1,5 +1,6 @@
 // Bench projects: the demo's sample project plus generated models up to a given size, in a
-// git workspace with two pull-request branches (one changed model; a README-only change).
+// git workspace with two pull-request branches (one changed model; a README-only change), and
+// shallow clones of it.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GitWorkspace } from '../demo/workspace.js'
@@ -47,6 +48,25 @@ function changeOneModel(workspace: GitWorkspace): void {
     )
   if (changed === workspace.read(file)) throw new Error(`${file} did not change: update the bench`)
   workspace.write(file, changed)
+}
+
+/**
+ * A depth-1 clone of `branch`, as actions/checkout makes by default: the commit the production
+ * manifest was built from is not in it, so git cannot say what changed since.
+ */
+export function shallowClone(workspace: GitWorkspace, branch: string, dir: string): string {
+  // file://, so that git honours --depth for a local repository.
+  workspace.git(
+    'clone',
+    '--quiet',
+    '--depth',
+    '1',
+    '--branch',
+    branch,
+    `file://${workspace.dir}`,
+    dir
+  )
+  return dir
 }
 
 /**

@@ -1,17 +1,22 @@
 // The bare upstream recipes the action replaces, run as plain commands (argument arrays, no
-// shell): slim CI (download the manifest, dbt build state:modified+, upload) and the
-// dbt-materialize blue/green command sequence.
+// shell): slim CI on a pull request (download the manifest, dbt build state:modified+; the
+// guide uploads a manifest only on a push to main, never from a PR) and the dbt-materialize
+// blue/green command sequence. Each command's wall and CPU time is kept (see cpu.ts).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { venvBin } from '../runner.js'
+import { childrenCpuSeconds } from './cpu.js'
+import { rounded, type Phase, type RunSample } from './stats.js'
 
 export interface CommandResult {
   command: string
   exitCode: number | null
   startedAt: number
   endedAt: number
+  /** User + system seconds of the command and everything it waited for. */
+  cpuSeconds: number
   output: string
 }
 
@@ -22,7 +27,10 @@ export interface RecipeEnv {
   abort?: AbortSignal
 }
 
-/** Runs one command to completion, keeping the tail of its output for error messages. */
+/**
+ * Runs one command to completion, keeping the tail of its output for error messages. Its CPU
+ * time is what it adds to this process's children's time; measured commands never overlap.
+ */
 export function runCommand(
   file: string,
   args: string[],
@@ -31,6 +39,7 @@ export function runCommand(
   return new Promise((resolve, reject) => {
     options.abort?.throwIfAborted()
     const startedAt = Date.now()
+    const cpuBefore = childrenCpuSeconds()
     const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
@@ -52,18 +61,26 @@ export function runCommand(
         exitCode,
         startedAt,
         endedAt: Date.now(),
+        cpuSeconds: childrenCpuSeconds() - cpuBefore,
         output
       })
     })
   })
 }
 
-async function mustRun(file: string, args: string[], recipe: RecipeEnv): Promise<CommandResult> {
+/** A named step of a recipe: the command, and the name its phase is reported under. */
+interface Step {
+  name: string
+  file: string
+  args: string[]
+}
+
+async function mustRun(step: Step, recipe: RecipeEnv): Promise<CommandResult> {
   const { workspace: cwd, env, abort } = recipe
-  const result = await runCommand(file, args, { cwd, env, abort })
+  const result = await runCommand(step.file, step.args, { cwd, env, abort })
   if (result.exitCode !== 0) {
     throw new Error(
-      `recipe step failed (exit ${result.exitCode}): ${result.command}\n${result.output}`
+      `recipe step failed (exit ${result.exitCode}): ${step.name}: ${result.command}\n${result.output}`
     )
   }
   return result
@@ -73,14 +90,10 @@ const dbt = path.join(venvBin, 'dbt')
 const python = path.join(venvBin, 'python')
 
 /** What `aws s3 cp` does, with boto3 from the venv. */
-const S3_COPY = `
+const S3_DOWNLOAD = `
 import sys, boto3
-op, endpoint, bucket, key, file = sys.argv[1:6]
-s3 = boto3.client('s3', endpoint_url=endpoint)
-if op == 'get':
-    s3.download_file(bucket, key, file)
-else:
-    s3.upload_file(file, bucket, key)
+endpoint, bucket, key, file = sys.argv[1:5]
+boto3.client('s3', endpoint_url=endpoint).download_file(bucket, key, file)
 `
 
 function projectArgs(recipe: RecipeEnv): string[] {
@@ -92,88 +105,91 @@ export interface SlimRecipeOptions {
   bucket: string
   /** Key of the production manifest. */
   manifestKey: string
-  /** Where the run's manifest is uploaded (CI artifacts; never production's key). */
-  uploadKey: string
 }
 
-export interface RecipeResult {
-  seconds: number
-  /** Seconds per command, in order: where the recipe's time goes. */
-  steps: Array<{ command: string; seconds: number }>
+export type RecipeResult = RunSample
+
+/** Runs the steps in order; the result's phases are the steps, with their wall and CPU time. */
+async function runSteps(
+  steps: Step[],
+  recipe: RecipeEnv
+): Promise<{ sample: RecipeResult; results: Map<string, CommandResult> }> {
+  const started = Date.now()
+  const results = new Map<string, CommandResult>()
+  for (const step of steps) results.set(step.name, await mustRun(step, recipe))
+  const phases: Phase[] = steps.map((step) => {
+    const result = results.get(step.name)!
+    return {
+      name: step.name,
+      wall: (result.endedAt - result.startedAt) / 1000,
+      cpu: result.cpuSeconds
+    }
+  })
+  const cpu = phases.reduce((sum, phase) => sum + (phase.cpu ?? 0), 0)
+  return { sample: rounded({ wall: (Date.now() - started) / 1000, cpu, phases }), results }
 }
 
-const stepTimes = (results: CommandResult[]): RecipeResult['steps'] =>
-  results.map((r) => ({
-    command: r.command.replace(/-c \n[\s\S]*?\n (get|put)/, 's3 $1').slice(0, 80),
-    seconds: (r.endedAt - r.startedAt) / 1000
-  }))
-
-/** Slim CI as documented upstream: download state, build what changed (deferring), upload. */
+/** Slim CI on a pull request as documented upstream: download state, build what changed. */
 export async function slimRecipe(
   recipe: RecipeEnv,
   options: SlimRecipeOptions
 ): Promise<RecipeResult> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'bench-state-'))
-  const started = Date.now()
   try {
-    const { s3Endpoint, bucket } = options
+    const { s3Endpoint, bucket, manifestKey } = options
     const manifest = path.join(stateDir, 'manifest.json')
-    const built = path.join(recipe.workspace, 'target', 'manifest.json')
-    const steps = [
-      await mustRun(
-        python,
-        ['-c', S3_COPY, 'get', s3Endpoint, bucket, options.manifestKey, manifest],
-        recipe
-      ),
-      await mustRun(
-        dbt,
-        [
-          'build',
-          ...projectArgs(recipe),
-          '--select',
-          'state:modified+',
-          '--state',
-          stateDir,
-          '--defer'
-        ],
-        recipe
-      ),
-      await mustRun(
-        python,
-        ['-c', S3_COPY, 'put', s3Endpoint, bucket, options.uploadKey, built],
-        recipe
-      )
-    ]
-    return { seconds: (Date.now() - started) / 1000, steps: stepTimes(steps) }
+    const download = [S3_DOWNLOAD, s3Endpoint, bucket, manifestKey, manifest]
+    const build = ['--select', 'state:modified+', '--state', stateDir, '--defer']
+    const { sample } = await runSteps(
+      [
+        { name: 's3 download manifest', file: python, args: ['-c', ...download] },
+        { name: 'dbt build', file: dbt, args: ['build', ...projectArgs(recipe), ...build] }
+      ],
+      recipe
+    )
+    return sample
   } finally {
     rmSync(stateDir, { recursive: true, force: true })
   }
 }
 
 export interface BlueGreenRecipeResult extends RecipeResult {
-  /** Epoch ms when `deploy_await` returned: the earliest the swap could start. */
+  /** Epoch ms when `deploy_await` returned. */
   awaitReturnedAt: number
+  /** Epoch ms when `deploy_promote` started: the end of P3. */
+  promoteStartedAt: number
 }
 
-/** dbt-materialize's blue/green sequence, deploy_await at its default 15 s poll interval. */
-export async function blueGreenRecipe(recipe: RecipeEnv): Promise<BlueGreenRecipeResult> {
-  const started = Date.now()
+/**
+ * dbt-materialize's blue/green sequence; deploy_await at its default 15 s poll interval unless
+ * `pollInterval` says otherwise.
+ */
+export async function blueGreenRecipe(
+  recipe: RecipeEnv,
+  pollInterval?: number
+): Promise<BlueGreenRecipeResult> {
   const deployVars = ['--vars', 'deploy: True']
   const project = projectArgs(recipe)
-  const steps = [
-    await mustRun(dbt, ['run-operation', 'deploy_init', ...project], recipe),
-    await mustRun(dbt, ['run', ...project, ...deployVars], recipe)
-  ]
-  const waited = await mustRun(dbt, ['run-operation', 'deploy_await', ...project], recipe)
-  steps.push(
-    waited,
-    await mustRun(dbt, ['test', ...project, ...deployVars], recipe),
-    await mustRun(dbt, ['run-operation', 'deploy_promote', ...project], recipe),
-    await mustRun(dbt, ['run-operation', 'deploy_cleanup', ...project], recipe)
+  const operation = (macro: string, args: string[] = []): Step => ({
+    name: macro,
+    file: dbt,
+    args: ['run-operation', macro, ...project, ...args]
+  })
+  const awaitArgs = pollInterval === undefined ? [] : ['--args', `{poll_interval: ${pollInterval}}`]
+  const { sample, results } = await runSteps(
+    [
+      operation('deploy_init'),
+      { name: 'dbt run', file: dbt, args: ['run', ...project, ...deployVars] },
+      operation('deploy_await', awaitArgs),
+      { name: 'dbt test', file: dbt, args: ['test', ...project, ...deployVars] },
+      operation('deploy_promote'),
+      operation('deploy_cleanup')
+    ],
+    recipe
   )
   return {
-    seconds: (Date.now() - started) / 1000,
-    awaitReturnedAt: waited.endedAt,
-    steps: stepTimes(steps)
+    ...sample,
+    awaitReturnedAt: results.get('deploy_await')!.endedAt,
+    promoteStartedAt: results.get('deploy_promote')!.startedAt
   }
 }

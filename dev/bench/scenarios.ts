@@ -1,16 +1,24 @@
-// One project size of the bench: production is built, then P1/P2 (slim: action vs recipe),
-// then P4 (blue/green: action vs the dbt sequence) with P3 read from the same runs. Action and
-// recipe alternate who goes first, and every run starts from a cold target/ like a fresh
-// checkout in CI.
+// One project size of the bench: production is built, then P1/P2 (slim: action vs recipe; P2
+// also in a shallow clone), then P4 (blue/green: action vs the dbt sequence, the latter with
+// deploy_await's default poll and with poll_interval=1) with P3 read from the same runs. The
+// runs of a repetition take turns going first, and every run starts from a cold target/ like a
+// fresh checkout in CI.
 import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { pullRequestEvent, pushEvent, venvBin, type GitHubEvent } from '../runner.js'
 import type { Services } from '../demo/services.js'
 import type { GitWorkspace } from '../demo/workspace.js'
-import { createBenchWorkspace, ONE_MODEL_BRANCH, README_BRANCH } from './project.js'
-import { measureAction, type ActionMeasurement } from './measure.js'
+import { createBenchWorkspace, ONE_MODEL_BRANCH, README_BRANCH, shallowClone } from './project.js'
+import { measureAction, type ActionMeasurement, type GroupSpan } from './measure.js'
 import { blueGreenRecipe, slimRecipe, type RecipeEnv, type RecipeResult } from './recipe.js'
-import { hydrationDelays, median, type SizeFigures } from './stats.js'
+import {
+  costFigures,
+  hydrationDelays,
+  median,
+  rounded,
+  type RunSample,
+  type SizeFigures
+} from './stats.js'
 
 export interface BenchContext {
   services: Services
@@ -25,22 +33,37 @@ interface SizeRun {
   ctx: BenchContext
   size: number
   workspace: GitWorkspace
+  /** A depth-1 clone of the README branch. */
+  shallow: string
   prefix: string
   runCount: number
 }
 
 /** Raw samples of one size, kept in the JSON next to the medians. */
 export interface SizeSamples {
-  p1: { action: number[]; recipe: number[]; selected: string[]; recipeSteps: RecipeResult[] }
-  p2: { action: number[]; recipe: number[]; status: string[] }
-  p3: { action: number[]; recipe: number[]; delays: number[] }
-  p4: { action: number[]; recipe: number[]; recipeSteps: RecipeResult[] }
+  p1: { action: RunSample[]; recipe: RunSample[]; selected: string[] }
+  p2: { action: RunSample[]; recipe: RunSample[]; status: string[] }
+  /** The action in the shallow clone; `gitCompared` false when it said git cannot compare. */
+  p2Shallow: { action: RunSample[]; status: string[]; gitCompared: boolean[] }
+  p3: {
+    delays: number[]
+    action: number[]
+    actionWait: number[]
+    recipe: number[]
+    recipeWait: number[]
+    recipePoll1: number[]
+    recipePoll1Wait: number[]
+  }
+  p4: { action: RunSample[]; recipe: RunSample[]; recipePoll1: RunSample[] }
   p5: { peakRssMbP1: number[]; peakRssMbP4: number[]; firstLineMs: number[] }
 }
 
 const PRODUCTION_CLUSTER = 'analytics'
 const PR_ONE_MODEL = 101
 const PR_README = 102
+/** The action's log groups that end P3's wait and P3. */
+const AWAIT_GROUP = 'Await hydration'
+const SWAP_GROUP = 'deploy_promote (atomic swap)'
 
 function stateUri(run: SizeRun): string {
   return `s3://${run.ctx.services.bucket}/${run.prefix}`
@@ -76,20 +99,21 @@ function recipeEnv(run: SizeRun, extra: Record<string, string> = {}): RecipeEnv 
 }
 
 /** A fresh checkout has no target/: no partial parse state carried between measured runs. */
-function coldStart(run: SizeRun): void {
-  rmSync(path.join(run.workspace.dir, 'target'), { recursive: true, force: true })
+function coldStart(dir: string): void {
+  rmSync(path.join(dir, 'target'), { recursive: true, force: true })
 }
 
 async function action(
   run: SizeRun,
   event: GitHubEvent,
-  inputs: Record<string, string>
+  inputs: Record<string, string>,
+  workspace = run.workspace.dir
 ): Promise<ActionMeasurement> {
-  coldStart(run)
+  coldStart(workspace)
   const runDir = path.join(run.ctx.root, `size-${run.size}`, 'runs', String(++run.runCount))
   const { services } = run.ctx
   const result = await measureAction({
-    workspace: run.workspace.dir,
+    workspace,
     event,
     inputs,
     env: services.env,
@@ -107,6 +131,15 @@ function expectStatus(result: ActionMeasurement, allowed: string[]): string {
   const status = result.outputs.status ?? ''
   if (!allowed.includes(status)) throw new Error(`unexpected action status "${status}"`)
   return status
+}
+
+export function sampleOf(measured: ActionMeasurement): RunSample {
+  return rounded({
+    wall: measured.seconds,
+    cpu: measured.cpu,
+    ownCpu: measured.ownCpu,
+    phases: measured.phases
+  })
 }
 
 /** Drops everything an earlier size left, so each size starts from an empty Materialize. */
@@ -139,25 +172,24 @@ async function buildProduction(run: SizeRun): Promise<void> {
     await services.sql(`CREATE CLUSTER pr_${pr} (SIZE = '25cc')`)
 }
 
-/** Runs `first` then `second`, or the other way round on odd repetitions. */
-async function alternate(
-  rep: number,
-  a: () => Promise<void>,
-  b: () => Promise<void>
-): Promise<void> {
-  if (rep % 2 === 0) {
-    await a()
-    await b()
-  } else {
-    await b()
-    await a()
-  }
+/** Runs the tasks in order, starting with a different one each repetition. */
+export async function inTurn(rep: number, tasks: Array<() => Promise<void>>): Promise<void> {
+  for (let i = 0; i < tasks.length; i++) await tasks[(rep + i) % tasks.length]!()
 }
 
 interface SlimCase {
   pr: number
   branch: string
   expected: string[]
+}
+
+function prEvent(run: SizeRun, slim: SlimCase): GitHubEvent {
+  return pullRequestEvent({
+    number: slim.pr,
+    action: 'synchronize',
+    headSha: run.workspace.head(),
+    headRef: slim.branch
+  })
 }
 
 async function slimCase(
@@ -167,17 +199,11 @@ async function slimCase(
 ): Promise<{ action: ActionMeasurement; recipe: RecipeResult }> {
   const { services } = run.ctx
   run.workspace.checkout(slim.branch)
-  const event = pullRequestEvent({
-    number: slim.pr,
-    action: 'synchronize',
-    headSha: run.workspace.head(),
-    headRef: slim.branch
-  })
+  const event = prEvent(run, slim)
   let measured: ActionMeasurement | undefined
   let recipe: RecipeResult | undefined
   const dropPrSchema = () => services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
-  await alternate(
-    rep,
+  await inTurn(rep, [
     async () => {
       await dropPrSchema()
       measured = await action(run, event, slimInputs(run, { defer: 'true' }))
@@ -185,19 +211,34 @@ async function slimCase(
     },
     async () => {
       await dropPrSchema()
-      coldStart(run)
+      coldStart(run.workspace.dir)
       recipe = await slimRecipe(recipeEnv(run, { DBT_PR_ENVIRONMENT: `pr_${slim.pr}` }), {
         s3Endpoint: services.moto.endpoint,
         bucket: services.bucket,
-        manifestKey: `${run.prefix}/manifest.json`,
-        uploadKey: `${run.prefix}/ci/pr-${slim.pr}/manifest.json`
+        manifestKey: `${run.prefix}/manifest.json`
       })
     }
-  )
+  ])
   // The PR closes before the next deploy: its deferred views read production, and the
   // blue/green impact guard would refuse to drop the previous production under them.
   await dropPrSchema()
   return { action: measured!, recipe: recipe! }
+}
+
+/** P2 in the shallow clone: git cannot compare, so the action leaves it to dbt. */
+async function shallowCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasurement> {
+  const { services } = run.ctx
+  run.workspace.checkout(slim.branch)
+  await services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+  const measured = await action(
+    run,
+    prEvent(run, slim),
+    slimInputs(run, { defer: 'true' }),
+    run.shallow
+  )
+  expectStatus(measured, slim.expected)
+  await services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+  return measured
 }
 
 /** When the last object in `cluster` hydrates, by the emulator's script (epoch ms). */
@@ -212,11 +253,25 @@ async function hydratedAt(services: Services, cluster: string): Promise<number> 
   return Number(row.at)
 }
 
+function group(groups: GroupSpan[], name: string): GroupSpan {
+  const found = groups.find((g) => g.name === name)
+  if (!found) throw new Error(`the action logged no "${name}" group: update the bench`)
+  return found
+}
+
+/** Seconds from the last object hydrated to the wait's end and to the swap's start. */
+interface Latency {
+  wait: number
+  swap: number
+}
+
 interface BlueGreenSample {
   action: ActionMeasurement
-  actionLatency: number
+  actionLatency: Latency
   recipe: RecipeResult
-  recipeLatency: number
+  recipeLatency: Latency
+  recipePoll1: RecipeResult
+  recipePoll1Latency: Latency
 }
 
 async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<BlueGreenSample> {
@@ -224,66 +279,102 @@ async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<
   const { control } = services.emulator
   const sample: Partial<BlueGreenSample> = {}
   // After the swap the green cluster carries the production name: its objects are green's.
-  await alternate(
-    rep,
+  const since = async (at: { wait: number; swap: number }): Promise<Latency> => {
+    const hydrated = await hydratedAt(services, PRODUCTION_CLUSTER)
+    return { wait: (at.wait - hydrated) / 1000, swap: (at.swap - hydrated) / 1000 }
+  }
+  const recipeRun = async (pollInterval?: number) => {
+    await control.setDefaultHydration({ delaySeconds: delay })
+    coldStart(run.workspace.dir)
+    const result = await blueGreenRecipe(recipeEnv(run), pollInterval)
+    const latency = await since({ wait: result.awaitReturnedAt, swap: result.promoteStartedAt })
+    return { result, latency }
+  }
+  await inTurn(rep, [
     async () => {
       await control.setDefaultHydration({ delaySeconds: delay })
       const event = pushEvent({ sha: run.workspace.head() })
-      sample.action = await action(
+      const measured = await action(
         run,
         event,
         slimInputs(run, { mode: 'blue-green', phase: 'all' })
       )
-      expectStatus(sample.action, ['promoted'])
-      const hydrated = await hydratedAt(services, PRODUCTION_CLUSTER)
-      sample.actionLatency = (sample.action.awaitEndedAt! - hydrated) / 1000
+      expectStatus(measured, ['promoted'])
+      sample.action = measured
+      sample.actionLatency = await since({
+        wait: group(measured.groups, AWAIT_GROUP).endedAt,
+        swap: group(measured.groups, SWAP_GROUP).startedAt
+      })
     },
     async () => {
-      await control.setDefaultHydration({ delaySeconds: delay })
-      coldStart(run)
-      const result = await blueGreenRecipe(recipeEnv(run))
+      const { result, latency } = await recipeRun()
       sample.recipe = result
-      const hydrated = await hydratedAt(services, PRODUCTION_CLUSTER)
-      sample.recipeLatency = (result.awaitReturnedAt - hydrated) / 1000
+      sample.recipeLatency = latency
+    },
+    async () => {
+      const { result, latency } = await recipeRun(1)
+      sample.recipePoll1 = result
+      sample.recipePoll1Latency = latency
     }
-  )
+  ])
   return sample as BlueGreenSample
 }
 
 function emptySamples(): SizeSamples {
   return {
-    p1: { action: [], recipe: [], selected: [], recipeSteps: [] },
+    p1: { action: [], recipe: [], selected: [] },
     p2: { action: [], recipe: [], status: [] },
-    p3: { action: [], recipe: [], delays: [] },
-    p4: { action: [], recipe: [], recipeSteps: [] },
+    p2Shallow: { action: [], status: [], gitCompared: [] },
+    p3: {
+      delays: [],
+      action: [],
+      actionWait: [],
+      recipe: [],
+      recipeWait: [],
+      recipePoll1: [],
+      recipePoll1Wait: []
+    },
+    p4: { action: [], recipe: [], recipePoll1: [] },
     p5: { peakRssMbP1: [], peakRssMbP4: [], firstLineMs: [] }
   }
 }
 
+const s = (seconds: number | undefined): string => `${seconds?.toFixed(1) ?? 'n/a'} s`
+
+function recordP5(samples: SizeSamples, measured: ActionMeasurement, peaks: number[]): void {
+  if (measured.peakRssMb !== undefined) peaks.push(measured.peakRssMb)
+  if (measured.firstLineMs !== undefined) samples.p5.firstLineMs.push(measured.firstLineMs)
+}
+
 async function measureSlim(run: SizeRun, samples: SizeSamples): Promise<void> {
+  const readme = { pr: PR_README, branch: README_BRANCH }
   for (let rep = 0; rep < run.ctx.reps; rep++) {
     const one = await slimCase(
       run,
       { pr: PR_ONE_MODEL, branch: ONE_MODEL_BRANCH, expected: ['success'] },
       rep
     )
-    samples.p1.action.push(one.action.seconds)
-    samples.p1.recipe.push(one.recipe.seconds)
-    samples.p1.recipeSteps.push(one.recipe)
+    samples.p1.action.push(sampleOf(one.action))
+    samples.p1.recipe.push(one.recipe)
     samples.p1.selected.push(one.action.outputs['selected-count'] ?? '')
-    if (one.action.peakRssMb !== undefined) samples.p5.peakRssMbP1.push(one.action.peakRssMb)
-    if (one.action.firstLineMs !== undefined) samples.p5.firstLineMs.push(one.action.firstLineMs)
+    recordP5(samples, one.action, samples.p5.peakRssMbP1)
     const none = await slimCase(
       run,
-      { pr: PR_README, branch: README_BRANCH, expected: ['skipped-unchanged', 'nothing-selected'] },
+      { ...readme, expected: ['skipped-unchanged', 'nothing-selected'] },
       rep
     )
-    samples.p2.action.push(none.action.seconds)
-    samples.p2.recipe.push(none.recipe.seconds)
+    samples.p2.action.push(sampleOf(none.action))
+    samples.p2.recipe.push(none.recipe)
     samples.p2.status.push(none.action.outputs.status ?? '')
+    // dbt decides here; a selection from a README change would be a finding, not a bench error.
+    const shallow = await shallowCase(run, { ...readme, expected: ['nothing-selected', 'success'] })
+    samples.p2Shallow.action.push(sampleOf(shallow))
+    samples.p2Shallow.status.push(shallow.outputs.status ?? '')
+    samples.p2Shallow.gitCompared.push(!shallow.log.includes('git cannot compare'))
     run.ctx.log(
-      `  rep ${rep + 1}: P1 action ${one.action.seconds.toFixed(1)} s / recipe ${one.recipe.seconds.toFixed(1)} s; ` +
-        `P2 action ${none.action.seconds.toFixed(1)} s / recipe ${none.recipe.seconds.toFixed(1)} s`
+      `  rep ${rep + 1}: P1 action ${s(one.action.seconds)} (CPU ${s(one.action.cpu)}) / recipe ${s(one.recipe.wall)} (CPU ${s(one.recipe.cpu)}); ` +
+        `P2 action ${s(none.action.seconds)} / recipe ${s(none.recipe.wall)}; ` +
+        `P2 shallow action ${s(shallow.seconds)} (${shallow.outputs.status})`
     )
   }
 }
@@ -293,37 +384,58 @@ async function measureBlueGreen(run: SizeRun, samples: SizeSamples): Promise<voi
   const delays = hydrationDelays(run.ctx.reps)
   for (let rep = 0; rep < delays.length; rep++) {
     const sample = await blueGreenCase(run, rep, delays[rep]!)
-    samples.p3.delays.push(delays[rep]!)
-    samples.p3.action.push(sample.actionLatency)
-    samples.p3.recipe.push(sample.recipeLatency)
-    samples.p4.action.push(sample.action.seconds)
-    samples.p4.recipe.push(sample.recipe.seconds)
-    samples.p4.recipeSteps.push(sample.recipe)
-    if (sample.action.peakRssMb !== undefined) samples.p5.peakRssMbP4.push(sample.action.peakRssMb)
-    if (sample.action.firstLineMs !== undefined)
-      samples.p5.firstLineMs.push(sample.action.firstLineMs)
+    const { p3, p4 } = samples
+    p3.delays.push(delays[rep]!)
+    p3.action.push(sample.actionLatency.swap)
+    p3.actionWait.push(sample.actionLatency.wait)
+    p3.recipe.push(sample.recipeLatency.swap)
+    p3.recipeWait.push(sample.recipeLatency.wait)
+    p3.recipePoll1.push(sample.recipePoll1Latency.swap)
+    p3.recipePoll1Wait.push(sample.recipePoll1Latency.wait)
+    p4.action.push(sampleOf(sample.action))
+    p4.recipe.push(sample.recipe)
+    p4.recipePoll1.push(sample.recipePoll1)
+    recordP5(samples, sample.action, samples.p5.peakRssMbP4)
     run.ctx.log(
-      `  rep ${rep + 1} (hydration ${delays[rep]!.toFixed(1)} s): P4 action ${sample.action.seconds.toFixed(1)} s / ` +
-        `sequence ${sample.recipe.seconds.toFixed(1)} s; P3 action ${sample.actionLatency.toFixed(2)} s / ` +
-        `deploy_await ${sample.recipeLatency.toFixed(2)} s`
+      `  rep ${rep + 1} (hydration ${delays[rep]!.toFixed(1)} s): P4 action ${s(sample.action.seconds)} (CPU ${s(sample.action.cpu)}) / ` +
+        `sequence ${s(sample.recipe.wall)} (CPU ${s(sample.recipe.cpu)}), at poll_interval=1 ${s(sample.recipePoll1.wall)}; ` +
+        `P3 action ${sample.actionLatency.swap.toFixed(2)} s / sequence ${sample.recipeLatency.swap.toFixed(2)} s, ` +
+        `at poll_interval=1 ${sample.recipePoll1Latency.swap.toFixed(2)} s`
     )
   }
 }
 
+/** The status every repetition had, or each distinct one. */
+const statusOf = (statuses: string[]): string | undefined =>
+  statuses.length === 0 ? undefined : [...new Set(statuses)].join(' / ')
+
+const maxOf = (values: number[]): number | undefined =>
+  values.length > 0 ? Math.max(...values) : undefined
+
 export function figuresOf(size: number, s: SizeSamples): SizeFigures {
   return {
     size,
-    p1Action: median(s.p1.action),
-    p1Recipe: median(s.p1.recipe),
-    p2Action: median(s.p2.action),
-    p2Recipe: median(s.p2.recipe),
-    p3Action: median(s.p3.action),
-    p3Recipe: median(s.p3.recipe),
-    p4Action: median(s.p4.action),
-    p4Recipe: median(s.p4.recipe),
-    p5PeakRssMbP1: s.p5.peakRssMbP1.length ? Math.max(...s.p5.peakRssMbP1) : undefined,
-    p5PeakRssMbP4: s.p5.peakRssMbP4.length ? Math.max(...s.p5.peakRssMbP4) : undefined,
-    p5FirstLineMs: median(s.p5.firstLineMs)
+    p1: { action: costFigures(s.p1.action), recipe: costFigures(s.p1.recipe) },
+    p2: { action: costFigures(s.p2.action), recipe: costFigures(s.p2.recipe) },
+    p2Shallow: { action: costFigures(s.p2Shallow.action), status: statusOf(s.p2Shallow.status) },
+    p3: {
+      action: median(s.p3.action),
+      actionWait: median(s.p3.actionWait),
+      recipe: median(s.p3.recipe),
+      recipeWait: median(s.p3.recipeWait),
+      recipePoll1: median(s.p3.recipePoll1),
+      recipePoll1Wait: median(s.p3.recipePoll1Wait)
+    },
+    p4: {
+      action: costFigures(s.p4.action),
+      recipe: costFigures(s.p4.recipe),
+      recipePoll1: costFigures(s.p4.recipePoll1)
+    },
+    p5: {
+      peakRssMbP1: maxOf(s.p5.peakRssMbP1),
+      peakRssMbP4: maxOf(s.p5.peakRssMbP4),
+      firstLineMs: median(s.p5.firstLineMs)
+    }
   }
 }
 
@@ -334,8 +446,10 @@ export async function benchSize(
 ): Promise<{ figures: SizeFigures; samples: SizeSamples }> {
   const started = Date.now()
   ctx.log(`size ${size}: generating the project and building production…`)
-  const workspace = createBenchWorkspace(path.join(ctx.root, `size-${size}`, 'workspace'), size)
-  const run: SizeRun = { ctx, size, workspace, prefix: `size-${size}`, runCount: 0 }
+  const dir = path.join(ctx.root, `size-${size}`)
+  const workspace = createBenchWorkspace(path.join(dir, 'workspace'), size)
+  const shallow = shallowClone(workspace, README_BRANCH, path.join(dir, 'shallow'))
+  const run: SizeRun = { ctx, size, workspace, shallow, prefix: `size-${size}`, runCount: 0 }
   await buildProduction(run)
   const samples = emptySamples()
   await measureSlim(run, samples)
