@@ -86,6 +86,8 @@ describeEmulatorOnly(
         replicaDelaySeconds: 0
       })
       await log.until(new RegExp(`${GREEN_CLUSTER}: hydrating.*hydrated 1/2`))
+      // Production's manifest does not depend on green: dbt parses it during the wait.
+      await log.until(/dbt parsed production's manifest while green hydrates/)
       const movedAt = log.lines.length
       await emulator.control.advanceClock(HOUR + 60)
 

@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import path from 'node:path'
 import type { BlueGreenInputs } from '../inputs.js'
 import type { RunContext } from '../context.js'
-import { DbtCli, type Dbt } from '../dbt/cli.js'
+import { DbtCli, type Dbt, type DbtRunOptions } from '../dbt/cli.js'
 import { readProject, type DbtProject } from '../dbt/project.js'
 import { checkTarget } from '../dbt/target.js'
 import { blueGreenDbtEnvironment } from '../environment.js'
@@ -150,9 +150,10 @@ export class BlueGreenRun {
     command: string,
     args: string[],
     what: string,
-    timeoutMs?: number
+    options: DbtRunOptions = {}
   ): Promise<void> {
-    const result = await dbt.run(command, args, { timeoutMs })
+    const { timeoutMs } = options
+    const result = await dbt.run(command, args, options)
     if (result.timedOut)
       throw new ActionError(`${what} did not finish within ${(timeoutMs ?? 0) / 1000} s.`)
     if (result.exitCode !== 0)

@@ -28,7 +28,7 @@ async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
     'run-operation',
     ['deploy_await', '--args', JSON.stringify(args)],
     'deploy_await',
-    blueGreen.awaitTimeoutMs
+    { timeoutMs: blueGreen.awaitTimeoutMs }
   )
   return { seconds: (Date.now() - started) / 1000, final: [], samples: [] }
 }
@@ -55,9 +55,45 @@ function excludeArgs(exclude: string[]): string[] {
  * relations name production as it is after the swap, not the `*_dbt_deploy` names green was
  * built under (a slim PR deferring to it would read those).
  */
-async function productionManifest(run: BlueGreenRun): Promise<string> {
-  await run.dbtOk(run.clients.dbt, 'parse', [], 'dbt parse (production manifest)')
+async function productionManifest(run: BlueGreenRun, quiet: boolean): Promise<string> {
+  await run.dbtOk(run.clients.dbt, 'parse', [], 'dbt parse (production manifest)', { quiet })
   return readFileSync(path.join(run.project.dir, run.project.targetPath, 'manifest.json'), 'utf8')
+}
+
+interface Hydrated {
+  hydration: HydrationResult
+  /** Production's manifest: the parse that ran during the wait, or one run now. */
+  productionManifest: () => Promise<string>
+}
+
+/**
+ * Awaits hydration while dbt parses production's manifest, which does not depend on green: the
+ * parse leaves the path from "hydrated" to the swap. `await: dbt` runs deploy_await in
+ * production's target path, where a parallel parse would write the same files, so it waits first.
+ */
+async function hydrateAndParse(run: BlueGreenRun): Promise<Hydrated> {
+  const wait = () => run.step('Await hydration', () => awaitHydration(run))
+  if (run.inputs.blueGreen.awaitWith === 'dbt')
+    return { hydration: await wait(), productionManifest: () => productionManifest(run, false) }
+  // Settled at once, so a parse that fails during the wait is never an unhandled rejection.
+  const parsing = productionManifest(run, true).then(
+    (body) => {
+      core.info("dbt parsed production's manifest while green hydrates.")
+      return { body }
+    },
+    (error: unknown) => ({ error })
+  )
+  const manifest = async () => {
+    const parsed = await parsing
+    if ('error' in parsed) throw parsed.error
+    return parsed.body
+  }
+  try {
+    return { hydration: await wait(), productionManifest: manifest }
+  } catch (error) {
+    await parsing // the parse process ends before the run does
+    throw error
+  }
 }
 
 export interface StagedGreen {
@@ -101,8 +137,9 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
       'dbt run into green'
     )
   )
-  run.hydration = await run.step('Await hydration', () => awaitHydration(run))
-  core.setOutput('hydration-seconds', run.hydration.seconds.toFixed(1))
+  const { hydration, productionManifest: parsed } = await hydrateAndParse(run)
+  run.hydration = hydration
+  core.setOutput('hydration-seconds', hydration.seconds.toFixed(1))
   if (blueGreen.runTests) {
     await run.step('dbt test (green)', () =>
       // The run's exclusions: tests of models green does not build would read missing relations.
@@ -111,7 +148,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   } else {
     run.notes.push('Validation skipped ("run-tests: false").')
   }
-  const productionBody = await run.step('Production manifest', () => productionManifest(run))
+  const productionBody = await run.step('Production manifest', parsed)
   await saveParseState(parseState)
   core.setOutput('deployed', 'true')
   const staged: StagedDeployment = {

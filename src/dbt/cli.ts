@@ -15,6 +15,8 @@ export interface DbtRunOptions {
   timeoutMs?: number
   /** Keep all of stdout in the result, e.g. the nodes `dbt ls` lists. */
   keepStdout?: boolean
+  /** Do not echo dbt's output, e.g. while another step's progress is being logged. */
+  quiet?: boolean
 }
 
 export interface Dbt {
@@ -63,10 +65,12 @@ export class DbtCli implements Dbt {
   }
 
   async run(command: string, args: string[], options: DbtRunOptions = {}): Promise<DbtInvocation> {
+    const { quiet, ...rest } = options
     const result = await runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
       cwd: this.settings.projectDir,
       env: this.env,
-      ...options
+      echo: !quiet,
+      ...rest
     })
     // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
     return { ...result, tail: stripVTControlCharacters(result.tail) }
