@@ -71906,9 +71906,11 @@ class S3ObjectStore {
             return { etag: response.ETag ?? '', metadata: response.Metadata ?? {} };
         }
         catch (error) {
-            // A HEAD answer has no body, so a missing key shows only as NotFound (HTTP 404).
-            if (['NotFound', 'NoSuchKey'].includes(errorCode(error)))
-                return undefined;
+            // A HEAD answer has no body, so a 404 may be a missing key or a missing bucket: GET tells.
+            if (httpStatus(error) === 404) {
+                const object = await this.get(key);
+                return object && { etag: object.etag, metadata: object.metadata };
+            }
             throw this.explain(error, 'read', key);
         }
     }
@@ -71959,12 +71961,12 @@ class S3ObjectStore {
         const attempts = `after ${this.settings.maxAttempts} attempt(s)`;
         const endpoint = this.settings.endpoint ? ` at ${this.settings.endpoint}` : '';
         const code = errorCode(error);
-        const status = error instanceof dist_cjs/* S3ServiceException */.Hcp ? error.$metadata.httpStatusCode : undefined;
+        const status = httpStatus(error);
         const detail = (() => {
             if (code === 'NoSuchBucket')
                 return `the bucket "${this.bucket}" does not exist${endpoint}; check "state-uri" and "s3-endpoint".`;
             if (code === 'AccessDenied' || status === 403)
-                return `access was denied (${code}); the credentials need s3:GetObject and s3:PutObject on the state prefix.`;
+                return `access was denied (${code === 'Unknown' ? 'HTTP 403' : code}); the credentials need s3:GetObject and s3:PutObject on the state prefix.`;
             if (code === 'TimeoutError' || code === 'RequestTimeout')
                 return `S3${endpoint} did not answer within ${this.settings.timeoutMs / 1000} s ${attempts} (raise "s3-timeout" for slow stores).`;
             if (code === 'CredentialsProviderError')
@@ -71977,6 +71979,9 @@ class S3ObjectStore {
         })();
         return new errors/* ActionError */.lZ(`Could not ${verb} ${where}: ${detail}`, { cause: error });
     }
+}
+function httpStatus(error) {
+    return error instanceof dist_cjs/* S3ServiceException */.Hcp ? error.$metadata.httpStatusCode : undefined;
 }
 function errorCode(error) {
     if (error && typeof error === 'object') {

@@ -322,7 +322,8 @@ describe('S3 faults while reading state', () => {
     await putObject(bucket, 'prod/manifest.json', '{"nodes": {"model.jaffle', {
       'git-sha': base.sha()
     })
-    const workspace = docsOnlyBranch()
+    // A model changed, so dbt needs the state (a docs-only push skips from the metadata alone).
+    const workspace = branch({ 'models/marts/calendar.sql': CALENDAR_V2 })
     const result = await run({
       workspace: workspace.dir,
       event: push(workspace),

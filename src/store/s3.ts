@@ -95,8 +95,11 @@ export class S3ObjectStore implements ObjectStore {
       )
       return { etag: response.ETag ?? '', metadata: response.Metadata ?? {} }
     } catch (error) {
-      // A HEAD answer has no body, so a missing key shows only as NotFound (HTTP 404).
-      if (['NotFound', 'NoSuchKey'].includes(errorCode(error))) return undefined
+      // A HEAD answer has no body, so a 404 may be a missing key or a missing bucket: GET tells.
+      if (httpStatus(error) === 404) {
+        const object = await this.get(key)
+        return object && { etag: object.etag, metadata: object.metadata }
+      }
       throw this.explain(error, 'read', key)
     }
   }
@@ -160,12 +163,12 @@ export class S3ObjectStore implements ObjectStore {
     const attempts = `after ${this.settings.maxAttempts} attempt(s)`
     const endpoint = this.settings.endpoint ? ` at ${this.settings.endpoint}` : ''
     const code = errorCode(error)
-    const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined
+    const status = httpStatus(error)
     const detail = (() => {
       if (code === 'NoSuchBucket')
         return `the bucket "${this.bucket}" does not exist${endpoint}; check "state-uri" and "s3-endpoint".`
       if (code === 'AccessDenied' || status === 403)
-        return `access was denied (${code}); the credentials need s3:GetObject and s3:PutObject on the state prefix.`
+        return `access was denied (${code === 'Unknown' ? 'HTTP 403' : code}); the credentials need s3:GetObject and s3:PutObject on the state prefix.`
       if (code === 'TimeoutError' || code === 'RequestTimeout')
         return `S3${endpoint} did not answer within ${this.settings.timeoutMs / 1000} s ${attempts} (raise "s3-timeout" for slow stores).`
       if (code === 'CredentialsProviderError')
@@ -177,6 +180,10 @@ export class S3ObjectStore implements ObjectStore {
     })()
     return new ActionError(`Could not ${verb} ${where}: ${detail}`, { cause: error })
   }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined
 }
 
 function errorCode(error: unknown): string {
