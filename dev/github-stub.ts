@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { StubDeployments, StubHttpError as HttpError } from './github-stub-deployments.js'
 
 export interface StubComment {
   id: number
@@ -28,8 +29,35 @@ export interface StubRequest {
   body: unknown
 }
 
+export interface StubDeploymentStatus {
+  id: number
+  state: string
+  description?: string
+  logUrl?: string
+  environmentUrl?: string
+}
+
+export interface StubDeployment {
+  id: number
+  repo: string
+  sha: string
+  environment: string
+  transient: boolean
+  production: boolean
+  description?: string
+  payload: unknown
+  /** Oldest first. */
+  statuses: StubDeploymentStatus[]
+}
+
+/** API areas whose writes can be refused, as GitHub refuses a token without the permission. */
+export type StubArea = 'deployments'
+
 export interface GitHubStub {
   url: string
+  deployments(): StubDeployment[]
+  /** Later requests to this area get a 403, as for a token without its permission. */
+  deny(area: StubArea): void
   comments(): StubComment[]
   /** A comment written by someone else, e.g. a person quoting the action's marker. */
   addComment(comment: Pick<StubComment, 'repo' | 'issueNumber' | 'body' | 'user'>): StubComment
@@ -45,15 +73,8 @@ const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
 const ISSUE_COMMENTS = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/
 const ONE_COMMENT = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/
 const COMPARE = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([^/.]+)\.\.\.([^/.]+)$/
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string
-  ) {
-    super(message)
-  }
-}
+const DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments$/
+const DEPLOYMENT_STATUSES = /^\/repos\/([^/]+)\/([^/]+)\/deployments\/(\d+)\/statuses$/
 
 function tokenOf(authorization: string | undefined): string | undefined {
   return authorization?.replace(/^(token|bearer)\s+/i, '').trim()
@@ -134,6 +155,8 @@ export async function startGitHubStub(): Promise<GitHubStub> {
   const store: StubComment[] = []
   const requests: StubRequest[] = []
   const denied = new Set<string>()
+  const deniedAreas = new Set<StubArea>()
+  const deployments = new StubDeployments(() => url)
   let nextId = 1_900_000_001
   let url = ''
   let history: string | undefined
@@ -229,6 +252,31 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     })
   }
 
+  function routeDeployments(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    response: ServerResponse
+  ): void {
+    if (deniedAreas.has('deployments'))
+      throw new HttpError(403, 'Resource not accessible by integration')
+    const fields = body as Record<string, unknown> | undefined
+    const list = DEPLOYMENTS.exec(path)
+    if (list) {
+      const repo = `${list[1]}/${list[2]}`
+      if (method === 'POST') return sendJson(response, 201, deployments.create(repo, fields))
+      if (method === 'GET') return sendJson(response, 200, deployments.list(repo, query))
+    }
+    const statuses = DEPLOYMENT_STATUSES.exec(path)
+    if (statuses) {
+      const [repo, id] = [`${statuses[1]}/${statuses[2]}`, Number(statuses[3])]
+      if (method === 'POST') return sendJson(response, 201, deployments.addStatus(repo, id, fields))
+      if (method === 'GET') return sendJson(response, 200, deployments.listStatuses(repo, id))
+    }
+    throw new HttpError(404, 'Not Found')
+  }
+
   function findComment(path: string): { comment: StubComment; index: number } {
     const [, owner, repo, id] = ONE_COMMENT.exec(path)!
     const index = store.findIndex((c) => c.id === Number(id) && c.repo === `${owner}/${repo}`)
@@ -248,6 +296,8 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     if (ISSUE_COMMENTS.test(path) && method === 'GET') return listComments(response, path, query)
     if (ISSUE_COMMENTS.test(path) && method === 'POST') return createComment(response, path, body)
     if (COMPARE.test(path) && method === 'GET') return compareCommits(response, path, query)
+    if (DEPLOYMENTS.test(path) || DEPLOYMENT_STATUSES.test(path))
+      return routeDeployments(method, path, query, body, response)
     if (ONE_COMMENT.test(path)) {
       const { comment, index } = findComment(path)
       if (method === 'GET') return sendJson(response, 200, toJson(comment))
@@ -300,6 +350,8 @@ export async function startGitHubStub(): Promise<GitHubStub> {
   return {
     url,
     comments: () => store.map((c) => ({ ...c, user: { ...c.user } })),
+    deployments: () => structuredClone(deployments.all),
+    deny: (area) => deniedAreas.add(area),
     addComment,
     requests,
     denyToken: (token) => denied.add(tokenOf(token) ?? token),

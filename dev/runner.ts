@@ -5,6 +5,8 @@
 // line while the action runs. The dev tools (demo, bench) use it as is; the e2e suite's
 // __tests__/e2e/support/runner.ts only adds its defaults on top.
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -294,8 +296,31 @@ export function createRunnerFiles(dir?: string): RunnerFiles {
   return files
 }
 
-function runnerEnvironment(options: RunOptions, files: RunnerFiles): Record<string, string> {
-  const apiUrl = options.apiUrl ?? 'http://127.0.0.1:9' // nothing listens there
+let emptyApi: Promise<string> | undefined
+
+/**
+ * A GitHub API that answers 404 at once to everything, for runs without a stub: an address
+ * where nothing listens would make Octokit's retries wait 14 s per call.
+ */
+export function emptyGitHubApi(): Promise<string> {
+  emptyApi ??= new Promise((resolve) => {
+    const server = createServer((_request, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' })
+      response.end('{"message":"Not Found (no GitHub API in this run)"}')
+    })
+    server.listen(0, '127.0.0.1', () => {
+      server.unref() // never keeps a test process alive
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    })
+  })
+  return emptyApi
+}
+
+function runnerEnvironment(
+  options: RunOptions,
+  files: RunnerFiles,
+  apiUrl: string
+): Record<string, string> {
   return {
     PATH: `${venvBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     HOME: files.home,
@@ -332,8 +357,12 @@ function runnerEnvironment(options: RunOptions, files: RunnerFiles): Record<stri
 }
 
 /** The complete environment of one action process. */
-export function buildEnv(options: RunOptions, files: RunnerFiles): Record<string, string> {
-  const env = runnerEnvironment(options, files)
+export function buildEnv(
+  options: RunOptions,
+  files: RunnerFiles,
+  apiUrl: string
+): Record<string, string> {
+  const env = runnerEnvironment(options, files, apiUrl)
   const token = options.defaultToken ?? 'ghs_localDefaultInstallationToken000'
   const inputs = { ...inputDefaults(readFileSync(actionYml, 'utf8'), token), ...options.inputs }
   for (const [name, value] of Object.entries(inputs)) env[inputEnvName(name)] = value
@@ -567,7 +596,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   options.abort?.throwIfAborted()
   const files = createRunnerFiles(options.runDir)
   writeFileSync(files.event, JSON.stringify(options.event.payload, null, 2))
-  const env = buildEnv(options, files)
+  const env = buildEnv(options, files, options.apiUrl ?? (await emptyGitHubApi()))
   const bundle = bundlePath(options.entry, options.distDir)
   const startedAt = Date.now()
   const exit = await spawnAction(bundle, options, env)

@@ -68058,6 +68058,8 @@ function fits(value, kind) {
             return Array.isArray(value) && value.every((item) => typeof item === 'string');
         case 'number':
             return typeof value === 'number' && Number.isFinite(value);
+        case 'number?':
+            return value === undefined || (typeof value === 'number' && Number.isFinite(value));
         case 'boolean':
             return typeof value === 'boolean';
     }
@@ -68099,7 +68101,8 @@ const STAGED_SHAPE = {
     manifestEtag: 'string|null',
     previousSha: 'string?',
     stagedAt: 'string',
-    runUrl: 'string?'
+    runUrl: 'string?',
+    deploymentId: 'number?'
 };
 const PREVIOUS_SHAPE = {
     sha: 'string?',
@@ -71558,15 +71561,23 @@ function reportSettings() {
     const githubToken = text('github-token') || undefined;
     if (githubToken)
         registerSecret(githubToken);
-    return { githubToken, prComment: bool('pr-comment', true) };
+    return {
+        githubToken,
+        prComment: bool('pr-comment', true),
+        environmentUrl: httpUrl('environment-url')
+    };
+}
+/** An optional http(s) URL input. */
+function httpUrl(name) {
+    const value = text(name) || undefined;
+    if (value !== undefined && !/^https?:\/\/[^\s/]+\S*$/.test(value)) {
+        throw new InputError(name, `is "${value}"; accepted: an http:// or https:// URL.`);
+    }
+    return value;
 }
 function s3Settings() {
-    const endpoint = text('s3-endpoint') || undefined;
-    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-        throw new InputError('s3-endpoint', `is "${endpoint}"; accepted: an http:// or https:// URL.`);
-    }
     return {
-        endpoint,
+        endpoint: httpUrl('s3-endpoint'),
         region: text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
         maxAttempts: integer('s3-max-attempts', 3, 1, 10),
         timeoutMs: integer('s3-timeout', 30, 1, 600) * 1000
@@ -71674,8 +71685,18 @@ function blueGreenSettings(phase) {
         materializeUrl: materializeUrl(),
         exclude: exclude ?? DEFAULT_EXCLUDE,
         allowDependents: allowDependents(),
-        dryRun: dryRun(phase)
+        dryRun: dryRun(phase),
+        environment: environmentName()
     };
+}
+/** GitHub's rule for environment names: at most 255 characters, no control characters. */
+function environmentName() {
+    const value = text('environment') || undefined;
+    // eslint-disable-next-line no-control-regex
+    if (value !== undefined && (value.length > 255 || /[\u0000-\u001f]/.test(value))) {
+        throw new InputError('environment', 'is not a GitHub environment name; accepted: up to 255 characters, no control characters.');
+    }
+    return value;
 }
 function stateLocation(mode) {
     const stateUri = text('state-uri');
@@ -71726,7 +71747,8 @@ const MODE_ONLY_INPUTS = {
         'swap-retries': '3',
         'materialize-url': '',
         'allow-dependents': '',
-        'dry-run': 'false'
+        'dry-run': 'false',
+        environment: ''
     }
 };
 function warnInapplicable(mode) {

@@ -61,6 +61,8 @@ export interface Selection {
 export interface ReportSettings {
   githubToken?: string
   prComment: boolean
+  /** Shown on the GitHub deployment, e.g. a link to the Materialize console. */
+  environmentUrl?: string
 }
 
 export interface CommonInputs {
@@ -112,6 +114,8 @@ export interface BlueGreenSettings {
   allowDependents: string[]
   /** Phase promote only: plan the cutover and change nothing. */
   dryRun: boolean
+  /** The GitHub deployment environment; undefined: the dbt target. */
+  environment?: string
 }
 
 export interface BlueGreenInputs extends CommonInputs {
@@ -260,16 +264,25 @@ function prEnvironment(): string | undefined {
 function reportSettings(): ReportSettings {
   const githubToken = text('github-token') || undefined
   if (githubToken) registerSecret(githubToken)
-  return { githubToken, prComment: bool('pr-comment', true) }
+  return {
+    githubToken,
+    prComment: bool('pr-comment', true),
+    environmentUrl: httpUrl('environment-url')
+  }
+}
+
+/** An optional http(s) URL input. */
+function httpUrl(name: string): string | undefined {
+  const value = text(name) || undefined
+  if (value !== undefined && !/^https?:\/\/[^\s/]+\S*$/.test(value)) {
+    throw new InputError(name, `is "${value}"; accepted: an http:// or https:// URL.`)
+  }
+  return value
 }
 
 function s3Settings(): S3Settings {
-  const endpoint = text('s3-endpoint') || undefined
-  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-    throw new InputError('s3-endpoint', `is "${endpoint}"; accepted: an http:// or https:// URL.`)
-  }
   return {
-    endpoint,
+    endpoint: httpUrl('s3-endpoint'),
     region:
       text('aws-region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
     maxAttempts: integer('s3-max-attempts', 3, 1, 10),
@@ -399,8 +412,22 @@ function blueGreenSettings(phase: BlueGreenPhase): BlueGreenSettings {
     materializeUrl: materializeUrl(),
     exclude: exclude ?? DEFAULT_EXCLUDE,
     allowDependents: allowDependents(),
-    dryRun: dryRun(phase)
+    dryRun: dryRun(phase),
+    environment: environmentName()
   }
+}
+
+/** GitHub's rule for environment names: at most 255 characters, no control characters. */
+function environmentName(): string | undefined {
+  const value = text('environment') || undefined
+  // eslint-disable-next-line no-control-regex
+  if (value !== undefined && (value.length > 255 || /[\u0000-\u001f]/.test(value))) {
+    throw new InputError(
+      'environment',
+      'is not a GitHub environment name; accepted: up to 255 characters, no control characters.'
+    )
+  }
+  return value
 }
 
 function stateLocation(mode: Mode): StateLocation {
@@ -457,7 +484,8 @@ export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
     'swap-retries': '3',
     'materialize-url': '',
     'allow-dependents': '',
-    'dry-run': 'false'
+    'dry-run': 'false',
+    environment: ''
   }
 }
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { startGitHubStub, type GitHubStub } from '../../dev/github-stub.js'
+import { startGitHubStub, type GitHubStub, type StubDeployment } from '../../dev/github-stub.js'
 import { postgres } from './support/warehouse.js'
 import { pullRequestEvent, runAction, type ActionRun } from './support/runner.js'
 import { createBucket } from './support/s3.js'
@@ -39,6 +39,8 @@ describe('the sticky comment and the teardown report', () => {
     return result
   }
   const ours = () => stub.comments().filter((c) => c.user.type === 'Bot')
+  const prDeployments = () => stub.deployments().filter((d) => d.environment === `pr_${PR}`)
+  const states = (d: StubDeployment) => d.statuses.map((s) => s.state)
 
   beforeAll(async () => {
     await postgres.execute(`drop schema if exists pr_${PR} cascade`)
@@ -66,12 +68,19 @@ describe('the sticky comment and the teardown report', () => {
     expect(patched).toEqual([`/repos/${REPO}/issues/comments/${ours()[0]!.id}`])
     expect(stub.comments().find((c) => c.id === person.id)!.body).toBe(quote)
     expect(second.stdout).toContain(`PR comment updated on #${PR}`)
+    // Each push is a transient deployment of the PR environment; the newer supersedes the older.
+    expect(prDeployments().map((d) => [d.transient, d.sha, states(d)])).toEqual([
+      [true, ws.sha(), ['in_progress', 'success', 'inactive']],
+      [true, ws.sha(), ['in_progress', 'success']]
+    ])
   })
 
   it('a repeated teardown keeps the report of what was dropped and adds a line', async () => {
     const first = await run('closed', { phase: 'teardown' })
     expectExit(first, 0)
     expect(ours()[0]!.body).toContain(`Dropped schema pr_${PR}.`)
+    // The PR environment is gone: so is its deployment.
+    expect(prDeployments().map((d) => states(d).at(-1))).toEqual(['inactive', 'inactive'])
 
     const second = await run('closed', { phase: 'teardown' })
     expectExit(second, 0)
@@ -105,5 +114,15 @@ describe('the sticky comment and the teardown report', () => {
     } finally {
       fixed.cleanup()
     }
+  })
+
+  it('without deployments: write, a notice, and the build succeeds', async () => {
+    stub.deny('deployments')
+    const before = stub.deployments().length
+    const result = await run('synchronize')
+    expectExit(result, 0)
+    expect(result.outputs.status).toBe('success')
+    expect(result.stdout).toMatch(/::notice::The token may not write deployments/)
+    expect(stub.deployments()).toHaveLength(before)
   })
 })

@@ -6,6 +6,7 @@ import type { RunContext } from '../context.js'
 import { errorMessage } from '../errors.js'
 import { reportRun } from '../report/index.js'
 import { cell } from '../report/markdown.js'
+import { redact } from '../secrets.js'
 import { BlueGreenRun, realDependencies, type BlueGreenDependencies } from './run.js'
 import { describeReadiness } from './readiness.js'
 import { renderPlan } from './plan.js'
@@ -110,6 +111,7 @@ export async function runBlueGreen(
     await report(run, status, undefined)
   } catch (error) {
     await core.group('Undo this run', () => run.undo())
+    await run.deployment.status('failure', { description: redact(errorMessage(error)) })
     await report(run, 'failed', error)
     throw error
   } finally {

@@ -21,6 +21,11 @@ import { materializeTarget } from './connection.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { existingNames, greenNames, productionNames } from './catalog.js'
 import { blueGreenKeys } from '../store/layout.js'
+import {
+  DeploymentRecord,
+  gitHubDeploymentsApi,
+  type DeploymentsApi
+} from '../github/deployments.js'
 import type { HydrationResult } from './readiness.js'
 import type { CutoverPlan } from './plan.js'
 
@@ -35,18 +40,30 @@ export interface BlueGreenClients {
   /** Connects on first use, so checks that need only S3 run before any SQL. */
   connect: () => Promise<Warehouse>
   dbt: Dbt & { withVars?(vars: Record<string, unknown>, targetPath: string): Dbt }
+  /** GitHub's deployment records; none without a token. */
+  deployments?: DeploymentsApi
 }
 
 export interface BlueGreenDependencies {
-  open(inputs: BlueGreenInputs, target: ProfileTarget): Promise<BlueGreenClients>
+  open(
+    inputs: BlueGreenInputs,
+    target: ProfileTarget,
+    context: RunContext
+  ): Promise<BlueGreenClients>
 }
 
 export const realDependencies: BlueGreenDependencies = {
-  async open(inputs, target) {
+  async open(inputs, target, context) {
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
     const dbt = await DbtCli.create(inputs.dbt, blueGreenDbtEnvironment())
     const { statementTimeoutMs } = inputs.blueGreen
-    return { store, connect: () => PgWarehouse.connect(target, { statementTimeoutMs }), dbt }
+    const token = inputs.report.githubToken
+    return {
+      store,
+      connect: () => PgWarehouse.connect(target, { statementTimeoutMs }),
+      dbt,
+      deployments: token ? gitHubDeploymentsApi(token, context) : undefined
+    }
   }
 }
 
@@ -60,6 +77,8 @@ export class BlueGreenRun {
   blockedDrop?: ActionError
   /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
   readonly sections: string[] = []
+  /** The GitHub deployment this run records its progress on. */
+  readonly deployment: DeploymentRecord
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>
@@ -70,7 +89,9 @@ export class BlueGreenRun {
     readonly project: DbtProject,
     readonly config: DeploymentConfig,
     readonly clients: BlueGreenClients
-  ) {}
+  ) {
+    this.deployment = new DeploymentRecord(clients.deployments, context)
+  }
 
   static async open(
     inputs: BlueGreenInputs,
@@ -91,7 +112,7 @@ export class BlueGreenRun {
       target: inputs.dbt.target,
       materializeUrl: inputs.blueGreen.materializeUrl !== undefined
     })
-    const clients = await deps.open(inputs, target)
+    const clients = await deps.open(inputs, target, context)
     const run = new BlueGreenRun(inputs, context, project, config, clients)
     core.setOutput('green-schemas', JSON.stringify(greenNames(config).schemas))
     core.setOutput('green-clusters', JSON.stringify(greenNames(config).clusters))
@@ -113,6 +134,11 @@ export class BlueGreenRun {
 
   /** Queries through `warehouse()`, so a long wait survives a reconnect between polls. */
   readonly sql: Sql = { query: async (text) => (await this.warehouse()).query(text) }
+
+  /** The GitHub environment of the deployment records. */
+  get environment(): string {
+    return this.inputs.blueGreen.environment ?? this.config.target
+  }
 
   get keys() {
     return blueGreenKeys(this.inputs.state)
@@ -160,6 +186,19 @@ export class BlueGreenRun {
       throw new ActionError(
         `${what} failed (dbt exit ${result.exitCode}). dbt said:\n${result.tail}`
       )
+  }
+
+  /** Success on this run's deployment; the ones it supersedes go inactive. */
+  async recordPromoted(what = 'Promoted.'): Promise<void> {
+    const environmentUrl = this.inputs.report.environmentUrl
+    const hydrated = this.hydration
+      ? ` Green hydrated in ${this.hydration.seconds.toFixed(0)} s.`
+      : ''
+    await this.deployment.succeed(this.environment, {
+      description: `${what}${hydrated}`,
+      environmentUrl
+    })
+    if (environmentUrl) core.setOutput('environment-url', environmentUrl)
   }
 
   async lock(): Promise<void> {

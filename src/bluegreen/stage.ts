@@ -111,8 +111,21 @@ async function seedGreen(run: BlueGreenRun, plan: GreenBuildPlan): Promise<void>
 }
 
 /** Stages a validated green environment; the lock must be held. */
+/** The deployment record of this staging, in progress until the promote. */
+async function startDeployment(run: BlueGreenRun, sha: string): Promise<void> {
+  await run.deployment.start({
+    sha,
+    environment: run.environment,
+    transient: false,
+    description: `dbt blue/green deploy of target ${run.config.target}`,
+    payload: { green: greenNames(run.config), manifestKey: manifestKey(run.inputs.state) }
+  })
+}
+
 export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
+  const sha = (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha
+  await startDeployment(run, sha)
   const parseState = await restoreParseState(
     parseScope(run.clients.dbt, run.inputs.dbt, [run.project.targetPath, run.greenTargetPath])
   )
@@ -152,7 +165,8 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   await saveParseState(parseState)
   core.setOutput('deployed', 'true')
   const staged: StagedDeployment = {
-    sha: (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha,
+    sha,
+    deploymentId: run.deployment.id,
     target: run.config.target,
     ...green,
     fingerprint,

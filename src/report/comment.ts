@@ -1,8 +1,6 @@
 // One sticky PR comment per mode, found by a hidden marker and edited in place.
 import * as core from '@actions/core'
-import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
-import { throttling } from '@octokit/plugin-throttling'
+import { httpStatus, isPermissionDenied, octokitFor } from '../github/octokit.js'
 import type { RunContext } from '../context.js'
 import type { ReportSettings } from '../inputs.js'
 import type { RunReport } from './model.js'
@@ -31,22 +29,6 @@ export interface CommentApi {
   update(issue: IssueRef, id: number, body: string): Promise<void>
   /** The token's own login, or undefined where the API will not say (installation tokens). */
   login(): Promise<string | undefined>
-}
-
-const RATE_LIMIT_RETRIES = 2
-
-/** Octokit that retries server errors and waits out (a few) rate limits. */
-function octokitFor(token: string) {
-  const retryOnLimit = (after: number, _options: object, _octokit: unknown, count: number) => {
-    core.info(`GitHub API rate limit: retrying in ${after} s.`)
-    return count < RATE_LIMIT_RETRIES
-  }
-  return getOctokit(
-    token,
-    { throttle: { onRateLimit: retryOnLimit, onSecondaryRateLimit: retryOnLimit } },
-    retry,
-    throttling
-  )
 }
 
 export function gitHubCommentApi(token: string): CommentApi {
@@ -149,12 +131,6 @@ export async function upsertComment(
   return 'created'
 }
 
-function httpStatus(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'status' in error
-    ? Number(error.status)
-    : undefined
-}
-
 export async function publishComment(
   settings: ReportSettings,
   context: RunContext,
@@ -174,10 +150,9 @@ export async function publishComment(
     const outcome = await upsertComment(api(settings.githubToken), issue, mode, report)
     core.info(`PR comment ${outcome} on #${issue.number}.`)
   } catch (error) {
-    const status = httpStatus(error)
-    if (status === 403 || status === 404) {
+    if (isPermissionDenied(error)) {
       core.notice(
-        `The token may not comment on #${issue.number} (HTTP ${status}; fork PRs get a read-only token), so the PR comment is skipped.`
+        `The token may not comment on #${issue.number} (HTTP ${httpStatus(error)}; fork PRs get a read-only token), so the PR comment is skipped.`
       )
     } else {
       core.warning(`Could not post the PR comment: ${errorMessage(error)}`)

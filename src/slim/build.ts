@@ -33,6 +33,8 @@ import {
   type StateHead
 } from './state.js'
 import { reportRun } from '../report/index.js'
+import { deploymentRecord, type DeploymentRecord } from '../github/deployments.js'
+import { redact } from '../secrets.js'
 import { setSelectionOutputs } from './outputs.js'
 import { throwIfCancelled } from '../cancel.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
@@ -72,11 +74,34 @@ export async function slimBuild(
   checkSelector(inputs.selection, project)
   const dbt = await deps.dbt(inputs, environment)
   const store = deps.store(inputs)
+  const deployment = await startPrDeployment(inputs, context, environment)
   try {
     await buildWithState(inputs, context, dbt, project, store, environment)
+    await deployment?.succeed(environment!, { environmentUrl: inputs.report.environmentUrl })
+  } catch (error) {
+    await deployment?.status('failure', { description: redact(errorMessage(error)) })
+    throw error
   } finally {
     store.close()
   }
+}
+
+/** A pull request's environment as a transient GitHub deployment, which teardown retires. */
+async function startPrDeployment(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  environment: string | undefined
+): Promise<DeploymentRecord | undefined> {
+  if (!environment || !context.pullRequest) return undefined
+  const deployment = deploymentRecord(inputs.report.githubToken, context)
+  await deployment.start({
+    sha: context.pullRequest.headSha || context.sha,
+    environment,
+    transient: true,
+    description: `dbt slim build of pull request #${context.pullRequest.number}`,
+    payload: { environment }
+  })
+  return deployment
 }
 
 async function buildWithState(

@@ -13,6 +13,7 @@ import { ActionError, errorMessage } from '../errors.js'
 import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { dropEnvironment, type EnvironmentNames } from '../warehouse/environment.js'
 import { reportRun } from '../report/index.js'
+import { deploymentRecord } from '../github/deployments.js'
 import type { RunReport } from '../report/model.js'
 
 export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
@@ -69,6 +70,10 @@ export async function slimTeardown(
     await warehouse.close()
   }
   for (const item of dropped) core.info(`Dropped ${item}.`)
+  await deploymentRecord(inputs.report.githubToken, context).retire(
+    environment,
+    'Pull request environment dropped.'
+  )
   const gone = `Nothing to drop: ${environment} was already gone.`
   core.setOutput('status', 'torn-down')
   await reportRun(

@@ -1,6 +1,6 @@
 // How the commit of a manifest another run published relates to this run's commit: from the
 // local git history when it holds both commits, else from GitHub's compare API.
-import { getOctokit } from '@actions/github'
+import { octokitFor } from '../github/octokit.js'
 import { errorMessage } from '../errors.js'
 import { isAncestor, isCommitSha, isShallow } from '../util/git.js'
 
@@ -70,7 +70,7 @@ async function orderFromGitHub(
       how: `${GIT_CANNOT_TELL}, and without "github-token" GitHub cannot be asked`
     }
   try {
-    const { data } = await getOctokit(token).rest.repos.compareCommitsWithBasehead({
+    const { data } = await octokitFor(token).rest.repos.compareCommitsWithBasehead({
       owner,
       repo,
       basehead: `${stored}...${ours}`,

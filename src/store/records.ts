@@ -17,6 +17,8 @@ export interface StagedDeployment {
   previousSha?: string
   stagedAt: string
   runUrl?: string
+  /** The GitHub deployment the promote carries on, when the deploy could write one. */
+  deploymentId?: number
 }
 
 export const STAGED_SHAPE: Shape<StagedDeployment> = {
@@ -28,7 +30,8 @@ export const STAGED_SHAPE: Shape<StagedDeployment> = {
   manifestEtag: 'string|null',
   previousSha: 'string?',
   stagedAt: 'string',
-  runUrl: 'string?'
+  runUrl: 'string?',
+  deploymentId: 'number?'
 }
 
 /**

@@ -3,7 +3,8 @@
 // that names it and the field, never a crash deep inside a phase.
 import { ActionError } from '../errors.js'
 
-export type FieldKind = 'string' | 'string?' | 'string|null' | 'string[]' | 'number' | 'boolean'
+export type FieldKind =
+  'string' | 'string?' | 'string|null' | 'string[]' | 'number' | 'number?' | 'boolean'
 
 export type Shape<T> = { [K in keyof T]-?: FieldKind }
 
@@ -19,6 +20,8 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return Array.isArray(value) && value.every((item) => typeof item === 'string')
     case 'number':
       return typeof value === 'number' && Number.isFinite(value)
+    case 'number?':
+      return value === undefined || (typeof value === 'number' && Number.isFinite(value))
     case 'boolean':
       return typeof value === 'boolean'
   }

@@ -9,5 +9,6 @@ export async function allPhase(run: BlueGreenRun): Promise<string> {
   const { staged, manifest } = await stageGreen(run)
   await promoteGreen(run, staged, manifest)
   await run.unlock()
+  await run.recordPromoted()
   return 'promoted'
 }

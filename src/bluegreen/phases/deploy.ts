@@ -18,6 +18,7 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   // Green now belongs to the staged deploy, which `promote` or `cleanup` will finish.
   forgetCreated('green')
   await run.unlock()
+  await run.deployment.status('queued', { description: 'Staged: waiting for phase: promote.' })
   run.notes.push(
     `Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`,
     'The cutover plan below is what the promote would run against production as it is now; the promote plans again before it swaps.'

@@ -28,9 +28,12 @@ export async function promotePhase(run: BlueGreenRun): Promise<string> {
   if (run.inputs.blueGreen.dryRun) return planOnly(run, (await stagedDeployment(run)).manifest)
   await run.step('Acquire deploy lock', () => run.lock())
   const { staged, manifest } = await run.step('Read staged deploy', () => stagedDeployment(run))
+  run.deployment.id = staged.deploymentId // the deploy job's record, carried on
+  await run.deployment.status('in_progress', { description: 'Promoting.' })
   await promoteGreen(run, staged, manifest)
   await run.clients.store.delete(run.keys.staged)
   await run.clients.store.delete(run.keys.stagedManifest)
   await run.unlock()
+  await run.recordPromoted()
   return 'promoted'
 }

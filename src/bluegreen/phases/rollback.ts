@@ -71,6 +71,19 @@ async function keepOrDropRolledBack(
   )
 }
 
+/** A deployment of the restored release, which supersedes the rolled-back one. */
+async function recordRollback(run: BlueGreenRun, restored: PreviousProduction): Promise<void> {
+  const sha = restored.sha ?? run.context.sha
+  await run.deployment.start({
+    sha,
+    environment: run.environment,
+    transient: false,
+    description: `dbt blue/green rollback of target ${run.config.target} to ${sha.slice(0, 7)}`,
+    payload: { rollbackTo: restored.sha ?? null }
+  })
+  await run.recordPromoted('Rolled back.')
+}
+
 const keptPrevious = async (run: BlueGreenRun): Promise<PreviousProduction> =>
   previousToRollBack(await readGreenRecords(run), run.inputs.state.uri)
 
@@ -87,5 +100,6 @@ export async function rollbackPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Restore manifest', () => restoreManifest(run, previous))
   await keepOrDropRolledBack(run, rolledBack)
   await run.unlock()
+  await recordRollback(run, previous)
   return 'rolled-back'
 }
