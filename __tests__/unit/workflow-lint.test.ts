@@ -27,7 +27,11 @@ describe('workflow linters', () => {
   it('pass on .github/workflows and .github/dependabot.yml', () => {
     const files = repositoryWorkflowFiles()
     expect(files).toEqual(
-      expect.arrayContaining(['.github/workflows/ci.yml', '.github/dependabot.yml'])
+      expect.arrayContaining([
+        '.github/workflows/ci.yml',
+        '.github/workflows/release.yml',
+        '.github/dependabot.yml'
+      ])
     )
     expect(report(lintWorkflows('.', files))).toBe('')
   })
