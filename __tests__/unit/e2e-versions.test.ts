@@ -48,11 +48,11 @@ describe('.github/workflows/e2e-materialize.yml', () => {
     expect(workflow.on).toHaveProperty('pull_request')
   })
 
-  it('runs tools/e2e-materialize.ts, with actions on a major tag', () => {
+  it('runs tools/e2e-materialize.ts, with GitHub actions pinned by commit SHA', () => {
     expect(job!.steps.map((step) => step.run)).toContain('npm run e2e:materialize')
     const uses = job!.steps.flatMap((step) => (step.uses ? [step.uses] : []))
     expect(uses.length).toBeGreaterThan(0)
-    for (const action of uses) expect(action).toMatch(/^actions\/[a-z-]+@v\d+$/)
+    for (const action of uses) expect(action).toMatch(/^actions\/[a-z-]+@[0-9a-f]{40}$/)
   })
 })
 
