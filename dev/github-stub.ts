@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { StubDeployments, StubHttpError as HttpError } from './github-stub-deployments.js'
+import { StubChecks, type StubCheckRun, type StubCommitStatus } from './github-stub-checks.js'
+
+export type { StubCheckRun, StubCommitStatus }
 
 export interface StubComment {
   id: number
@@ -50,12 +53,18 @@ export interface StubDeployment {
   statuses: StubDeploymentStatus[]
 }
 
-/** API areas whose writes can be refused, as GitHub refuses a token without the permission. */
-export type StubArea = 'deployments'
+/** API areas that can be refused, as GitHub refuses a token without the permission. */
+export type StubArea = 'deployments' | 'checks' | 'statuses'
 
 export interface GitHubStub {
   url: string
   deployments(): StubDeployment[]
+  checkRuns(): StubCheckRun[]
+  commitStatuses(): StubCommitStatus[]
+  /** A check run of another job, e.g. a failed re-run of the deploy on the same commit. */
+  addCheckRun(fields: { repo: string; headSha: string; name: string; conclusion: string }): void
+  /** Resolves once a request matching `match` has been answered (at once if one has). */
+  answered(match: (request: StubRequest) => boolean): Promise<StubRequest>
   /** Later requests to this area get a 403, as for a token without its permission. */
   deny(area: StubArea): void
   comments(): StubComment[]
@@ -73,6 +82,10 @@ const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' }
 const ISSUE_COMMENTS = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/
 const ONE_COMMENT = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/
 const COMPARE = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([^/.]+)\.\.\.([^/.]+)$/
+const CHECK_RUNS = /^\/repos\/([^/]+)\/([^/]+)\/check-runs(?:\/(\d+))?$/
+const REF_CHECK_RUNS = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([^/]+)\/check-runs$/
+const STATUSES =
+  /^\/repos\/([^/]+)\/([^/]+)\/(?:statuses|commits\/([^/]+)\/statuses)(?:\/([^/]+))?$/
 const DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments$/
 const DEPLOYMENT_STATUSES = /^\/repos\/([^/]+)\/([^/]+)\/deployments\/(\d+)\/statuses$/
 
@@ -157,6 +170,14 @@ export async function startGitHubStub(): Promise<GitHubStub> {
   const denied = new Set<string>()
   const deniedAreas = new Set<StubArea>()
   const deployments = new StubDeployments(() => url)
+  const checks = new StubChecks()
+  const answeredRequests: StubRequest[] = []
+  let waiters: Array<{ match: (r: StubRequest) => boolean; resolve: (r: StubRequest) => void }> = []
+  const markAnswered = (entry: StubRequest): void => {
+    answeredRequests.push(entry)
+    for (const w of waiters.filter((w) => w.match(entry))) w.resolve(entry)
+    waiters = waiters.filter((w) => !w.match(entry))
+  }
   let nextId = 1_900_000_001
   let url = ''
   let history: string | undefined
@@ -259,8 +280,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     body: unknown,
     response: ServerResponse
   ): void {
-    if (deniedAreas.has('deployments'))
-      throw new HttpError(403, 'Resource not accessible by integration')
+    refuse('deployments')
     const fields = body as Record<string, unknown> | undefined
     const list = DEPLOYMENTS.exec(path)
     if (list) {
@@ -274,6 +294,52 @@ export async function startGitHubStub(): Promise<GitHubStub> {
       if (method === 'POST') return sendJson(response, 201, deployments.addStatus(repo, id, fields))
       if (method === 'GET') return sendJson(response, 200, deployments.listStatuses(repo, id))
     }
+    throw new HttpError(404, 'Not Found')
+  }
+
+  function refuse(area: StubArea): void {
+    if (deniedAreas.has(area)) throw new HttpError(403, 'Resource not accessible by integration')
+  }
+
+  function routeChecks(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    response: ServerResponse
+  ): void {
+    refuse('checks')
+    const fields = body as Record<string, unknown> | undefined
+    const forRef = REF_CHECK_RUNS.exec(path)
+    if (forRef && method === 'GET') {
+      const repo = `${forRef[1]}/${forRef[2]}`
+      return sendJson(response, 200, checks.listForRef(repo, forRef[3]!, query.get('check_name')))
+    }
+    const [, owner, repo, id] = CHECK_RUNS.exec(path) ?? []
+    if (!id && method === 'POST')
+      return sendJson(response, 201, checks.create(`${owner}/${repo}`, fields))
+    if (id && method === 'PATCH')
+      return sendJson(response, 200, checks.update(`${owner}/${repo}`, Number(id), fields))
+    throw new HttpError(404, 'Not Found')
+  }
+
+  function routeStatuses(
+    method: string,
+    path: string,
+    body: unknown,
+    response: ServerResponse
+  ): void {
+    refuse('statuses')
+    const [, owner, repo, listRef, postSha] = STATUSES.exec(path) ?? []
+    const full = `${owner}/${repo}`
+    if (postSha && method === 'POST')
+      return sendJson(
+        response,
+        201,
+        checks.addStatus(full, postSha, body as Record<string, unknown>)
+      )
+    if (listRef && method === 'GET')
+      return sendJson(response, 200, checks.statusesForRef(full, listRef))
     throw new HttpError(404, 'Not Found')
   }
 
@@ -298,6 +364,9 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     if (COMPARE.test(path) && method === 'GET') return compareCommits(response, path, query)
     if (DEPLOYMENTS.test(path) || DEPLOYMENT_STATUSES.test(path))
       return routeDeployments(method, path, query, body, response)
+    if (CHECK_RUNS.test(path) || REF_CHECK_RUNS.test(path))
+      return routeChecks(method, path, query, body, response)
+    if (STATUSES.test(path)) return routeStatuses(method, path, body, response)
     if (ONE_COMMENT.test(path)) {
       const { comment, index } = findComment(path)
       if (method === 'GET') return sendJson(response, 200, toJson(comment))
@@ -331,6 +400,7 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     if (!token) throw new HttpError(401, 'Requires authentication')
     if (denied.has(token)) throw new HttpError(403, 'Resource not accessible by integration')
     route(entry.method, parsed.pathname, parsed.searchParams, entry.body, response)
+    markAnswered(entry)
   }
 
   const server = createServer((request, response) => {
@@ -351,6 +421,17 @@ export async function startGitHubStub(): Promise<GitHubStub> {
     url,
     comments: () => store.map((c) => ({ ...c, user: { ...c.user } })),
     deployments: () => structuredClone(deployments.all),
+    checkRuns: () => structuredClone(checks.runs),
+    commitStatuses: () => structuredClone(checks.statuses),
+    addCheckRun: ({ repo, headSha, name, conclusion }) => {
+      const run = checks.create(repo, { name, head_sha: headSha, status: 'completed' })
+      checks.update(repo, run.id as number, { conclusion })
+    },
+    answered: (match) => {
+      const seen = answeredRequests.find(match)
+      if (seen) return Promise.resolve(seen)
+      return new Promise((resolve) => waiters.push({ match, resolve }))
+    },
     deny: (area) => deniedAreas.add(area),
     addComment,
     requests,

@@ -71686,7 +71686,8 @@ function blueGreenSettings(phase) {
         exclude: exclude ?? DEFAULT_EXCLUDE,
         allowDependents: allowDependents(),
         dryRun: dryRun(phase),
-        environment: environmentName()
+        environment: environmentName(),
+        requireHydrationCheck: bool('require-hydration-check', false)
     };
 }
 /** GitHub's rule for environment names: at most 255 characters, no control characters. */
@@ -71748,7 +71749,8 @@ const MODE_ONLY_INPUTS = {
         'materialize-url': '',
         'allow-dependents': '',
         'dry-run': 'false',
-        environment: ''
+        environment: '',
+        'require-hydration-check': 'false'
     }
 };
 function warnInapplicable(mode) {

@@ -116,6 +116,8 @@ export interface BlueGreenSettings {
   dryRun: boolean
   /** The GitHub deployment environment; undefined: the dbt target. */
   environment?: string
+  /** Phase promote only: refuse a commit whose hydration check did not succeed. */
+  requireHydrationCheck: boolean
 }
 
 export interface BlueGreenInputs extends CommonInputs {
@@ -413,7 +415,8 @@ function blueGreenSettings(phase: BlueGreenPhase): BlueGreenSettings {
     exclude: exclude ?? DEFAULT_EXCLUDE,
     allowDependents: allowDependents(),
     dryRun: dryRun(phase),
-    environment: environmentName()
+    environment: environmentName(),
+    requireHydrationCheck: bool('require-hydration-check', false)
   }
 }
 
@@ -485,7 +488,8 @@ export const MODE_ONLY_INPUTS: Record<Mode, Record<string, string>> = {
     'materialize-url': '',
     'allow-dependents': '',
     'dry-run': 'false',
-    environment: ''
+    environment: '',
+    'require-hydration-check': 'false'
   }
 }
 

@@ -345,6 +345,17 @@ export function describeReadiness(r: ClusterReadiness): string {
 
 const PROGRESS_EVERY_S = 10
 
+/** One line for every green cluster: "37/50 objects hydrated, max lag 3 s, 2m10s". */
+export function progressSummary(clusters: ClusterReadiness[], elapsedSeconds: number): string {
+  const hydrated = clusters.reduce((sum, c) => sum + c.hydrated, 0)
+  const total = clusters.reduce((sum, c) => sum + c.total, 0)
+  const lags = clusters.flatMap((c) => (c.maxLagSeconds === undefined ? [] : [c.maxLagSeconds]))
+  const lag = lags.length > 0 ? `, max lag ${Math.round(Math.max(...lags))} s` : ''
+  const minutes = Math.floor(elapsedSeconds / 60)
+  const seconds = Math.round(elapsedSeconds % 60)
+  return `${hydrated}/${total} objects hydrated${lag}, ${minutes > 0 ? `${minutes}m` : ''}${seconds}s`
+}
+
 /** Prints a line per cluster when progress changes, and at least every 10 s. */
 function printProgress(
   clusters: ClusterReadiness[],
@@ -366,6 +377,8 @@ export interface WaitOptions {
   timeoutMs: number
   sleep: (ms: number) => Promise<void>
   now?: () => number
+  /** Called after each poll that answered, e.g. to update the hydration check. */
+  onProgress?: (clusters: ClusterReadiness[], elapsedSeconds: number) => Promise<void>
 }
 
 export interface HydrationResult {
@@ -405,6 +418,7 @@ export async function waitForHydration(
       delay = options.pollIntervalMs
       samples.push({ at: elapsed, clusters: last })
       lastPrinted = printProgress(last, elapsed, lastPrinted)
+      await options.onProgress?.(last, elapsed)
       const failing = last.filter((r) => r.status === 'failing')
       if (failing.length > 0) {
         throw new ActionError(

@@ -21,6 +21,7 @@ import { materializeTarget } from './connection.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { existingNames, greenNames, productionNames } from './catalog.js'
 import { blueGreenKeys } from '../store/layout.js'
+import { gitHubChecksApi, type ChecksApi } from '../github/checks.js'
 import {
   DeploymentRecord,
   gitHubDeploymentsApi,
@@ -42,6 +43,8 @@ export interface BlueGreenClients {
   dbt: Dbt & { withVars?(vars: Record<string, unknown>, targetPath: string): Dbt }
   /** GitHub's deployment records; none without a token. */
   deployments?: DeploymentsApi
+  /** The hydration check on the deployed commit; none without a token. */
+  checks?: ChecksApi
 }
 
 export interface BlueGreenDependencies {
@@ -62,7 +65,8 @@ export const realDependencies: BlueGreenDependencies = {
       store,
       connect: () => PgWarehouse.connect(target, { statementTimeoutMs }),
       dbt,
-      deployments: token ? gitHubDeploymentsApi(token, context) : undefined
+      deployments: token ? gitHubDeploymentsApi(token, context) : undefined,
+      checks: token ? gitHubChecksApi(token, context) : undefined
     }
   }
 }

@@ -12,7 +12,10 @@ import { greenNames, productionFingerprint } from './catalog.js'
 import { checkProductionSide } from './impact.js'
 import { makeRoomForGreen } from './lifecycle.js'
 import { preflight, type GreenBuildPlan } from './preflight.js'
-import { waitForHydration, type HydrationResult } from './readiness.js'
+import { progressSummary, waitForHydration, type HydrationResult } from './readiness.js'
+import { HydrationCheck } from '../github/checks.js'
+import { errorMessage } from '../errors.js'
+import { redact } from '../secrets.js'
 import type { StagedDeployment } from '../store/records.js'
 import type { BlueGreenRun } from './run.js'
 
@@ -33,17 +36,33 @@ async function awaitWithDbt(run: BlueGreenRun): Promise<HydrationResult> {
   return { seconds: (Date.now() - started) / 1000, final: [], samples: [] }
 }
 
-export async function awaitHydration(run: BlueGreenRun): Promise<HydrationResult> {
+/** Waits for green to hydrate; with a check, shows the progress on the deployed commit. */
+export async function awaitHydration(
+  run: BlueGreenRun,
+  check?: HydrationCheck
+): Promise<HydrationResult> {
   const { blueGreen } = run.inputs
-  if (blueGreen.awaitWith === 'dbt') return awaitWithDbt(run)
-  return waitForHydration(run.sql, greenNames(run.config).clusters, {
-    productionSchemas: run.config.schemas,
-    lagThreshold: blueGreen.lagThresholdSeconds,
-    replicaGraceSeconds: blueGreen.replicaGraceSeconds,
-    pollIntervalMs: blueGreen.pollIntervalMs,
-    timeoutMs: blueGreen.awaitTimeoutMs,
-    sleep: (ms) => sleep(ms, cancelled)
-  })
+  await check?.start()
+  try {
+    const result =
+      blueGreen.awaitWith === 'dbt'
+        ? await awaitWithDbt(run)
+        : await waitForHydration(run.sql, greenNames(run.config).clusters, {
+            productionSchemas: run.config.schemas,
+            lagThreshold: blueGreen.lagThresholdSeconds,
+            replicaGraceSeconds: blueGreen.replicaGraceSeconds,
+            pollIntervalMs: blueGreen.pollIntervalMs,
+            timeoutMs: blueGreen.awaitTimeoutMs,
+            sleep: (ms) => sleep(ms, cancelled),
+            onProgress: async (clusters, elapsed) =>
+              check?.progress(progressSummary(clusters, elapsed))
+          })
+    await check?.conclude('success', `Hydrated: ${progressSummary(result.final, result.seconds)}`)
+    return result
+  } catch (error) {
+    await check?.conclude(cancelled.aborted ? 'cancelled' : 'failure', redact(errorMessage(error)))
+    throw error
+  }
 }
 
 function excludeArgs(exclude: string[]): string[] {
@@ -71,8 +90,9 @@ interface Hydrated {
  * parse leaves the path from "hydrated" to the swap. `await: dbt` runs deploy_await in
  * production's target path, where a parallel parse would write the same files, so it waits first.
  */
-async function hydrateAndParse(run: BlueGreenRun): Promise<Hydrated> {
-  const wait = () => run.step('Await hydration', () => awaitHydration(run))
+async function hydrateAndParse(run: BlueGreenRun, sha: string): Promise<Hydrated> {
+  const check = new HydrationCheck(run.clients.checks, sha)
+  const wait = () => run.step('Await hydration', () => awaitHydration(run, check))
   if (run.inputs.blueGreen.awaitWith === 'dbt')
     return { hydration: await wait(), productionManifest: () => productionManifest(run, false) }
   // Settled at once, so a parse that fails during the wait is never an unhandled rejection.
@@ -150,7 +170,7 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
       'dbt run into green'
     )
   )
-  const { hydration, productionManifest: parsed } = await hydrateAndParse(run)
+  const { hydration, productionManifest: parsed } = await hydrateAndParse(run, sha)
   run.hydration = hydration
   core.setOutput('hydration-seconds', hydration.seconds.toFixed(1))
   if (blueGreen.runTests) {

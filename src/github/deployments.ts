@@ -97,9 +97,17 @@ export class DeploymentRecord {
 
   constructor(
     private readonly api: DeploymentsApi | undefined,
-    private readonly context: RunContext,
-    public id?: number
+    private readonly context: RunContext
   ) {}
+
+  /** The deployment's id, once created or carried on. */
+  id?: number
+
+  /** Carries on a deployment an earlier job created, e.g. a staged deploy's at its promote. */
+  carryOn(id: number | undefined): void {
+    this.id = id
+    if (id !== undefined) core.setOutput('deployment-id', String(id))
+  }
 
   /** Creates the deployment, in progress. */
   async start(deployment: NewDeployment): Promise<number | undefined> {
