@@ -156,6 +156,28 @@ describe('dbt failures', () => {
     expect(result.summary).toMatch(/not_a_real_function_xyz|error/i)
   })
 
+  it('25 failing models: at most 10 error annotations, models first, the last naming the rest', async () => {
+    const bucket = await createBucket('many-failures')
+    const broken = Object.fromEntries(
+      Array.from({ length: 25 }, (_, i) => [`models/broken/broken_${i}.sql`, BROKEN_SQL])
+    )
+    const workspace = branch(broken)
+    const result = await run({
+      workspace: workspace.dir,
+      event: push(workspace),
+      inputs: slimInputs(bucket, { select: 'path:models/broken' })
+    })
+    await expectDbtFailed(result, /25 node\(s\) failed/, bucket)
+    const shown = errors(result)
+    // GitHub shows 10 per step: 8 failures, the line naming the rest, the step's own failure.
+    expect(shown.length).toBeLessThanOrEqual(10)
+    expect(
+      shown.slice(0, 8).every((a) => /^models\/broken\/broken_\d+\.sql$/.test(a.file ?? ''))
+    ).toBe(true)
+    expect(shown[8]?.message).toMatch(/^17 more failed node\(s\) are not annotated .*job summary/)
+    expect(result.summary).toContain('### Failures (25)')
+  })
+
   it('dbt exit 2 (a flag dbt does not know): a clear error, nothing uploaded', async () => {
     const bucket = await createBucket('exit2')
     const workspace = branch()
