@@ -72,6 +72,16 @@ const CASES: BadInput[] = [
     error: [/await-timeout/, /soon/]
   },
   {
+    name: 'an environment-url that is not a URL',
+    inputs: { 'environment-url': 'console.materialize.com' },
+    error: [/Input "environment-url" is "console\.materialize\.com"/, /http:\/\/ or https:\/\//]
+  },
+  {
+    name: 'an environment name longer than GitHub allows',
+    inputs: { environment: 'p'.repeat(256) },
+    error: [/Input "environment"/, /up to 255 characters/]
+  },
+  {
     name: 'a production schema that does not exist',
     vars: deploymentVars("['analytics']", "['prod', 'marts']"),
     needsMaterialize: true,
