@@ -1,4 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { scriptDir } from '../../__fixtures__/scripts.js'
 import {
   parsePythonAnswer,
@@ -132,6 +134,21 @@ describe('queryManifestSupport', () => {
       dbtVersion: '1.7.4',
       exhaustive: true,
       versions: [4, 5, 6, 7, 8, 9, 10, 11]
+    })
+  })
+
+  it("reads a known dbt-core's version from its distribution, starting no process", async () => {
+    const venv = path.join(dir, 'venv-known')
+    mkdirSync(path.join(venv, 'bin'), { recursive: true })
+    mkdirSync(path.join(venv, 'lib', 'python3.12', 'site-packages', 'dbt_core-1.11.7.dist-info'), {
+      recursive: true
+    })
+    // Its Python does not exist: any process would fail, so the answer comes from the files.
+    const dbt = script('dbt-venv', `#!${venv}/bin/python3\nimport sys\n`)
+    expect(await queryManifestSupport(dbt, dir, env)).toEqual({
+      dbtVersion: '1.11.7',
+      versions: [4, 5, 6, 7, 8, 9, 10, 11, 12],
+      exhaustive: true
     })
   })
 

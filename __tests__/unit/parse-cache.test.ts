@@ -12,8 +12,9 @@ const cache = {
 jest.unstable_mockModule('@actions/core', () => core)
 jest.unstable_mockModule('@actions/cache', () => cache)
 jest.unstable_mockModule('../../src/util/git.js', () => ({ treeSha: async () => 'tree1' }))
-const { installedDbtDistributions, parseScope, restoreParseState, saveParseState } =
+const { parseScope, restoreParseState, saveParseState } =
   await import('../../src/dbt/parse-cache.js')
+const { installedDbtDistributions } = await import('../../src/dbt/ask.js')
 
 /** A virtualenv layout: bin/dbt with a Python shebang, and dist-info directories. */
 function fakeVenv(distributions: string[]): string {

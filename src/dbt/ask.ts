@@ -1,6 +1,6 @@
 // Asking the installed dbt about itself in one short process: dbt's own Python when the
 // executable is a Python script (pip, pipx, uv), else `dbt --version` (a wrapper, a binary).
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs'
 import path from 'node:path'
 import { runProcess } from '../util/process.js'
 
@@ -25,7 +25,32 @@ export function pythonShebang(executable: string): string[] | undefined {
   return words.some((word) => /^python[\d.]*$/.test(path.basename(word))) ? words : undefined
 }
 
-/** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */
+/**
+ * The dbt distributions next to the executable's Python (venv or pip layout), e.g.
+ * `dbt_core-1.11.7.dist-info`: read from the file system, since asking dbt costs a process.
+ */
+export function installedDbtDistributions(executable: string): string[] {
+  try {
+    const python = pythonShebang(executable)?.find((word) => path.isAbsolute(word))
+    if (!python) return []
+    const lib = path.join(path.dirname(python), '..', 'lib')
+    return readdirSync(lib)
+      .filter((dir) => dir.startsWith('python'))
+      .flatMap((dir) => readdirSync(path.join(lib, dir, 'site-packages')))
+      .filter((name) => /^dbt[_-].*\.dist-info$/.test(name))
+      .sort()
+  } catch {
+    return []
+  }
+}
+/** dbt-core's version from its distribution next to the executable's Python, without a process. */
+export function installedCoreVersion(executable: string): string | undefined {
+  const core = installedDbtDistributions(executable).find((name) => name.startsWith('dbt_core-'))
+  return core && /^dbt_core-(.+)\.dist-info$/.exec(core)?.[1]
+}
+
+/** Runs `pythonQuery` in dbt's Python
+, or `dbt --version`; undefined when neither answers. */
 export async function askDbt(
   executable: string,
   cwd: string,

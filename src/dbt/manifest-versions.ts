@@ -1,7 +1,7 @@
 // Which manifest schema versions the installed dbt reads. dbt aborts on a `--state` manifest it
 // cannot read (one written by a newer dbt, during every upgrade), so the action checks first and
 // applies "on-state-error" instead.
-import { askDbt } from './ask.js'
+import { askDbt, installedCoreVersion } from './ask.js'
 
 export interface ManifestSupport {
   /** The installed dbt-core version, e.g. `1.11.7`. */
@@ -91,6 +91,10 @@ export async function queryManifestSupport(
   cwd: string,
   env: Record<string, string>
 ): Promise<ManifestSupport | undefined> {
+  // A dbt-core the table knows needs no process: its distribution's name tells the version.
+  const installed = installedCoreVersion(executable)
+  const known = installed === undefined ? undefined : supportFromTable(installed)
+  if (known?.exhaustive) return known
   const answer = await askDbt(executable, cwd, env, PYTHON_QUERY)
   if (!answer) return undefined
   if (answer.fromPython) return parsePythonAnswer(answer.output)

@@ -6,12 +6,12 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { errorMessage } from '../errors.js'
 import type { DbtSettings } from '../inputs.js'
 import type { Dbt } from './cli.js'
-import { pythonShebang } from './ask.js'
+import { installedDbtDistributions } from './ask.js'
 import { treeSha } from '../util/git.js'
 
 const PARSE_FILE = 'partial_parse.msgpack'
@@ -31,25 +31,6 @@ export interface ParseScope {
   targetPaths: string[]
   /** What dbt's check would reject anyway: the profile target and the vars of each target path. */
   settings: unknown
-}
-
-/**
- * The dbt distributions next to the executable's Python (venv or pip layout), e.g.
- * `dbt_core-1.11.7.dist-info`: read from the file system, since asking dbt costs a process.
- */
-export function installedDbtDistributions(executable: string): string[] {
-  try {
-    const python = pythonShebang(executable)?.find((word) => path.isAbsolute(word))
-    if (!python) return []
-    const lib = path.join(path.dirname(python), '..', 'lib')
-    return readdirSync(lib)
-      .filter((dir) => dir.startsWith('python'))
-      .flatMap((dir) => readdirSync(path.join(lib, dir, 'site-packages')))
-      .filter((name) => /^dbt[_-].*\.dist-info$/.test(name))
-      .sort()
-  } catch {
-    return []
-  }
 }
 
 /** Where @actions/cache resolves relative paths. */
