@@ -3,6 +3,7 @@
 // (or the real Materialize), one workspace, one bucket; production starts at release v1 and
 // each test commits its own. All but the failing dbt test need a fault only the emulator has.
 import { describe, expect, it, jest } from '@jest/globals'
+import { startGitHubStub } from '../../dev/github-stub.js'
 import { freePort } from '../../dev/net.js'
 import { emulatorOnly } from './support/backends.js'
 import {
@@ -296,15 +297,28 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     '8. SIGINT during the hydration wait: the action stops waiting, releases the lock and drops green',
     async () => {
       const before = await production(suite.emulator)
-      suite.ws.commit('Release v7', releaseModel('v7'))
+      const sha = suite.ws.commit('Release v7', releaseModel('v7'))
       await scriptHydration(suite.warehouse, 0, true)
       const watch = hydrationWatch()
-      const pending = run({ 'await-timeout': '6h', 'run-tests': 'false' }, { onLine: watch.onLine })
+      const github = await startGitHubStub()
+      const pending = run(
+        { 'await-timeout': '6h', 'run-tests': 'false' },
+        { onLine: watch.onLine, apiUrl: github.url }
+      )
       const pid = await inHydrationWait(pending, watch, suite.ws)
       expect(await getObject(suite.bucket, KEYS.lock)).toBeDefined()
 
       process.kill(pid, 'SIGINT')
       const result = await pending
+      await github.stop()
+      // The hydration check and the deployment say that the run was cancelled.
+      const check = github.checkRuns().find((c) => c.headSha === sha)
+      expect(check).toMatchObject({ status: 'completed', conclusion: 'cancelled' })
+      const statuses = github.deployments().at(-1)?.statuses ?? []
+      expect(statuses.at(-1)?.state).toBe('failure')
+      expect(statuses).toContainEqual(
+        expect.objectContaining({ state: 'failure', description: 'The run was cancelled.' })
+      )
       // It stopped on the signal: green never hydrates, so the wait alone would last hours.
       expect(result.timedOut).toBe(false)
       expect(result.exitCode).not.toBe(0)

@@ -21,7 +21,7 @@ import { materializeTarget } from './connection.js'
 import type { ProfileTarget } from '../dbt/profile.js'
 import { existingNames, greenNames, productionNames } from './catalog.js'
 import { blueGreenKeys } from '../store/layout.js'
-import { gitHubChecksApi, type ChecksApi } from '../github/checks.js'
+import { gitHubChecksApi, type ChecksApi, type HydrationCheck } from '../github/checks.js'
 import {
   DeploymentRecord,
   gitHubDeploymentsApi,
@@ -83,6 +83,8 @@ export class BlueGreenRun {
   readonly sections: string[] = []
   /** The GitHub deployment this run records its progress on. */
   readonly deployment: DeploymentRecord
+  /** The hydration check of the wait in progress, concluded when the run is cancelled. */
+  hydrationCheck?: HydrationCheck
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>
@@ -120,7 +122,7 @@ export class BlueGreenRun {
     const run = new BlueGreenRun(inputs, context, project, config, clients)
     core.setOutput('green-schemas', JSON.stringify(greenNames(config).schemas))
     core.setOutput('green-clusters', JSON.stringify(greenNames(config).clusters))
-    undoOnCancel(() => run.undo())
+    undoOnCancel(() => run.undoCancelled())
     return run
   }
 
@@ -260,6 +262,13 @@ export class BlueGreenRun {
 
   async dropGreen(): Promise<void> {
     await dropEnvironment(await this.warehouse(), greenNames(this.config), 'exact')
+  }
+
+  /** A cancelled run exits after its undo: the check and the deployment say so first. */
+  private async undoCancelled(): Promise<void> {
+    await this.undo()
+    await this.hydrationCheck?.conclude('cancelled', 'The run was cancelled.')
+    await this.deployment.status('failure', { description: 'The run was cancelled.' })
   }
 
   private undoing?: Promise<void>

@@ -92,6 +92,7 @@ interface Hydrated {
  */
 async function hydrateAndParse(run: BlueGreenRun, sha: string): Promise<Hydrated> {
   const check = new HydrationCheck(run.clients.checks, sha)
+  run.hydrationCheck = check
   const wait = () => run.step('Await hydration', () => awaitHydration(run, check))
   if (run.inputs.blueGreen.awaitWith === 'dbt')
     return { hydration: await wait(), productionManifest: () => productionManifest(run, false) }
