@@ -57,7 +57,11 @@ export async function awaitHydration(
             onProgress: async (clusters, elapsed) =>
               check?.progress(progressSummary(clusters, elapsed))
           })
-    await check?.conclude('success', `Hydrated: ${progressSummary(result.final, result.seconds)}`)
+    const summary =
+      result.final.length > 0
+        ? progressSummary(result.final, result.seconds)
+        : `deploy_await returned after ${result.seconds.toFixed(0)}s`
+    await check?.conclude('success', `Hydrated: ${summary}`)
     return result
   } catch (error) {
     await check?.conclude(cancelled.aborted ? 'cancelled' : 'failure', redact(errorMessage(error)))
