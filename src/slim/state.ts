@@ -68,12 +68,7 @@ export async function locateProductionState(
   } catch (error) {
     return unusable(onError, errorMessage(error))
   }
-  if (!head) {
-    core.notice(
-      `No production manifest at ${manifestUri(location)} yet: this run builds everything (a full build).`
-    )
-    return { kind: 'missing' }
-  }
+  if (!head) return missing(location)
   return {
     kind: 'present',
     gitSha: head.metadata[GIT_SHA] || undefined,
@@ -83,6 +78,13 @@ export async function locateProductionState(
 
 function manifestUri(location: StateLocation): string {
   return `s3://${location.bucket}/${manifestKey(location)}`
+}
+
+function missing(location: StateLocation): { kind: 'missing' } {
+  core.notice(
+    `No production manifest at ${manifestUri(location)} yet: this run builds everything (a full build).`
+  )
+  return { kind: 'missing' }
 }
 
 export async function fetchProductionState(
@@ -97,10 +99,7 @@ export async function fetchProductionState(
   } catch (error) {
     return unusable(onError, errorMessage(error))
   }
-  if (!object) {
-    core.notice(`No production manifest at ${uri} yet: this run builds everything (a full build).`)
-    return { kind: 'missing' }
-  }
+  if (!object) return missing(location)
   let manifest
   try {
     manifest = parseManifest(object.body, uri)
