@@ -2,7 +2,7 @@
 // faults are SQL functions in the `mz_emulator` schema (so they are also callable from psql
 // or through the emulator itself); dropping client connections is done by the proxy.
 import pg from 'pg'
-import type { Proxy } from './proxy.js'
+import type { HeldQuery, Proxy } from './proxy.js'
 
 export interface HydrationScript {
   /** Seconds after creation before `mz_hydration_statuses.hydrated` turns true. */
@@ -161,6 +161,28 @@ export class EmulatorControl {
    */
   dropConnectionOnNextQuery(pattern?: RegExp): void {
     this.proxy.dropOnNextQuery(pattern)
+  }
+
+  /**
+   * Runs `action` when the next simple query matching `pattern` arrives (from any connection;
+   * one-shot), and only then forwards that query: e.g. an INSERT through `query()` that lands
+   * between two reads. That connection's later messages wait behind it; other connections do
+   * not. Arming is immediate: do not await the result before the query is sent. The result
+   * resolves once the query went on (or was dropped with its connection), or rejects with the
+   * action's error: the query goes on anyway.
+   */
+  beforeNextQuery(pattern: RegExp, action: () => Promise<void>): Promise<void> {
+    return this.proxy.beforeNextQuery(pattern, action)
+  }
+
+  /**
+   * Holds the next simple query matching `pattern` (from any connection; one-shot) until
+   * `release()`; `reached` resolves with its text once it is held, `settled` with
+   * `'forwarded'` once it went on or `'dropped'` if its client disconnected while it was held.
+   * That connection's later messages wait behind it; other connections do not.
+   */
+  holdNextQuery(pattern: RegExp): HeldQuery {
+    return this.proxy.holdNextQuery(pattern)
   }
 
   /** Cuts every client connection to the emulator. Returns how many were open. */

@@ -14,6 +14,7 @@ export {
   type LagMode,
   type RefreshReplicas
 } from './control.js'
+export type { GateOutcome, HeldQuery } from './proxy.js'
 export { MZ_VERSION } from './version.js'
 
 export const DEFAULT_USER = 'materialize'

@@ -39,7 +39,26 @@ export interface Proxy {
    * matches `pattern` is cut instead of running it, as a network failure mid-statement would.
    */
   dropOnNextQuery(pattern?: RegExp): void
+  /**
+   * One-shot: when a simple query matching `pattern` arrives, `action` runs before the query is
+   * forwarded. Resolves, or rejects with the action's error, once the query went on (it goes on
+   * either way) or was dropped with its connection.
+   */
+  beforeNextQuery(pattern: RegExp, action: () => Promise<void>): Promise<void>
+  /** One-shot: the next simple query matching `pattern` waits until `release()`. */
+  holdNextQuery(pattern: RegExp): HeldQuery
   close(): Promise<void>
+}
+
+export type GateOutcome = 'forwarded' | 'dropped'
+
+export interface HeldQuery {
+  /** Resolves with the query's text once it is held. */
+  reached: Promise<string>
+  /** Forwards the held query (or lets the next match through, if none is held yet). */
+  release(): void
+  /** Whether the query went on after `release()`, or was dropped as its client disconnected. */
+  settled: Promise<GateOutcome>
 }
 
 /** How to relay the responses up to the next ReadyForQuery. */
@@ -51,10 +70,61 @@ interface ResponsePlan {
   failed?: boolean
 }
 
+/**
+ * A one-shot hook on a simple query: `open` is called when a matching query arrives, and the
+ * query waits for what it returns before it is forwarded.
+ */
+interface Gate {
+  pattern: RegExp
+  open(text: string): Promise<unknown>
+  /** Called once the query went on to PostgreSQL, or was dropped with its connection. */
+  passed(outcome: GateOutcome): void
+}
+
 /** Faults shared by every session of one proxy. */
 interface Faults {
   dropAfterSwap: boolean
   dropOnQuery?: RegExp
+  /** Armed gates, first armed first; a query takes the first that matches it. */
+  gates: Gate[]
+}
+
+function takeGate(faults: Faults, text: string): Gate | undefined {
+  const index = faults.gates.findIndex((gate) => gate.pattern.test(text))
+  return index < 0 ? undefined : faults.gates.splice(index, 1)[0]
+}
+
+/** The gate of beforeNextQuery: its promise settles as the action did, after the forward. */
+function actionGate(pattern: RegExp, action: () => Promise<void>): [Gate, Promise<void>] {
+  let ran: Promise<void> = Promise.resolve()
+  let settle!: () => void
+  // Settles when the query passed and the action finished (a connection cut mid-action
+  // passes first).
+  const done = new Promise<void>((resolve) => (settle = resolve)).then(() => ran)
+  const open = (): Promise<unknown> => {
+    ran = Promise.resolve().then(action)
+    return ran.catch(() => undefined)
+  }
+  // Handled here, so a caller that never awaits the result does not crash on its rejection.
+  done.catch(() => undefined)
+  return [{ pattern, open, passed: settle }, done]
+}
+
+function holdGate(pattern: RegExp): [Gate, HeldQuery] {
+  let reach!: (text: string) => void
+  let release!: () => void
+  let passed!: (outcome: GateOutcome) => void
+  const reached = new Promise<string>((resolve) => (reach = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const settled = new Promise<GateOutcome>((resolve) => (passed = resolve))
+  const open = (text: string): Promise<unknown> => {
+    reach(text)
+    return released
+  }
+  return [
+    { pattern, open, passed },
+    { reached, release, settled }
+  ]
 }
 
 const SWAP_CALL = /\bmz_emulator\.swap_(schemas|clusters)\(/
@@ -82,6 +152,9 @@ class Session {
   private backendKey?: { pid: number; secret: number }
   private closed = false
   private readonly transaction = new TransactionGuard()
+  /** The gate a query of this session waits at, and the client messages queued behind it. */
+  private gate?: Gate
+  private readonly waiting: wire.Message[] = []
   /** The session's database, which Materialize's privilege errors name. */
   private database = ''
 
@@ -168,10 +241,16 @@ class Session {
     backend.write(wire.startupMessage(params))
   }
 
+  /** While a gated query waits, later messages queue behind it, so their order holds. */
   private clientMessage(message: wire.Message): void {
+    if (this.gate) this.waiting.push(message)
+    else this.dispatch(message)
+  }
+
+  private dispatch(message: wire.Message): void {
     switch (message.type) {
       case 'Q':
-        return this.sendQuery(message)
+        return this.onQuery(message)
       case 'P':
         return this.send(this.rewriteParse(message))
       case 'S':
@@ -186,12 +265,38 @@ class Session {
     }
   }
 
-  private sendQuery(message: wire.Message): void {
+  private onQuery(message: wire.Message): void {
     const text = wire.queryText(message)
     if (this.faults.dropOnQuery?.test(text)) {
       this.faults.dropOnQuery = undefined
       return this.close()
     }
+    const gate = takeGate(this.faults, text)
+    if (gate) return this.forwardAfter(gate, message, text)
+    this.sendQuery(message, text)
+  }
+
+  /** Holds `message` until the gate opens, then forwards it and what queued behind it. */
+  private forwardAfter(gate: Gate, message: wire.Message, text: string): void {
+    this.gate = gate
+    void gate.open(text).then(() => {
+      if (this.closed) return // dropGate told the gate
+      this.gate = undefined
+      this.sendQuery(message, text)
+      gate.passed('forwarded')
+      while (!this.gate && !this.closed && this.waiting.length) {
+        this.dispatch(this.waiting.shift()!)
+      }
+    })
+  }
+
+  /** A query waiting at a gate goes nowhere once its connection is gone. */
+  private dropGate(): void {
+    this.gate?.passed('dropped')
+    this.gate = undefined
+  }
+
+  private sendQuery(message: wire.Message, text: string): void {
     const rewritten = rewriteQuery(text, this.transaction.admit(splitStatements(text)))
     this.plans.push({
       statements: rewritten.changed ? rewritten.statements : undefined,
@@ -246,6 +351,7 @@ class Session {
   /** Sends the last answer, then cuts the connection as a network failure would. */
   private hangUpAfter(last: Buffer): void {
     this.closed = true
+    this.dropGate()
     this.backend?.destroy()
     this.client.end(last)
     this.onClose()
@@ -302,6 +408,7 @@ class Session {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.dropGate()
     if (this.plans.length && this.backendKey) {
       const { pid, secret } = this.backendKey
       const canceller = connect(this.options.backendPort, this.options.backendHost)
@@ -316,7 +423,7 @@ class Session {
 
 export function startProxy(options: ProxyOptions): Promise<Proxy> {
   const sessions = new Set<Session>()
-  const faults: Faults = { dropAfterSwap: false }
+  const faults: Faults = { dropAfterSwap: false, gates: [] }
   const server: Server = createServer((socket) => {
     const session: Session = new Session(socket, options, faults, () => sessions.delete(session))
     sessions.add(session)
@@ -340,6 +447,16 @@ export function startProxy(options: ProxyOptions): Promise<Proxy> {
         },
         dropOnNextQuery(pattern) {
           faults.dropOnQuery = pattern
+        },
+        beforeNextQuery(pattern, action) {
+          const [gate, done] = actionGate(pattern, action)
+          faults.gates.push(gate)
+          return done
+        },
+        holdNextQuery(pattern) {
+          const [gate, held] = holdGate(pattern)
+          faults.gates.push(gate)
+          return held
         },
         close() {
           for (const session of [...sessions]) session.close()
