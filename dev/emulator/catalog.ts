@@ -5,6 +5,7 @@
 //   Materialize docs query, built over pg_catalog plus the side tables.
 // Ids follow Materialize: user items/clusters/replicas `u<n>` from their own sequences,
 // system schemas `s<oid>`, per-cluster introspection indexes `si<n>`, temp schema `0`.
+import { TIME_DOMAIN_SQL } from './timedomain.js'
 import { MZ_VERSION } from './version.js'
 
 const SIDE_TABLES = `
@@ -1562,6 +1563,7 @@ export function databaseSettingsSql(database: string): string {
 export const BOOTSTRAP_SQL = [
   SIDE_TABLES,
   HELPERS,
+  TIME_DOMAIN_SQL,
   ROLE_HELPERS,
   CLUSTER_FUNCTIONS,
   ITEM_FUNCTIONS,

@@ -11,7 +11,7 @@ import {
   tokenize,
   type Token
 } from './lexer.js'
-import type { Refusal } from './transactions.js'
+import type { Admission } from './transactions.js'
 
 /** One statement sent to PostgreSQL. Hidden statements' results are not shown to the client. */
 export interface ServerStatement {
@@ -835,14 +835,18 @@ export function rejection(error: MaterializeError): ServerStatement {
 
 /**
  * Rewrites a simple-protocol Query. Like Materialize, a message with one statement the
- * emulator rejects runs none of its statements. A `refusal` (a statement Materialize refuses
- * in this transaction) runs the statements before it, then fails as Materialize does there.
+ * emulator rejects runs none of its statements. A refusal (a statement Materialize refuses in
+ * this transaction) runs the statements before it, then fails as Materialize does there. The
+ * admission's helpers run, hidden, before their statements.
  */
-export function rewriteQuery(text: string, refusal?: Refusal): RewrittenQuery {
+export function rewriteQuery(text: string, admission?: Admission): RewrittenQuery {
+  const refusal = admission?.refusal
   const originals = splitStatements(text).slice(0, refusal?.index)
+  const helpers = (i: number): ServerStatement[] =>
+    (admission?.before[i] ?? []).map((sql) => ({ sql, hidden: true }))
   let statements: ServerStatement[]
   try {
-    statements = originals.flatMap(rewriteStatement)
+    statements = originals.flatMap((sql, i) => [...helpers(i), ...rewriteStatement(sql)])
   } catch (error) {
     if (!(error instanceof MaterializeError)) throw error
     return { text: rejection(error).sql, statements: [rejection(error)], changed: true }

@@ -3,8 +3,10 @@
 // the statements of a transaction block, TransactionStatus::add_ops in src/adapter/src/session.rs
 // refuses mixing them, and src/adapter/src/error.rs at 0129eb73e6 has the messages and SQLSTATEs.
 // A multi-statement simple Query is an implicit transaction block; BEGIN makes it explicit.
+// Reads in a block also get one snapshot and one time domain (timedomain.ts).
 import { MaterializeError } from './cursor.js'
 import { isSignificant, tokenize } from './lexer.js'
+import { relationNames, REPEATABLE_READ, timeDomainCall } from './timedomain.js'
 
 /**
  * How a statement counts in a transaction: `ddl` is the renames and swaps Materialize runs as
@@ -94,28 +96,61 @@ export interface Refusal {
   error: MaterializeError
 }
 
+export interface Admission {
+  /** Hidden statements to run right before each statement of the message, by index. */
+  before: string[][]
+  refusal?: Refusal
+}
+
+/** SET and RESET are the statements after which PostgreSQL still accepts SET TRANSACTION. */
+const takesSnapshot = (sql: string): boolean => !['set', 'reset'].includes(words(sql)[0] ?? '')
+
 export class TransactionGuard {
   private explicit = false
   private ops: Ops = 'none'
+  /** Whether PostgreSQL's current transaction has taken its snapshot (a query ran in it). */
+  private snapshot = false
 
   /** Checks a simple Query's statements against the session's transaction, in order. */
-  admit(statements: string[]): Refusal | undefined {
+  admit(statements: string[]): Admission {
     const implicit = statements.length > 1
+    const before: string[][] = statements.map(() => [])
+    // Without an open block, this message starts a new PostgreSQL transaction.
+    if (!this.explicit) this.snapshot = false
     for (const [index, sql] of statements.entries()) {
       const kind = kindOf(sql)
       if (kind === 'begin') this.explicit = true
-      if (kind === 'end') [this.explicit, this.ops] = [false, 'none']
-      if (kind === 'begin' || kind === 'end' || kind === 'safe') continue
+      if (kind === 'end') [this.explicit, this.ops, this.snapshot] = [false, 'none', false]
+      if (kind === 'begin' || kind === 'end') continue
       if (!this.explicit && !implicit) continue
+      if (kind === 'safe') {
+        this.snapshot ||= takesSnapshot(sql)
+        continue
+      }
       if (kind === 'single' && !this.explicit) {
         const error = refuse('25001', `${sql.trim()} cannot be run inside a transaction block`)
-        return { index, error }
+        return { before, refusal: { index, error } }
       }
       const next = add(this.ops, kind)
-      if (next === undefined) return { index, error: conflict(this.ops) }
+      if (next === undefined) return { before, refusal: { index, error: conflict(this.ops) } }
       this.ops = next
+      before[index] = this.readHelpers(sql, kind)
+      this.snapshot = true
     }
-    return undefined
+    return { before }
+  }
+
+  /**
+   * Materialize serves every read of a block at the timestamp its first read chose: the first
+   * query of the PostgreSQL transaction gets REPEATABLE READ when it reads (a constant read can
+   * only be followed by reads or constant INSERTs, which that level leaves alone; writes and
+   * DDL keep READ COMMITTED). Each read is checked against the block's time domain.
+   */
+  private readHelpers(sql: string, kind: Kind): string[] {
+    if (kind !== 'read' && kind !== 'constant-read') return []
+    const helpers = this.snapshot ? [] : [REPEATABLE_READ]
+    const names = kind === 'read' ? relationNames(sql) : []
+    return names.length ? [...helpers, timeDomainCall(names)] : helpers
   }
 
   /** ReadyForQuery's status: a transaction block stays open only on 'T' (or failed, 'E'). */
