@@ -232,6 +232,27 @@ describe('the time domain of a read-only transaction', () => {
     await client.query('ROLLBACK')
   })
 
+  it('reports a read the role may not make as a privilege error, checked first', async () => {
+    const admin = await connect()
+    for (const statement of [
+      `CREATE ROLE td_reader WITH LOGIN PASSWORD 'reader'`,
+      'GRANT USAGE ON SCHEMA blue, green TO td_reader',
+      'GRANT SELECT ON blue.orders TO td_reader'
+    ])
+      await admin.query(statement)
+    const client = new pg.Client({
+      connectionString: emulator.url(undefined, { user: 'td_reader', password: 'reader' })
+    })
+    clients.push(client)
+    await client.connect()
+    await client.query('BEGIN')
+    await client.query('SELECT * FROM blue.orders')
+    expect(await sqlError(client.query('SELECT * FROM green.orders'))).toMatchObject({
+      code: '42501'
+    })
+    await client.query('ROLLBACK')
+  })
+
   it('applies to a multi-statement message, an implicit transaction', async () => {
     const client = await connect()
     const failed = await sqlError(

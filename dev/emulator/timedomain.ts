@@ -158,15 +158,15 @@ $$;
 
 -- A name as the read will resolve it: under its lock, whose taking makes PostgreSQL see the
 -- relations other sessions created or renamed since this transaction last took one
--- (to_regclass alone takes none). NULL for a name of no relation. The names come from the
--- proxy's lexer, so they are identifiers.
+-- (to_regclass alone takes none). NULL for a name the read cannot read (a column, a CTE): its
+-- own error, if any, is PostgreSQL's. The names come from the proxy's lexer: identifiers.
 CREATE FUNCTION mz_emulator.resolve_relation(name text) RETURNS oid
 LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('SELECT FROM %s WHERE false', name);
   RETURN to_regclass(name)::oid;
 EXCEPTION WHEN OTHERS THEN
-  RETURN to_regclass(name)::oid;
+  RETURN NULL;
 END $$;
 
 -- Called before each read of a transaction block with the names it reads: the first read
