@@ -71557,6 +71557,51 @@ function prEnvironment() {
     }
     return value;
 }
+/** `diff-keys`: model name to key column(s), as a YAML or JSON mapping. */
+function diffKeys() {
+    const value = text('diff-keys');
+    const accepted = 'accepted: a mapping of model names to a column or a list of columns, such as "{orders: order_id, lines: [order_id, line]}".';
+    if (value === '')
+        return {};
+    let parsed;
+    try {
+        parsed = yaml.load(value, { schema: yaml.CORE_SCHEMA });
+    }
+    catch {
+        throw new InputError('diff-keys', `is not valid YAML or JSON; ${accepted}`);
+    }
+    const identifier = (c) => typeof c === 'string' && /^[A-Za-z_][A-Za-z0-9_$]*$/.test(c);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new InputError('diff-keys', `is not a mapping; ${accepted}`);
+    const keys = {};
+    for (const [model, columns] of Object.entries(parsed)) {
+        const list = Array.isArray(columns) ? columns : [columns];
+        if (list.length === 0 || !list.every(identifier))
+            throw new InputError('diff-keys', `gives "${model}" ${JSON.stringify(columns)}; ${accepted}`);
+        keys[model] = list;
+    }
+    return keys;
+}
+function percent(name, fallback) {
+    const value = text(name);
+    if (value === '')
+        return fallback;
+    if (!/^\d+(\.\d+)?%?$/.test(value) || Number(value.replace('%', '')) > 100)
+        throw new InputError(name, `is "${value}"; accepted: a percentage from 0 to 100 such as "10" or "2.5".`);
+    return Number(value.replace('%', ''));
+}
+function diffSettings() {
+    return {
+        mode: oneOf('diff', ['off', 'report', 'gate'], 'off'),
+        maxRowChangePercent: percent('diff-max-row-change', 10),
+        allowSchemaChange: bool('diff-allow-schema-change', true),
+        timeoutMs: duration('diff-timeout', '5m', 1000, 24 * 3_600_000),
+        maxObjects: integer('diff-max-objects', 20, 1, 1000),
+        cluster: text('diff-cluster') || undefined,
+        keys: diffKeys(),
+        downstream: bool('diff-downstream', false)
+    };
+}
 function reportSettings() {
     const githubToken = text('github-token') || undefined;
     if (githubToken)
@@ -71769,6 +71814,7 @@ function getInputs() {
     const common = {
         workspace,
         report: reportSettings(),
+        diff: diffSettings(),
         prEnvironment: prEnvironment(),
         dbt: dbtSettings(workspace)
     };

@@ -8,6 +8,7 @@ import { InputError, errorMessage } from './errors.js'
 import { registerSecret } from './secrets.js'
 import { bool, directoryInWorkspace, duration, integer, oneOf, text } from './input-fields.js'
 import { splitArgs } from './util/args.js'
+import type { DiffMode, DiffSettings } from './diff/model.js'
 
 export const MODES = ['slim', 'blue-green'] as const
 export type Mode = (typeof MODES)[number]
@@ -71,6 +72,7 @@ export interface CommonInputs {
   report: ReportSettings
   /** Explicit pull request environment name; the event supplies the default. */
   prEnvironment?: string
+  diff: DiffSettings
 }
 
 export interface SlimBuildInputs extends CommonInputs {
@@ -261,6 +263,55 @@ function prEnvironment(): string | undefined {
     )
   }
   return value
+}
+
+/** `diff-keys`: model name to key column(s), as a YAML or JSON mapping. */
+function diffKeys(): Record<string, string[]> {
+  const value = text('diff-keys')
+  const accepted =
+    'accepted: a mapping of model names to a column or a list of columns, such as "{orders: order_id, lines: [order_id, line]}".'
+  if (value === '') return {}
+  let parsed: unknown
+  try {
+    parsed = yaml.load(value, { schema: yaml.CORE_SCHEMA })
+  } catch {
+    throw new InputError('diff-keys', `is not valid YAML or JSON; ${accepted}`)
+  }
+  const identifier = (c: unknown) => typeof c === 'string' && /^[A-Za-z_][A-Za-z0-9_$]*$/.test(c)
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new InputError('diff-keys', `is not a mapping; ${accepted}`)
+  const keys: Record<string, string[]> = {}
+  for (const [model, columns] of Object.entries(parsed)) {
+    const list: unknown[] = Array.isArray(columns) ? columns : [columns]
+    if (list.length === 0 || !list.every(identifier))
+      throw new InputError('diff-keys', `gives "${model}" ${JSON.stringify(columns)}; ${accepted}`)
+    keys[model] = list as string[]
+  }
+  return keys
+}
+
+function percent(name: string, fallback: number): number {
+  const value = text(name)
+  if (value === '') return fallback
+  if (!/^\d+(\.\d+)?%?$/.test(value) || Number(value.replace('%', '')) > 100)
+    throw new InputError(
+      name,
+      `is "${value}"; accepted: a percentage from 0 to 100 such as "10" or "2.5".`
+    )
+  return Number(value.replace('%', ''))
+}
+
+function diffSettings(): DiffSettings {
+  return {
+    mode: oneOf<DiffMode>('diff', ['off', 'report', 'gate'], 'off'),
+    maxRowChangePercent: percent('diff-max-row-change', 10),
+    allowSchemaChange: bool('diff-allow-schema-change', true),
+    timeoutMs: duration('diff-timeout', '5m', 1000, 24 * 3_600_000),
+    maxObjects: integer('diff-max-objects', 20, 1, 1000),
+    cluster: text('diff-cluster') || undefined,
+    keys: diffKeys(),
+    downstream: bool('diff-downstream', false)
+  }
 }
 
 function reportSettings(): ReportSettings {
@@ -512,6 +563,7 @@ export function getInputs(): Inputs {
   const common: CommonInputs = {
     workspace,
     report: reportSettings(),
+    diff: diffSettings(),
     prEnvironment: prEnvironment(),
     dbt: dbtSettings(workspace)
   }

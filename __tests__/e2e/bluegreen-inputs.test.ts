@@ -67,6 +67,16 @@ const CASES: BadInput[] = [
     error: [/Input "materialize-url"/, /percent-encode/i, /"%25"/]
   },
   {
+    name: "a diff on production's cluster",
+    inputs: { diff: 'report', 'diff-cluster': 'analytics' },
+    error: [/Input "diff-cluster" is "analytics", a production cluster/, /"analytics_dbt_deploy"/]
+  },
+  {
+    name: 'a diff key that is an expression',
+    inputs: { diff: 'gate', 'diff-keys': '{scores: "lower(id)"}' },
+    error: [/Input "diff-keys"/, /scores/]
+  },
+  {
     name: 'a malformed duration',
     inputs: { 'await-timeout': 'soon' },
     error: [/await-timeout/, /soon/]

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os'
 import path from 'node:path'
 import * as core from '../../__fixtures__/core.js'
+import { diffOff, noConnection } from './support/diff.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { checkTarget } = await import('../../src/dbt/target.js')
@@ -134,6 +135,7 @@ describe('slimBuild checks before S3', () => {
     skipUnchanged: true,
     uploadManifest: 'false',
     cachePackages: false,
+    diff: diffOff,
     ...overrides
   })
   const push = { eventName: 'push', sha: 'abc', ref: 'refs/heads/main', owner: 'o', repo: 'r' }
@@ -153,18 +155,18 @@ describe('slimBuild checks before S3', () => {
     const dbt = jest.fn(async () => {
       throw new Error('dbt was located')
     })
-    await expect(slimBuild(inputs(overrides), push, { store, dbt })).rejects.toThrow(
-      `Input "${input}"`
-    )
+    await expect(
+      slimBuild(inputs(overrides), push, { store, dbt, connect: noConnection })
+    ).rejects.toThrow(`Input "${input}"`)
     expect(dbt).not.toHaveBeenCalled()
     expect(store).not.toHaveBeenCalled()
   })
 
   it('refuses a bad "dbt-path" without creating an S3 client', async () => {
     const dbt = jest.fn(() => DbtCli.create(settings({ executable: '/no/such/dbt' }), {}))
-    await expect(slimBuild(inputs({}), push, { store, dbt })).rejects.toThrow(
-      /Input "dbt-path" resolves to "\/no\/such\/dbt"/
-    )
+    await expect(
+      slimBuild(inputs({}), push, { store, dbt, connect: noConnection })
+    ).rejects.toThrow(/Input "dbt-path" resolves to "\/no\/such\/dbt"/)
     expect(store).not.toHaveBeenCalled()
   })
 })

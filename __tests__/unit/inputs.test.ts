@@ -96,6 +96,34 @@ describe('getInputs', () => {
     expect(getInputs().dbt.executable).toBe('dbt-wrapper')
   })
 
+  it('reads the data diff settings', () => {
+    expect(getInputs().diff).toEqual({
+      mode: 'off',
+      maxRowChangePercent: 10,
+      allowSchemaChange: true,
+      timeoutMs: 300_000,
+      maxObjects: 20,
+      cluster: undefined,
+      keys: {},
+      downstream: false
+    })
+    withInputs({
+      ...valid,
+      diff: 'gate',
+      'diff-max-row-change': '2.5%',
+      'diff-timeout': '90s',
+      'diff-cluster': 'diff_cluster',
+      'diff-keys': '{orders: order_id, lines: [order_id, line]}'
+    })
+    expect(getInputs().diff).toMatchObject({
+      mode: 'gate',
+      maxRowChangePercent: 2.5,
+      timeoutMs: 90_000,
+      cluster: 'diff_cluster',
+      keys: { orders: ['order_id'], lines: ['order_id', 'line'] }
+    })
+  })
+
   it('refuses favor-state without defer, naming both inputs', () => {
     withInputs({ ...valid, 'favor-state': 'true' })
     expect(() => getInputs()).toThrow(
@@ -110,6 +138,16 @@ describe('getInputs', () => {
 
   const badInputs: Array<[string, Record<string, string>]> = [
     ['mode', { mode: 'turbo' }],
+    ['diff', { diff: 'strict' }],
+    ['diff-max-row-change', { 'diff-max-row-change': '101' }],
+    ['diff-max-row-change', { 'diff-max-row-change': 'ten' }],
+    ['diff-allow-schema-change', { 'diff-allow-schema-change': 'yes' }],
+    ['diff-timeout', { 'diff-timeout': 'forever' }],
+    ['diff-max-objects', { 'diff-max-objects': '0' }],
+    ['diff-keys', { 'diff-keys': '[orders]' }],
+    ['diff-keys', { 'diff-keys': '{orders: "lower(id)"}' }],
+    ['diff-keys', { 'diff-keys': '{orders: []}' }],
+    ['diff-downstream', { 'diff-downstream': 'all' }],
     ['phase', { phase: 'deploy-everything' }],
     ['state-uri', { 'state-uri': 'https://bucket/prod' }],
     ['state-uri', { 'state-uri': 's3://' }],

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as core from '../../__fixtures__/core.js'
 import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
+import { diffOff, noConnection } from './support/diff.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { slimBuild } = await import('../../src/slim/build.js')
@@ -66,6 +67,7 @@ function inputs(overrides: Partial<SlimBuildInputs> = {}): SlimBuildInputs {
     skipUnchanged: false,
     uploadManifest: 'auto',
     cachePackages: false,
+    diff: diffOff,
     ...overrides
   }
 }
@@ -90,7 +92,11 @@ describe('slimBuild', () => {
   it('builds everything on the first run and publishes the manifest on a main push', async () => {
     const store = new MemoryStore()
     const dbt = fakeDbt(0, [['model.p.a', 'success']])
-    await slimBuild(inputs(), push, { store: () => store, dbt: async () => dbt })
+    await slimBuild(inputs(), push, {
+      store: () => store,
+      dbt: async () => dbt,
+      connect: noConnection
+    })
     expect(dbt.calls[0]).toEqual([
       'build',
       '--exclude',
@@ -117,6 +123,7 @@ describe('slimBuild', () => {
     ])
     await slimBuild(inputs({ uploadManifest: 'false' }), push, {
       store: () => store,
+      connect: noConnection,
       dbt: async () => dbt
     })
     expect(dbt.calls[0]).toEqual(
@@ -137,6 +144,7 @@ describe('slimBuild', () => {
     await expect(
       slimBuild(inputs({ uploadManifest: 'true' }), push, {
         store: () => store,
+        connect: noConnection,
         dbt: async () => dbt
       })
     ).rejects.toThrow(message)
@@ -154,6 +162,7 @@ describe('slimBuild', () => {
     const dbt = fakeDbt(0, [])
     await slimBuild(inputs({ uploadManifest: 'false' }), push, {
       store: () => new MemoryStore(),
+      connect: noConnection,
       dbt: async () => dbt
     })
     expect(core.outputs).toMatchObject({

@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as core from '../../__fixtures__/core.js'
 import { MemoryStore, manifestJson } from '../../__fixtures__/store.js'
+import { diffOff, noConnection } from './support/diff.js'
 
 const git = { headSha: jest.fn(async (): Promise<string | undefined> => 'abc123') }
 
@@ -66,7 +67,8 @@ const inputs: SlimBuildInputs = {
   favorState: false,
   skipUnchanged: false,
   uploadManifest: 'auto',
-  cachePackages: false
+  cachePackages: false,
+  diff: diffOff
 }
 
 const mainPush = {
@@ -102,6 +104,7 @@ async function cancelledBuild(
   await expect(
     slimBuild(inputs, mainPush, {
       store: () => store,
+      connect: noConnection,
       dbt: async () => ({ ...dbt, run: dbt.run.bind(dbt), manifestSupport: async () => undefined })
     })
   ).rejects.toThrow(/cancelled by SIGTERM/)

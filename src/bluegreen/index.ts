@@ -10,6 +10,7 @@ import { redact } from '../secrets.js'
 import { BlueGreenRun, realDependencies, type BlueGreenDependencies } from './run.js'
 import { describeReadiness } from './readiness.js'
 import { renderPlan } from './plan.js'
+import { renderDiff } from '../diff/render.js'
 
 export type BlueGreenPhaseRunner = (run: BlueGreenRun) => Promise<string>
 
@@ -88,7 +89,7 @@ async function report(run: BlueGreenRun, status: string, error: unknown): Promis
       facts: facts(run),
       notes: run.notes,
       sections: [...run.sections, timelineSection(run), hydrationSection(run)],
-      sharedSections: [planSection(run)]
+      sharedSections: [run.diff ? renderDiff(run.diff) : '', planSection(run)]
     },
     run.inputs.report,
     run.context,

@@ -13,6 +13,7 @@ import {
 } from '../store/records.js'
 import type { EnvironmentNames } from '../warehouse/environment.js'
 import type { BlueGreenRun } from './run.js'
+import { stagedKeys } from '../store/layout.js'
 import { guardGreenDrop } from './guard.js'
 
 export interface GreenRecords {
@@ -151,9 +152,7 @@ async function forgetStaleRecords(
   stale: Array<keyof GreenRecords>
 ): Promise<void> {
   if (stale.length === 0) return
-  const keys = stale.flatMap((r) =>
-    r === 'staged' ? [run.keys.staged, run.keys.stagedManifest] : [run.keys.previous]
-  )
+  const keys = stale.flatMap((r) => (r === 'staged' ? stagedKeys(run.keys) : [run.keys.previous]))
   for (const key of keys) await run.clients.store.delete(key)
   const message = `No *_dbt_deploy names exist, so the records ${keys.join(', ')} described nothing and were removed.`
   core.notice(message)

@@ -29,6 +29,8 @@ import {
 } from '../github/deployments.js'
 import type { HydrationResult } from './readiness.js'
 import type { CutoverPlan } from './plan.js'
+import type { DiffReport } from '../diff/model.js'
+import { checkDiffCluster } from './diff.js'
 
 export interface TimelineEntry {
   step: string
@@ -77,6 +79,8 @@ export class BlueGreenRun {
   hydration?: HydrationResult
   plan: string[] = []
   cutover?: CutoverPlan
+  /** Green against production, when "diff" is on. */
+  diff?: DiffReport
   /** A drop the impact guard refused: the phase finishes its bookkeeping, then the run fails with it. */
   blockedDrop?: ActionError
   /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
@@ -110,6 +114,7 @@ export class BlueGreenRun {
     tlsAttempts(target) // a bad sslmode or an unreadable certificate fails here, touching nothing
     // Validated before any client opens: nothing is touched on a bad configuration.
     const config = readDeploymentConfig(project.vars, target.target)
+    checkDiffCluster(inputs.diff, config)
     saveCleanupContext({
       bucket: inputs.state.bucket,
       ...inputs.s3,

@@ -14,6 +14,7 @@ import { makeRoomForGreen } from './lifecycle.js'
 import { preflight, type GreenBuildPlan } from './preflight.js'
 import { progressSummary, waitForHydration, type HydrationResult } from './readiness.js'
 import { HydrationCheck } from '../github/checks.js'
+import { diffGreen } from './diff.js'
 import { errorMessage } from '../errors.js'
 import { redact } from '../secrets.js'
 import type { StagedDeployment } from '../store/records.js'
@@ -187,6 +188,8 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
     run.notes.push('Validation skipped ("run-tests: false").')
   }
   const productionBody = await run.step('Production manifest', parsed)
+  if (run.inputs.diff.mode !== 'off')
+    await run.step('Data diff', () => diffGreen(run, productionBody, manifest?.body))
   await saveParseState(parseState)
   core.setOutput('deployed', 'true')
   const staged: StagedDeployment = {

@@ -38,6 +38,11 @@ import { redact } from '../secrets.js'
 import { setSelectionOutputs } from './outputs.js'
 import { throwIfCancelled } from '../cancel.js'
 import type { ReportedNode, RunReport } from '../report/model.js'
+import { PgWarehouse, type ConnectWarehouse } from '../warehouse/pg.js'
+import type { DiffReport } from '../diff/model.js'
+import { gateError } from '../diff/gate.js'
+import { renderDiff } from '../diff/render.js'
+import { diffPullRequest } from './diff.js'
 import { failed } from '../report/model.js'
 
 export type SlimStatus = 'success' | 'nothing-selected' | 'skipped-unchanged' | 'failed'
@@ -49,6 +54,8 @@ export interface SlimDependencies {
   store: (inputs: SlimBuildInputs) => ObjectStore & { close(): void }
   /** Locates dbt, so a bad "dbt-path" fails before anything is touched. */
   dbt: (inputs: SlimBuildInputs, environment?: string) => Promise<SlimDbt>
+  /** The data diff's connection. */
+  connect: ConnectWarehouse
 }
 
 const realDependencies: SlimDependencies = {
@@ -57,7 +64,8 @@ const realDependencies: SlimDependencies = {
     DbtCli.create(
       { ...inputs.dbt, vars: withEnvironmentVar(inputs.dbt.vars, environment) },
       dbtEnvironment(environment)
-    )
+    ),
+  connect: (target) => PgWarehouse.connect(target)
 }
 
 export async function slimBuild(
@@ -76,7 +84,13 @@ export async function slimBuild(
   const store = deps.store(inputs)
   const deployment = await startPrDeployment(inputs, context, environment)
   try {
-    await buildWithState(inputs, context, dbt, project, store, environment)
+    await buildWithState(
+      inputs,
+      context,
+      { dbt, store, connect: deps.connect },
+      project,
+      environment
+    )
     await deployment?.succeed(environment!, { environmentUrl: inputs.report.environmentUrl })
   } catch (error) {
     await deployment?.status('failure', { description: redact(errorMessage(error)) })
@@ -104,12 +118,34 @@ async function startPrDeployment(
   return deployment
 }
 
+interface SlimClients {
+  dbt: SlimDbt
+  store: ObjectStore
+  connect: ConnectWarehouse
+}
+
+/** On a PR's successful build against production's state, with "diff" on: the data diff. */
+async function diffIfWanted(
+  inputs: SlimBuildInputs,
+  project: DbtProject,
+  environment: string | undefined,
+  state: ProductionState,
+  build: BuildOutcome,
+  connect: ConnectWarehouse
+): Promise<DiffReport | undefined> {
+  if (inputs.diff.mode === 'off' || build.error || !environment || state.kind !== 'found')
+    return undefined
+  const files = { production: path.join(state.dir, 'manifest.json'), pr: build.manifest }
+  return core.group('Data diff', () =>
+    diffPullRequest(inputs, project, environment, files, build.nodes, connect)
+  )
+}
+
 async function buildWithState(
   inputs: SlimBuildInputs,
   context: RunContext,
-  dbt: SlimDbt,
+  { dbt, store, connect }: SlimClients,
   project: DbtProject,
-  store: ObjectStore,
   environment: string | undefined
 ): Promise<void> {
   const started = Date.now()
@@ -136,23 +172,24 @@ async function buildWithState(
   const build = await runBuild(dbt, inputs, project, state, plan, environment)
   // A cancelled build is neither published nor reported; cancel.ts reports the cancellation.
   throwIfCancelled()
+  const diff = await diffIfWanted(inputs, project, environment, state, build, connect)
+  const diffError = diff ? gateError(diff, inputs.diff) : undefined
   facts.push(['Duration', `${((Date.now() - started) / 1000).toFixed(1)} s`])
   const published = build.error
     ? { uploaded: false, notes: [] }
     : await publishIfWanted(store, inputs, context, state, build.manifest)
   throwIfCancelled()
-  const failed = build.error ?? published.error
+  const failed = build.error ?? diffError ?? published.error
   const status: SlimStatus = failed
     ? 'failed'
     : build.nodes.length === 0
       ? 'nothing-selected'
       : 'success'
   core.setOutput('manifest-uploaded', String(published.uploaded))
-  await finish(
-    inputs,
-    context,
-    report(status, headline(status, build.nodes), facts, build.nodes, published.notes)
-  )
+  await finish(inputs, context, {
+    ...report(status, headline(status, build.nodes), facts, build.nodes, published.notes),
+    sharedSections: diff ? [renderDiff(diff)] : []
+  })
   if (failed) throw failed
 }
 

@@ -10,13 +10,11 @@ import { checkTarget } from '../dbt/target.js'
 import type { DbtProject } from '../dbt/project.js'
 import { PR_ENVIRONMENT_ENV, dbtEnvironment, prEnvironment } from '../environment.js'
 import { ActionError, errorMessage } from '../errors.js'
-import { PgWarehouse, type Warehouse } from '../warehouse/pg.js'
+import { PgWarehouse, type ConnectWarehouse, type Warehouse } from '../warehouse/pg.js'
 import { dropEnvironment, type EnvironmentNames } from '../warehouse/environment.js'
 import { reportRun } from '../report/index.js'
 import { deploymentRecord } from '../github/deployments.js'
 import type { RunReport } from '../report/model.js'
-
-export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
 
 function environmentTarget(
   inputs: SlimTeardownInputs,

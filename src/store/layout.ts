@@ -23,6 +23,15 @@ export const blueGreenKeys = (location: StateLocation) => ({
   lock: objectKey(location, 'deploy.lock'),
   staged: objectKey(location, 'staged/deployment.json'),
   stagedManifest: objectKey(location, 'staged/manifest.json'),
+  /** The data diff of the staged green, which the promote compares its own with. */
+  stagedDiff: objectKey(location, 'staged/diff.json'),
   previous: objectKey(location, 'previous.json'),
   swap: objectKey(location, 'swap.json')
 })
+
+/** What a staged deploy keeps in S3, removed together when it is promoted or dropped. */
+export const stagedKeys = (keys: ReturnType<typeof blueGreenKeys>): string[] => [
+  keys.staged,
+  keys.stagedManifest,
+  keys.stagedDiff
+]

@@ -22,6 +22,9 @@ export interface Warehouse extends Sql {
   close(): Promise<void>
 }
 
+/** Opens the action's own connection to a profile target. */
+export type ConnectWarehouse = (target: ProfileTarget) => Promise<Warehouse>
+
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
 export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`
 export const literalList = (values: string[]): string => values.map(quoteLiteral).join(', ')

@@ -3,6 +3,7 @@
 import { guardGreenDrop } from '../guard.js'
 import { refuseWhileSwapUnsettled } from '../swap.js'
 import type { BlueGreenRun } from '../run.js'
+import { stagedKeys } from '../../store/layout.js'
 
 export async function cleanupPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Acquire deploy lock', () => run.lock())
@@ -10,7 +11,7 @@ export async function cleanupPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Drop green', async () => {
     await guardGreenDrop(run, 'the *_dbt_deploy names')
     await run.dropGreen()
-    for (const key of [run.keys.staged, run.keys.stagedManifest, run.keys.previous, run.keys.swap])
+    for (const key of [...stagedKeys(run.keys), run.keys.previous, run.keys.swap])
       await run.clients.store.delete(key)
   })
   await run.unlock()

@@ -5,6 +5,7 @@ import { writeRecord } from '../../store/records.js'
 import { planCutover } from '../guard.js'
 import { stageGreen } from '../stage.js'
 import type { BlueGreenRun } from '../run.js'
+import { diffResult } from '../../diff/render.js'
 
 export async function deployPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Check production', () => run.requireProduction())
@@ -13,6 +14,7 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Cutover plan', () => planCutover(run, manifest))
   await run.step('Store staged deploy', async () => {
     await run.clients.store.put(run.keys.stagedManifest, manifest)
+    if (run.diff) await run.clients.store.put(run.keys.stagedDiff, diffResult(run.diff))
     await writeRecord(run.clients.store, run.keys.staged, staged)
   })
   // Green now belongs to the staged deploy, which `promote` or `cleanup` will finish.

@@ -7,6 +7,8 @@ import { nothingToPromote, readGreenRecords } from '../lifecycle.js'
 import { promoteGreen } from '../swap.js'
 import { planOnly } from '../guard.js'
 import type { BlueGreenRun } from '../run.js'
+import { stagedKeys } from '../../store/layout.js'
+import { diffStagedGreen } from '../diff.js'
 
 async function stagedDeployment(
   run: BlueGreenRun
@@ -49,9 +51,10 @@ export async function promotePhase(run: BlueGreenRun): Promise<string> {
   const { staged, manifest } = await run.step('Read staged deploy', () => stagedDeployment(run))
   run.deployment.carryOn(staged.deploymentId)
   await run.deployment.status('in_progress', { description: 'Promoting.' })
+  if (run.inputs.diff.mode !== 'off')
+    await run.step('Data diff', () => diffStagedGreen(run, manifest))
   await promoteGreen(run, staged, manifest)
-  await run.clients.store.delete(run.keys.staged)
-  await run.clients.store.delete(run.keys.stagedManifest)
+  for (const key of stagedKeys(run.keys)) await run.clients.store.delete(key)
   await run.unlock()
   await run.recordPromoted()
   return 'promoted'
