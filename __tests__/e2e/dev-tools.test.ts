@@ -178,12 +178,17 @@ describe('npm run demo and npm run bench', () => {
     for (const latency of [medians.p3.action, medians.p3.recipe, medians.p3.recipePoll1])
       expect(latency).toBeGreaterThan(0)
     expect(medians.p5.firstLineMs).toBeGreaterThan(0)
+    // P8: the diff compared all ten changed objects, inside a deploy that ran dbt.
+    expect(medians.p8.compared).toBe(10)
+    expect(medians.p8.diff.wall).toBeGreaterThan(0)
+    expect(medians.p8.greenRun.wall).toBeGreaterThan(0)
     expect(size?.targets.map((t) => t.figure)).toEqual([
       'P1',
       'P3',
       'P4',
       'P5 first line',
-      'P5 memory'
+      'P5 memory',
+      'P8'
     ])
     for (const target of size?.targets ?? [])
       expect(['PASS', 'FAIL', 'n/a']).toContain(target.verdict)

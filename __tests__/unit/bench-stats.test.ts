@@ -126,6 +126,7 @@ function figures(size: number, overrides: Partial<SizeFigures> = {}): SizeFigure
     },
     p4: { action: cost(30, 20, 1), recipe: cost(60, 40), recipePoll1: cost(50, 38) },
     p5: { peakRssMbP1: 120, peakRssMbP4: 150, firstLineMs: 250 },
+    p8: { diff: cost(1.5, 1.2, 0.3), greenRun: cost(30, 25), compared: 10 },
     ...overrides
   }
 }
@@ -140,8 +141,20 @@ describe('evaluateTargets', () => {
       P3: 'PASS',
       P4: 'PASS',
       'P5 first line': 'PASS',
-      'P5 memory': 'PASS'
+      'P5 memory': 'PASS',
+      P8: 'PASS'
     })
+  })
+
+  it('holds the data diff to a tenth of the green dbt run at ~1,000 models', () => {
+    const p8 = (diffWall: number, size = 1000) =>
+      evaluateTargets(
+        figures(size, { p8: { diff: cost(diffWall, 2), greenRun: cost(30, 25), compared: 10 } })
+      ).find((t) => t.figure === 'P8')!
+    expect(p8(3).verdict).toBe('PASS')
+    expect(p8(3.3).verdict).toBe('FAIL')
+    expect(p8(3.3).measured).toBe('0.110× (3.3 s for 10 objects vs 30.0 s); CPU 0.080×')
+    expect(p8(30, 5).verdict).toBe('n/a')
   })
 
   it('fails P4 when either ratio is over 0.6×, and says why phase by phase', () => {
@@ -226,6 +239,17 @@ describe('the printed report', () => {
       '1.010×'
     ])
     expect(report).toContain('P2 shallow checkout, nothing-selected')
+    const p8Row = report.split('\n').find((line) => line.includes('P8 data diff'))
+    expect(p8Row?.split('│').map((cell) => cell.trim())).toEqual([
+      '1000',
+      'P8 data diff of 10 × 100k rows (vs: green dbt run)',
+      '1.5',
+      '30.0',
+      '0.050×',
+      '1.2',
+      '25.0',
+      '0.048×'
+    ])
     expect(report).toContain('FAILED at 1000 models: P5 memory')
     expect(report).not.toContain('MISS')
   })

@@ -3,6 +3,7 @@
 // and for every FAIL the phase breakdown that says why.
 import { renderMarkdown, type Style } from '../demo/markdown.js'
 import type { PollCost } from './poll.js'
+import { DIFF_ROWS } from './diff.js'
 import {
   evaluateStubTargets,
   evaluateTargets,
@@ -33,6 +34,13 @@ function latencyRow(size: number, name: string, action?: number, recipe?: number
   return `| ${size} | ${name} | ${num(action, 2)} | ${num(recipe, 2)} | ${times(ratio(action, recipe))} | – | – | – |`
 }
 
+/** P8 against the green dbt run of the same deploy, in the recipe's columns. */
+function diffRow(f: SizeFigures): string {
+  const { diff, greenRun, compared } = f.p8
+  const label = `P8 data diff of ${compared ?? 'n/a'} × ${DIFF_ROWS / 1000}k rows (vs: green dbt run)`
+  return `| ${f.size} | ${label} | ${num(diff.wall)} | ${num(greenRun.wall)} | ${times(ratio(diff.wall, greenRun.wall))} | ${num(diff.cpu)} | ${num(greenRun.cpu)} | ${times(ratio(diff.cpu, greenRun.cpu))} |`
+}
+
 function figureRows(f: SizeFigures): string[] {
   const { p1, p2, p2Shallow, p3, p4, p5 } = f
   const shallow = `P2 shallow checkout, ${p2Shallow.status ?? 'n/a'} (recipe: P2's)`
@@ -45,7 +53,8 @@ function figureRows(f: SizeFigures): string[] {
     comparisonRow(f.size, 'P4 full blue/green', p4.action, p4.recipe),
     comparisonRow(f.size, 'P4, deploy_await poll_interval=1', p4.action, p4.recipePoll1),
     `| ${f.size} | P5 peak RSS of the action, P1 / P4 (MB) | ${num(p5.peakRssMbP1, 0)} / ${num(p5.peakRssMbP4, 0)} | – | – | – | – | – |`,
-    `| ${f.size} | P5 first log line (ms) | ${num(p5.firstLineMs, 0)} | – | – | – | – | – |`
+    `| ${f.size} | P5 first log line (ms) | ${num(p5.firstLineMs, 0)} | – | – | – | – | – |`,
+    diffRow(f)
   ]
 }
 

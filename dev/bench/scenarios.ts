@@ -10,6 +10,13 @@ import type { Services } from '../demo/services.js'
 import type { GitWorkspace } from '../demo/workspace.js'
 import { createBenchWorkspace, ONE_MODEL_BRANCH, README_BRANCH, shallowClone } from './project.js'
 import { measureAction, type ActionMeasurement, type GroupSpan } from './measure.js'
+import {
+  commitDiffedModels,
+  diffSampleOf,
+  DIFF_INPUTS,
+  DIFF_ROWS,
+  type DiffSample
+} from './diff.js'
 import { blueGreenRecipe, slimRecipe, type RecipeEnv, type RecipeResult } from './recipe.js'
 import {
   costFigures,
@@ -56,6 +63,7 @@ export interface SizeSamples {
   }
   p4: { action: RunSample[]; recipe: RunSample[]; recipePoll1: RunSample[] }
   p5: { peakRssMbP1: number[]; peakRssMbP4: number[]; firstLineMs: number[] }
+  p8: DiffSample[]
 }
 
 const PRODUCTION_CLUSTER = 'analytics'
@@ -335,7 +343,8 @@ function emptySamples(): SizeSamples {
       recipePoll1Wait: []
     },
     p4: { action: [], recipe: [], recipePoll1: [] },
-    p5: { peakRssMbP1: [], peakRssMbP4: [], firstLineMs: [] }
+    p5: { peakRssMbP1: [], peakRssMbP4: [], firstLineMs: [] },
+    p8: []
   }
 }
 
@@ -405,6 +414,32 @@ async function measureBlueGreen(run: SizeRun, samples: SizeSamples): Promise<voi
   }
 }
 
+/** P8: the diffed models promoted once without a diff, then changed and diffed per repetition. */
+async function measureDiff(run: SizeRun, samples: SizeSamples): Promise<void> {
+  run.workspace.checkout('main')
+  await run.ctx.services.emulator.control.setDefaultHydration({ delaySeconds: 0 })
+  const deploy = async (inputs: Record<string, string>) => {
+    const event = pushEvent({ sha: run.workspace.head() })
+    const measured = await action(
+      run,
+      event,
+      slimInputs(run, { mode: 'blue-green', phase: 'all', ...inputs })
+    )
+    expectStatus(measured, ['promoted'])
+    return measured
+  }
+  commitDiffedModels(run.workspace, 0)
+  await deploy({})
+  for (let rep = 0; rep < run.ctx.reps; rep++) {
+    commitDiffedModels(run.workspace, rep + 1)
+    const sample = diffSampleOf(await deploy(DIFF_INPUTS))
+    samples.p8.push(sample)
+    run.ctx.log(
+      `  rep ${rep + 1}: P8 diff of ${sample.compared} × ${DIFF_ROWS} rows ${s(sample.diff.wall)} / green dbt run ${s(sample.greenRun.wall)}`
+    )
+  }
+}
+
 /** The status every repetition had, or each distinct one. */
 const statusOf = (statuses: string[]): string | undefined =>
   statuses.length === 0 ? undefined : [...new Set(statuses)].join(' / ')
@@ -435,6 +470,11 @@ export function figuresOf(size: number, s: SizeSamples): SizeFigures {
       peakRssMbP1: maxOf(s.p5.peakRssMbP1),
       peakRssMbP4: maxOf(s.p5.peakRssMbP4),
       firstLineMs: median(s.p5.firstLineMs)
+    },
+    p8: {
+      diff: costFigures(s.p8.map((one) => ({ ...one.diff, phases: [] }))),
+      greenRun: costFigures(s.p8.map((one) => ({ ...one.greenRun, phases: [] }))),
+      compared: s.p8.length > 0 ? Math.min(...s.p8.map((one) => one.compared)) : undefined
     }
   }
 }
@@ -454,6 +494,7 @@ export async function benchSize(
   const samples = emptySamples()
   await measureSlim(run, samples)
   await measureBlueGreen(run, samples)
+  await measureDiff(run, samples)
   ctx.log(`size ${size}: done in ${((Date.now() - started) / 1000).toFixed(0)} s`)
   return { figures: figuresOf(size, samples), samples }
 }

@@ -116,6 +116,8 @@ export interface SizeFigures {
   /** Full blue/green; the recipe with deploy_await's default 15 s poll, and with 1 s. */
   p4: Comparison & { recipePoll1: CostFigures }
   p5: { peakRssMbP1?: number; peakRssMbP4?: number; firstLineMs?: number }
+  /** The data diff of DIFF_OBJECTS changed objects, and the green dbt run of the same deploy. */
+  p8: { diff: CostFigures; greenRun: CostFigures; compared?: number }
 }
 
 /** The action's own cost with dbt stubbed (P6), for one case. */
@@ -247,9 +249,23 @@ function p5Targets(f: SizeFigures): TargetResult[] {
   ]
 }
 
+function p8Target(f: SizeFigures): TargetResult {
+  const { diff, greenRun, compared } = f.p8
+  const share = ratio(diff.wall, greenRun.wall)
+  const applies = nearThousand(f.size)
+  return {
+    figure: 'P8',
+    target: applies
+      ? '≤ 0.10× the green dbt run (wall)'
+      : '≤ 0.10× the green dbt run (set at ~1,000 models)',
+    measured: `${times(share)} (${fixed(diff.wall, 1, ' s')} for ${compared ?? 'n/a'} objects vs ${fixed(greenRun.wall, 1, ' s')}); CPU ${times(ratio(diff.cpu, greenRun.cpu))}`,
+    verdict: applies ? verdict(share, 0.1) : 'n/a'
+  }
+}
+
 /** The issue's targets for one size; P2 has none, it is reported only. */
 export function evaluateTargets(f: SizeFigures): TargetResult[] {
-  return [p1Target(f), p3Target(f), p4Target(f), ...p5Targets(f)]
+  return [p1Target(f), p3Target(f), p4Target(f), ...p5Targets(f), p8Target(f)]
 }
 
 /** The manifest size the P6 targets are set at. */
