@@ -289,7 +289,6 @@ describe('rendering', () => {
 describe('runDiff', () => {
   const pair = (model: string) => ({
     model,
-    uniqueId: `model.p.${model}`,
     blue: { database: 'db', schema: 'analytics', name: model },
     green: { database: 'db', schema: 'analytics_dbt_deploy', name: model }
   })

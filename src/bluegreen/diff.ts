@@ -35,7 +35,6 @@ function greenPairs(run: BlueGreenRun, productionManifest: string, published?: s
     .filter((model) => run.config.schemas.includes(model.relation.schema))
     .map((model) => ({
       model: model.name,
-      uniqueId: model.id,
       blue: model.relation,
       green: { ...model.relation, schema: green(model.relation.schema) },
       key: inferKey(current, model, settings.keys)

@@ -1,7 +1,7 @@
 // The SQL of one object's comparison. Everything is an aggregate the warehouse computes; only
 // a few sample rows come back. All reads of an object share one read-only transaction, so a
 // streaming input that changes meanwhile is seen at one logical time on both sides.
-import type { Sql } from '../warehouse/pg.js'
+import type { Sql, Warehouse } from '../warehouse/pg.js'
 import { literalList, quoteIdent, quoteLiteral } from '../warehouse/pg.js'
 import type {
   Column,
@@ -31,14 +31,18 @@ export const relationKey = (r: Relation): string => `${r.schema}.${r.name}`
 
 /** Columns of `relations` by `relationKey`, in column order. */
 export async function readColumns(
-  sql: Sql,
-  isMaterialize: boolean,
+  warehouse: Warehouse,
   relations: Relation[]
 ): Promise<Map<string, Column[]>> {
   const schemas = literalList([...new Set(relations.map((r) => r.schema))])
   const names = literalList([...new Set(relations.map((r) => r.name))])
-  const rows = await sql.query<{ schema: string; relation: string; name: string; type: string }>(
-    isMaterialize
+  const rows = await warehouse.query<{
+    schema: string
+    relation: string
+    name: string
+    type: string
+  }>(
+    warehouse.isMaterialize
       ? `select s.name as schema, o.name as relation, c.name, c.type
          from mz_catalog.mz_columns c
          join mz_catalog.mz_objects o on o.id = c.id

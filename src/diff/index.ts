@@ -97,10 +97,7 @@ export async function runDiff(
   try {
     session = await before(deadline, openSession(open, cluster))
     const relations = compared.flatMap((p) => [p.blue, p.green])
-    const columns = await before(
-      deadline,
-      readColumns(session.warehouse, session.warehouse.isMaterialize, relations)
-    )
+    const columns = await before(deadline, readColumns(session.warehouse, relations))
     for (const pair of compared) {
       results.push(await before(deadline, comparePair(session, pair, columns)))
     }

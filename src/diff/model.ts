@@ -34,7 +34,6 @@ export interface DiffKey {
 /** One model to compare: its production relation ("blue") and the new one ("green"). */
 export interface DiffPair {
   model: string
-  uniqueId: string
   blue: Relation
   green: Relation
   key?: DiffKey

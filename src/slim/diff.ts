@@ -35,9 +35,7 @@ function prPairs(
       const green = pr.models.get(node.uniqueId)
       if (!blue || !green) return []
       const key = inferKey(pr, green, inputs.diff.keys)
-      return [
-        { model: green.name, uniqueId: green.id, blue: blue.relation, green: green.relation, key }
-      ]
+      return [{ model: green.name, blue: blue.relation, green: green.relation, key }]
     })
 }
 
