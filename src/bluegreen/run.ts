@@ -60,7 +60,7 @@ export interface BlueGreenDependencies {
 export const realDependencies: BlueGreenDependencies = {
   async open(inputs, target, context) {
     const store = S3ObjectStore.create(inputs.s3, inputs.state.bucket)
-    const dbt = await DbtCli.create(inputs.dbt, blueGreenDbtEnvironment())
+    const dbt = await DbtCli.create(inputs.dbt, blueGreenDbtEnvironment(), { persistent: true })
     const { statementTimeoutMs } = inputs.blueGreen
     const token = inputs.report.githubToken
     return {
@@ -92,6 +92,7 @@ export class BlueGreenRun {
   private lease?: S3Lease
   private stopRenewing?: () => void
   private connection?: Promise<Warehouse>
+  private green?: Dbt
 
   private constructor(
     readonly inputs: BlueGreenInputs,
@@ -162,7 +163,8 @@ export class BlueGreenRun {
    */
   get greenDbt(): Dbt {
     const vars = { ...this.inputs.dbt.vars, deploy: true }
-    return this.clients.dbt.withVars?.(vars, this.greenTargetPath) ?? this.clients.dbt
+    this.green ??= this.clients.dbt.withVars?.(vars, this.greenTargetPath) ?? this.clients.dbt
+    return this.green
   }
 
   /** Where green's invocations keep their artifacts and partial parse state, inside the project's target path. */
@@ -311,6 +313,7 @@ export class BlueGreenRun {
   async close(): Promise<void> {
     this.stopRenewing?.()
     this.clients.store.close()
+    await Promise.all([this.green?.close?.(), this.clients.dbt.close?.()])
     // A connection that failed to open has nothing to close.
     const warehouse = await this.connection?.catch(() => undefined)
     await warehouse?.close()

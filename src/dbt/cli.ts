@@ -8,6 +8,8 @@ import { InputError } from '../errors.js'
 import { queryManifestSupport, type ManifestSupport } from './manifest-versions.js'
 import { queryInstalledVersions, type InstalledVersions } from './known-versions.js'
 import { runProcess, type ProcessResult } from '../util/process.js'
+import { pythonShebang } from './ask.js'
+import { DbtWorker } from './worker.js'
 
 export type DbtInvocation = ProcessResult
 
@@ -26,24 +28,67 @@ export interface Dbt {
   run(command: string, args: string[], options?: DbtRunOptions): Promise<DbtInvocation>
   /** The installed dbt-core and dbt-materialize releases; undefined when it cannot tell. */
   installedVersions?(): Promise<InstalledVersions | undefined>
+  /** Ends what the invocations keep running between them (a persistent dbt). */
+  close?(): Promise<void>
+}
+
+export interface DbtCliOptions {
+  /**
+   * Run the invocations in one long-lived dbt process (worker.ts) that parses once, when the
+   * executable is a Python script; else each invocation is a `dbt` process of its own.
+   */
+  persistent?: boolean
+}
+
+/** Commands that run on a parsed manifest, and so may reuse the one parsed before. */
+const MANIFEST_COMMANDS = new Set([
+  'build',
+  'compile',
+  'list',
+  'ls',
+  'run',
+  'run-operation',
+  'seed',
+  'show',
+  'snapshot',
+  'test'
+])
+
+/** Flags that change what dbt parses, or what it merges into the manifest (deferral). */
+const PARSE_FLAGS =
+  /^--(vars|target|profile|project-dir|profiles-dir|target-path|(no-)?partial-parse|(no-)?defer|defer-state|state|favor-state|(no-)?static-parser|use-experimental-parser)(=|$)|^-t$/
+
+/** Whether an invocation may run on the manifest parsed with the common arguments. */
+export function reusesManifest(command: string, args: string[]): boolean {
+  return MANIFEST_COMMANDS.has(command) && !args.some((arg) => PARSE_FLAGS.test(arg))
 }
 
 export class DbtCli implements Dbt {
+  private readonly worker?: DbtWorker
+
   private constructor(
     readonly executable: string,
     private readonly settings: DbtSettings,
     private readonly env: Record<string, string>,
+    private readonly options: DbtCliOptions,
     /** Relative to the project; undefined: the project's own target-path. */
     private readonly targetPath?: string
-  ) {}
+  ) {
+    const python = options.persistent ? pythonShebang(executable) : undefined
+    if (python) this.worker = new DbtWorker(python, executable, settings.projectDir, env)
+  }
 
   get projectDir(): string {
     return this.settings.projectDir
   }
 
   /** Fails with an InputError naming "dbt-path" when dbt is not there. */
-  static async create(settings: DbtSettings, env: Record<string, string>): Promise<DbtCli> {
-    return new DbtCli(await locate(settings.executable), settings, env)
+  static async create(
+    settings: DbtSettings,
+    env: Record<string, string>,
+    options: DbtCliOptions = {}
+  ): Promise<DbtCli> {
+    return new DbtCli(await locate(settings.executable), settings, env, options)
   }
 
   /** The manifest schema versions this dbt reads; undefined when it cannot tell. */
@@ -58,22 +103,37 @@ export class DbtCli implements Dbt {
   /**
    * The same dbt with different vars, e.g. `deploy: true` for the green environment. dbt parses
    * the whole project again whenever the vars differ from its last parse in a target path, so
-   * other vars get their own target path, where their partial parse state stays valid.
+   * other vars get their own target path, where their partial parse state stays valid. A
+   * persistent dbt gets a process of its own, which keeps the manifest of these vars.
    */
   withVars(vars: Record<string, unknown>, targetPath: string): DbtCli {
-    return new DbtCli(this.executable, { ...this.settings, vars }, this.env, targetPath)
+    const settings = { ...this.settings, vars }
+    return new DbtCli(this.executable, settings, this.env, this.options, targetPath)
   }
 
   async run(command: string, args: string[], options: DbtRunOptions = {}): Promise<DbtInvocation> {
-    const { quiet, ...rest } = options
-    const result = await runProcess(this.executable, [command, ...this.commonArgs(), ...args], {
-      cwd: this.settings.projectDir,
-      env: this.env,
-      echo: !quiet,
-      ...rest
-    })
+    const common = this.commonArgs()
+    const result = this.worker
+      ? await this.worker.invoke(
+          {
+            args: [command, ...common, ...args],
+            parse: reusesManifest(command, args) ? ['parse', ...common] : null
+          },
+          options
+        )
+      : await runProcess(this.executable, [command, ...common, ...args], {
+          cwd: this.settings.projectDir,
+          env: this.env,
+          echo: !options.quiet,
+          timeoutMs: options.timeoutMs,
+          keepStdout: options.keepStdout
+        })
     // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
     return { ...result, tail: stripVTControlCharacters(result.tail) }
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close()
   }
 
   private commonArgs(): string[] {

@@ -26,7 +26,8 @@ export interface ProcessOptions {
 
 /** One step of stopping a child: a signal to its process group, then a wait for its exit. */
 export interface StopStep {
-  signal: NodeJS.Signals
+  /** null: only wait, e.g. for a child that exits by itself once its input closes. */
+  signal: NodeJS.Signals | null
   waitMs: number
 }
 
@@ -61,7 +62,7 @@ const TAIL_LINES = 30
 const running = new Set<ProcessGroup>()
 let stopping = false
 
-class Tail {
+export class Tail {
   private lines: string[] = []
   private partial = ''
 
@@ -105,39 +106,55 @@ export async function stopGroup(
 ): Promise<void> {
   const closed = group.closed.then(() => true)
   for (const step of schedule) {
-    group.signal(step.signal)
+    if (step.signal) group.signal(step.signal)
     if (await Promise.race([closed, wait(step.waitMs).then(() => false)])) return
   }
 }
 
-export function runProcess(
+/** A child in its own process group, tracked so that a cancelled run stops it. */
+export interface StartedChild {
+  child: ChildProcess
+  group: ProcessGroup
+}
+
+/** Starts `command` (no shell) as the leader of its own group; refused once the run is stopping. */
+export function startChild(
+  command: string,
+  args: string[],
+  options: Pick<ProcessOptions, 'cwd' | 'env'> & { stdin?: 'ignore' | 'pipe' }
+): StartedChild {
+  if (stopping) throw new Error(`Not starting ${command}: the run is stopping.`)
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true, // its own process group: a stop reaches whatever it started
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe']
+  })
+  const group = processGroup(child)
+  running.add(group)
+  void group.closed.then(() => running.delete(group))
+  return { child, group }
+}
+
+export async function runProcess(
   command: string,
   args: string[],
   options: ProcessOptions
 ): Promise<ProcessResult> {
-  if (stopping) return Promise.reject(new Error(`Not starting ${command}: the run is stopping.`))
+  const { child, group } = startChild(command, args, options)
   if (options.echo !== false) process.stdout.write(`[command]${command} ${args.join(' ')}\n`)
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true, // its own process group: a stop reaches whatever it started
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    const group = processGroup(child)
-    running.add(group)
-    void group.closed.then(() => running.delete(group))
     const tail = new Tail()
     const collect = (chunk: Buffer): void => {
       if (options.echo !== false) process.stdout.write(chunk)
       tail.push(chunk.toString('utf8'))
     }
     const stdout: string[] = []
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       if (options.keepStdout) stdout.push(chunk.toString('utf8'))
       collect(chunk)
     })
-    child.stderr.on('data', collect)
+    child.stderr?.on('data', collect)
     child.once('error', reject)
     let timedOut = false
     const timer =
@@ -150,9 +167,14 @@ export function runProcess(
     child.once('close', (code, signal) => {
       clearTimeout(timer)
       const kept = options.keepStdout ? { stdout: stdout.join('') } : {}
-      resolve({ exitCode: code ?? (signal ? 128 : 1), tail: tail.text(), timedOut, ...kept })
+      resolve({ exitCode: exitCodeOf(code, signal), tail: tail.text(), timedOut, ...kept })
     })
   })
+}
+
+/** A child's exit code as a shell reports it; 128 for a signal. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? (signal ? 128 : 1)
 }
 
 /** Stops every running child and starts no more, e.g. when the job is cancelled. */
