@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -154,6 +155,26 @@ describe('DbtWorker', () => {
     expect(crashed).toMatchObject({ exitCode: 3, timedOut: false })
     expect((await worker.invoke(reusing('ls'))).exitCode).toBe(0)
     expect(log().map((c) => c.args[0])).toEqual(['parse', 'run-operation', 'parse', 'ls'])
+  })
+
+  it('keeps the action alive while it waits for an idle worker to exit on close', () => {
+    // Nothing else holds the event loop: a close that let go of the worker too early would end
+    // the process at its top-level await (exit 13) without printing.
+    const script = path.join(dir, 'close.mts')
+    writeFileSync(
+      script,
+      `import { DbtWorker } from ${JSON.stringify(path.resolve('src/dbt/worker.ts'))}\n` +
+        `const worker = new DbtWorker(['python3'], 'dbt', ${JSON.stringify(dir)}, JSON.parse(process.env.WORKER_ENV))\n` +
+        `await worker.invoke({ args: ['ls'], parse: ['parse'] }, { quiet: true })\n` +
+        `await worker.close()\n` +
+        `console.log('closed')\n`
+    )
+    const output = execFileSync(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, WORKER_ENV: JSON.stringify(env) },
+      encoding: 'utf8'
+    })
+    expect(output.trim()).toBe('closed')
+    expect(log().map((c) => c.args[0])).toEqual(['parse', 'ls'])
   })
 
   it('runs invocations asked at once one after the other', async () => {

@@ -106,6 +106,7 @@ export class DbtWorker {
     const current = this.process
     this.process = undefined
     if (!current) return
+    keepAlive(current, true) // the action waits for the exit, not only for the input to close
     current.child.stdin?.end()
     await stopGroup(current.group, CLOSE_SCHEDULE)
   }
