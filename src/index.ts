@@ -1,9 +1,4 @@
-import * as core from '@actions/core'
-import { errorMessage } from './errors.js'
-import { run } from './main.js'
-
-try {
-  await run()
-} catch (error) {
-  core.setFailed(errorMessage(error))
-}
+// The main step's entry. Loading the bundle takes about a second on a busy runner, so the log
+// shows that the step runs before it loads: the action is a chunk of its own (action.ts).
+process.stdout.write(`dbt-materialize-deploy (Node ${process.versions.node})\n`)
+await import('./action.js')
