@@ -9,17 +9,31 @@ import type { Phase } from './stats.js'
 
 /**
  * Loaded into the action's node with --import. At every `::group::` and `::endgroup::` the
- * action prints, and at exit, it notes the time, its own CPU time and its children's (dbt, git:
- * /proc/self/stat's cutime + cstime, read as parseProcStat in cpu.ts does), so each log group
- * gets its wall and CPU time. At exit it writes them with its resource usage (maxRSS covers this
- * process only, not dbt or other children). @actions/core prints each command in one string.
+ * action prints, and at exit, it notes the time, its own CPU time and its children's (dbt, git),
+ * so each log group gets its wall and CPU time. Children's CPU is that of the exited ones
+ * (/proc/self/stat's cutime + cstime, read as parseProcStat in cpu.ts does) plus that of the
+ * live ones so far (each descendant's utime + stime + cutime + cstime, found through
+ * /proc/<pid>/task/<tid>/children): a long-lived dbt process's time goes to the groups it
+ * worked in, not to the moment it exits. At exit it writes the marks with its resource usage
+ * (maxRSS covers this process only). @actions/core prints each command in one string.
  */
-const PRELOAD = `import { readFileSync, writeFileSync } from 'node:fs'
-const childrenCpu = () => {
-  const stat = readFileSync('/proc/self/stat', 'utf8')
+const PRELOAD = `import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+const statCpu = (pid, indexes) => {
+  const stat = readFileSync('/proc/' + pid + '/stat', 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[13]) + Number(fields[14])) / 100
+  return indexes.reduce((sum, index) => sum + Number(fields[index]), 0) / 100
 }
+const childrenOf = (pid) =>
+  readdirSync('/proc/' + pid + '/task').flatMap((tid) =>
+    readFileSync('/proc/' + pid + '/task/' + tid + '/children', 'utf8').split(' ').filter(Boolean))
+const liveCpu = (pid) => {
+  let sum = 0
+  try {
+    for (const child of childrenOf(pid)) sum += statCpu(child, [11, 12, 13, 14]) + liveCpu(child)
+  } catch {} // a process that exits meanwhile is counted by its parent's cutime
+  return sum
+}
+const childrenCpu = () => statCpu('self', [13, 14]) + liveCpu(process.pid)
 const mark = (group) => {
   const { user, system } = process.cpuUsage()
   return { group, at: Date.now(), ownCpu: (user + system) / 1e6, childrenCpu: childrenCpu() }
