@@ -1137,6 +1137,7 @@ class DbtWorker {
     process;
     /** Invocations run one at a time, in the order asked. */
     queue = Promise.resolve();
+    closed = false;
     constructor(
     /** dbt's Python interpreter, e.g. ['/venv/bin/python3'] (see pythonShebang). */
     python, shownAs, cwd, env) {
@@ -1150,18 +1151,33 @@ class DbtWorker {
         this.queue = next.catch(() => undefined);
         return next;
     }
-    /** Ends the process once the invocations asked have run: its input closes, and it exits. */
+    /**
+     * Starts the process and parses now, quietly, ahead of the first invocation, which waits for
+     * it. A failed parse shows when that invocation parses again; close() awaits it.
+     */
+    prepare(parse) {
+        this.queue = this.queue
+            .then(() => this.invokeNow({ args: parse, parse: null }, { quiet: true }))
+            .catch(() => undefined);
+    }
+    /**
+     * Ends the process: its input closes and it exits. Every invocation asked for has been
+     * awaited by then, but a prepare() the run did not need, which is stopped.
+     */
     async close() {
-        await this.queue;
+        this.closed = true;
         const current = this.process;
         this.process = undefined;
-        if (!current)
-            return;
-        keepAlive(current, true); // the action waits for the exit, not only for the input to close
-        current.child.stdin?.end();
-        await stopGroup(current.group, CLOSE_SCHEDULE);
+        if (current) {
+            keepAlive(current, true); // the action waits for the exit, not only for the input to close
+            current.child.stdin?.end();
+            await stopGroup(current.group, current.pending ? STOP_SCHEDULE : CLOSE_SCHEDULE);
+        }
+        await this.queue;
     }
     invokeNow(request, options) {
+        if (this.closed)
+            throw new Error('dbt was closed before this invocation could start.');
         const worker = (this.process ??= this.start());
         if (!options.quiet)
             process.stdout.write(`[command]${this.shownAs} ${request.args.join(' ')}\n`);
@@ -1364,6 +1380,9 @@ class DbtCli {
             });
         // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
         return { ...result, tail: (0,external_node_util_.stripVTControlCharacters)(result.tail) };
+    }
+    prepare() {
+        this.worker?.prepare(['parse', ...this.commonArgs()]);
     }
     async close() {
         await this.worker?.close();
@@ -6765,6 +6784,8 @@ async function stageGreen(run) {
     const sha = (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha;
     await startDeployment(run, sha);
     const parseState = await restoreParseState(parseScope(run.clients.dbt, run.inputs.dbt, [run.project.targetPath, run.greenTargetPath]));
+    // Production's dbt parses while preflight checks green's names: deploy_init starts parsed.
+    run.clients.dbt.prepare?.();
     const plan = await run.step('Preflight', () => preflight(run));
     await run.step('Check production side', async () => checkProductionSide(await run.warehouse(), run.config, plan.seeds));
     await run.step('Check green', () => makeRoomForGreen(run));

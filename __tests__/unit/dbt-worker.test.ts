@@ -26,6 +26,12 @@ const log = (): Logged[] =>
     .split('\n')
     .map((line) => JSON.parse(line) as Logged)
 
+/** Resolves once `file` contains `text`: the fake writes its log as each invocation starts. */
+async function fileHas(file: string, text: string): Promise<void> {
+  while (!readFileSync(file, 'utf8').includes(text))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
 const COMMON = ['--project-dir', '/p']
 const reusing = (command: string, ...args: string[]): WorkerRequest => ({
   args: [command, ...COMMON, ...args],
@@ -39,7 +45,12 @@ const fresh = (command: string, ...args: string[]): WorkerRequest => ({
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'dbt-worker-'))
   writeFileSync(path.join(dir, 'log'), '')
-  env = { PATH: process.env.PATH ?? '', PYTHONPATH: FAKE_DBT, FAKE_DBT_LOG: path.join(dir, 'log') }
+  env = {
+    PATH: process.env.PATH ?? '',
+    PYTHONPATH: FAKE_DBT,
+    PYTHONDONTWRITEBYTECODE: '1',
+    FAKE_DBT_LOG: path.join(dir, 'log')
+  }
   worker = new DbtWorker(['python3'], 'dbt', dir, env)
   write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
 })
@@ -175,6 +186,32 @@ describe('DbtWorker', () => {
     })
     expect(output.trim()).toBe('closed')
     expect(log().map((c) => c.args[0])).toEqual(['parse', 'ls'])
+  })
+
+  it('parses ahead with prepare(), quietly, so the first invocation runs on that manifest', async () => {
+    worker.prepare(['parse', ...COMMON])
+    const result = await worker.invoke(reusing('run-operation', 'deploy_init'))
+    expect(result.exitCode).toBe(0)
+    expect(log().map((c) => [c.args[0], c.manifest])).toEqual([
+      ['parse', null],
+      ['run-operation', 'manifest-1']
+    ])
+    const printed = write.mock.calls.map(([text]) => String(text)).join('')
+    expect(printed).not.toContain('fake dbt parse')
+  })
+
+  it('starts nothing for a prepare() still queued when the run closes', async () => {
+    worker.prepare(['parse', '--vars', 'slow'])
+    await worker.close()
+    expect(readFileSync(path.join(dir, 'log'), 'utf8')).toBe('')
+    await expect(worker.invoke(reusing('ls'))).rejects.toThrow('closed')
+  })
+
+  it('stops a prepare() whose parse is running when the run closes, rather than wait for it', async () => {
+    worker.prepare(['parse', '--vars', 'slow'])
+    await fileHas(path.join(dir, 'log'), '"parse"') // the fake logs each invocation as it starts
+    await worker.close() // waiting for this parse would never return
+    expect(log().map((c) => c.args)).toEqual([['parse', '--vars', 'slow']])
   })
 
   it('runs invocations asked at once one after the other', async () => {

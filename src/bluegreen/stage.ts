@@ -155,6 +155,8 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const parseState = await restoreParseState(
     parseScope(run.clients.dbt, run.inputs.dbt, [run.project.targetPath, run.greenTargetPath])
   )
+  // Production's dbt parses while preflight checks green's names: deploy_init starts parsed.
+  run.clients.dbt.prepare?.()
   const plan = await run.step('Preflight', () => preflight(run))
   await run.step('Check production side', async () =>
     checkProductionSide(await run.warehouse(), run.config, plan.seeds)

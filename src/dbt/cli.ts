@@ -28,6 +28,8 @@ export interface Dbt {
   run(command: string, args: string[], options?: DbtRunOptions): Promise<DbtInvocation>
   /** The installed dbt-core and dbt-materialize releases; undefined when it cannot tell. */
   installedVersions?(): Promise<InstalledVersions | undefined>
+  /** Parses ahead of the first invocation, where dbt keeps the result (a persistent dbt). */
+  prepare?(): void
   /** Ends what the invocations keep running between them (a persistent dbt). */
   close?(): Promise<void>
 }
@@ -130,6 +132,10 @@ export class DbtCli implements Dbt {
         })
     // The tail goes into error messages: no colour codes, even if dbt-args turns colours on.
     return { ...result, tail: stripVTControlCharacters(result.tail) }
+  }
+
+  prepare(): void {
+    this.worker?.prepare(['parse', ...this.commonArgs()])
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,7 @@ export class DbtWorker {
   private process?: Worker
   /** Invocations run one at a time, in the order asked. */
   private queue: Promise<unknown> = Promise.resolve()
+  private closed = false
 
   constructor(
     /** dbt's Python interpreter, e.g. ['/venv/bin/python3'] (see pythonShebang). */
@@ -100,18 +101,34 @@ export class DbtWorker {
     return next
   }
 
-  /** Ends the process once the invocations asked have run: its input closes, and it exits. */
+  /**
+   * Starts the process and parses now, quietly, ahead of the first invocation, which waits for
+   * it. A failed parse shows when that invocation parses again; close() awaits it.
+   */
+  prepare(parse: string[]): void {
+    this.queue = this.queue
+      .then(() => this.invokeNow({ args: parse, parse: null }, { quiet: true }))
+      .catch(() => undefined)
+  }
+
+  /**
+   * Ends the process: its input closes and it exits. Every invocation asked for has been
+   * awaited by then, but a prepare() the run did not need, which is stopped.
+   */
   async close(): Promise<void> {
-    await this.queue
+    this.closed = true
     const current = this.process
     this.process = undefined
-    if (!current) return
-    keepAlive(current, true) // the action waits for the exit, not only for the input to close
-    current.child.stdin?.end()
-    await stopGroup(current.group, CLOSE_SCHEDULE)
+    if (current) {
+      keepAlive(current, true) // the action waits for the exit, not only for the input to close
+      current.child.stdin?.end()
+      await stopGroup(current.group, current.pending ? STOP_SCHEDULE : CLOSE_SCHEDULE)
+    }
+    await this.queue
   }
 
   private invokeNow(request: WorkerRequest, options: DbtRunOptions): Promise<DbtInvocation> {
+    if (this.closed) throw new Error('dbt was closed before this invocation could start.')
     const worker = (this.process ??= this.start())
     if (!options.quiet) process.stdout.write(`[command]${this.shownAs} ${request.args.join(' ')}\n`)
     return new Promise((resolve) => {

@@ -30,6 +30,11 @@ class dbtRunner:
         if "--vars" in args and "broken" in args[args.index("--vars") + 1]:
             print("Parsing Error: broken vars")
             return dbtRunnerResult(False, exception=ValueError("broken vars"))
+        if args[0] == "parse" and "--vars" in args and "slow" in args[args.index("--vars") + 1]:
+            try:
+                time.sleep(3600)
+            except KeyboardInterrupt as interrupt:
+                return dbtRunnerResult(False, exception=interrupt)
         if args[0] == "parse":
             parses += 1
             return dbtRunnerResult(True, result=f"manifest-{parses}")
