@@ -847,13 +847,20 @@ function installedDbtDistributions(executable) {
         return [];
     }
 }
+/**
+ * A distribution's version next to the executable's Python, without a process, e.g. `1.11.7`
+ * for `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
+ */
+function installedDistributionVersion(executable, distribution) {
+    const pattern = new RegExp(`^${distribution}-(.+)\\.dist-info$`);
+    const found = installedDbtDistributions(executable).flatMap((name) => pattern.exec(name)?.[1] ?? []);
+    return found.length === 1 ? found[0] : undefined;
+}
 /** dbt-core's version from its distribution next to the executable's Python, without a process. */
 function installedCoreVersion(executable) {
-    const core = installedDbtDistributions(executable).find((name) => name.startsWith('dbt_core-'));
-    return core && /^dbt_core-(.+)\.dist-info$/.exec(core)?.[1];
+    return installedDistributionVersion(executable, 'dbt_core');
 }
-/** Runs `pythonQuery` in dbt's Python
-, or `dbt --version`; undefined when neither answers. */
+/** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */
 async function askDbt(executable, cwd, env, pythonQuery) {
     try {
         const python = pythonShebang(executable);
@@ -1063,8 +1070,15 @@ function parseDbtVersionOutput(output) {
     const materialize = /-\s*materialize:\s*v?(\d+\.\d+\.\d+[^\s-]*)/.exec(output)?.[1];
     return { 'dbt-core': core, 'dbt-materialize': materialize };
 }
-/** The installed dbt-core and dbt-materialize, asked of dbt (see askDbt); undefined when it cannot tell. */
+/**
+ * The installed dbt-core and dbt-materialize: read from their distributions next to dbt's
+ * Python when both are there, else asked of dbt (see askDbt); undefined when it cannot tell.
+ */
 async function queryInstalledVersions(executable, cwd, env) {
+    const core = installedDistributionVersion(executable, 'dbt_core');
+    const materialize = installedDistributionVersion(executable, 'dbt_materialize');
+    if (core !== undefined && materialize !== undefined)
+        return { 'dbt-core': core, 'dbt-materialize': materialize };
     const answer = await askDbt(executable, cwd, env, known_versions_PYTHON_QUERY);
     if (!answer)
         return undefined;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { scriptDir } from '../../__fixtures__/scripts.js'
 import {
   CI_TAG_BREAKS_DEPLOY_INIT,
@@ -118,6 +120,39 @@ describe('reading the installed releases', () => {
     expect(await queryInstalledVersions(dbt, dir, { PATH: process.env.PATH ?? '' })).toEqual(
       installed('1.10.2', '1.9.10')
     )
+  })
+
+  /** A venv whose Python does not exist, holding these distributions: only files can answer. */
+  function venvWith(name: string, ...distributions: string[]): string {
+    const venv = path.join(dir, name)
+    for (const distribution of distributions)
+      mkdirSync(path.join(venv, 'lib', 'python3.12', 'site-packages', distribution), {
+        recursive: true
+      })
+    return script(`dbt-${name}`, `#!${venv}/bin/python3\nimport sys\n`)
+  }
+
+  it('reads both releases from their distributions next to dbt, starting no process', async () => {
+    const dbt = venvWith(
+      'venv-both',
+      'dbt_core-1.11.7.dist-info',
+      'dbt_core_experimental_parser-2.0.0a4.dist-info',
+      'dbt_materialize-1.9.8.dist-info'
+    )
+    expect(await queryInstalledVersions(dbt, dir, {})).toEqual(installed('1.11.7', '1.9.8'))
+  })
+
+  it('asks dbt when a distribution is missing or there twice', async () => {
+    // The Python these venvs name does not exist: asking it fails, so the answer is undefined.
+    const coreOnly = venvWith('venv-core', 'dbt_core-1.11.7.dist-info')
+    expect(await queryInstalledVersions(coreOnly, dir, {})).toBeUndefined()
+    const twice = venvWith(
+      'venv-twice',
+      'dbt_core-1.11.7.dist-info',
+      'dbt_core-1.10.0.dist-info',
+      'dbt_materialize-1.9.8.dist-info'
+    )
+    expect(await queryInstalledVersions(twice, dir, {})).toBeUndefined()
   })
 
   it('is undefined when dbt fails', async () => {

@@ -43,14 +43,27 @@ export function installedDbtDistributions(executable: string): string[] {
     return []
   }
 }
-/** dbt-core's version from its distribution next to the executable's Python, without a process. */
-export function installedCoreVersion(executable: string): string | undefined {
-  const core = installedDbtDistributions(executable).find((name) => name.startsWith('dbt_core-'))
-  return core && /^dbt_core-(.+)\.dist-info$/.exec(core)?.[1]
+/**
+ * A distribution's version next to the executable's Python, without a process, e.g. `1.11.7`
+ * for `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
+ */
+export function installedDistributionVersion(
+  executable: string,
+  distribution: 'dbt_core' | 'dbt_materialize'
+): string | undefined {
+  const pattern = new RegExp(`^${distribution}-(.+)\\.dist-info$`)
+  const found = installedDbtDistributions(executable).flatMap(
+    (name) => pattern.exec(name)?.[1] ?? []
+  )
+  return found.length === 1 ? found[0] : undefined
 }
 
-/** Runs `pythonQuery` in dbt's Python
-, or `dbt --version`; undefined when neither answers. */
+/** dbt-core's version from its distribution next to the executable's Python, without a process. */
+export function installedCoreVersion(executable: string): string | undefined {
+  return installedDistributionVersion(executable, 'dbt_core')
+}
+
+/** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */
 export async function askDbt(
   executable: string,
   cwd: string,

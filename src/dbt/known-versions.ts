@@ -1,6 +1,6 @@
 // The dbt-core and dbt-materialize releases blue/green can run on: floors and known-bad
 // releases, each with the upstream link that explains it. Keep every entry here.
-import { askDbt } from './ask.js'
+import { askDbt, installedDistributionVersion } from './ask.js'
 
 export type DbtPackage = 'dbt-core' | 'dbt-materialize'
 
@@ -126,12 +126,19 @@ export function parseDbtVersionOutput(output: string): InstalledVersions | undef
   return { 'dbt-core': core, 'dbt-materialize': materialize }
 }
 
-/** The installed dbt-core and dbt-materialize, asked of dbt (see askDbt); undefined when it cannot tell. */
+/**
+ * The installed dbt-core and dbt-materialize: read from their distributions next to dbt's
+ * Python when both are there, else asked of dbt (see askDbt); undefined when it cannot tell.
+ */
 export async function queryInstalledVersions(
   executable: string,
   cwd: string,
   env: Record<string, string>
 ): Promise<InstalledVersions | undefined> {
+  const core = installedDistributionVersion(executable, 'dbt_core')
+  const materialize = installedDistributionVersion(executable, 'dbt_materialize')
+  if (core !== undefined && materialize !== undefined)
+    return { 'dbt-core': core, 'dbt-materialize': materialize }
   const answer = await askDbt(executable, cwd, env, PYTHON_QUERY)
   if (!answer) return undefined
   return answer.fromPython
