@@ -1112,20 +1112,24 @@ def exit_code(result):
         return 0
     return 2 if result.exception is not None else 1
 
+def invoke(args, manifest=None):
+    sys.argv = ["dbt", *args]  # dbt records it as the invocation command in its artifacts
+    return dbtRunner(manifest=manifest).invoke(args)
+
 def serve(marker):
     manifest = None
     for line in sys.stdin:
         request = json.loads(line)
         result = None
         if request["parse"] is not None and manifest is None:
-            parsed = dbtRunner().invoke(request["parse"])
+            parsed = invoke(request["parse"])
             if parsed.success:
                 manifest = parsed.result
             else:
                 result = parsed
         if result is None:
             reuse = request["parse"] is not None
-            result = dbtRunner(manifest=manifest if reuse else None).invoke(request["args"])
+            result = invoke(request["args"], manifest if reuse else None)
             if request["args"][0] == "parse":
                 manifest = result.result if result.success else None
             elif not reuse:
@@ -1137,7 +1141,7 @@ def serve(marker):
             sys.exit(130)
 
 try:
-    serve(sys.argv[1])
+    serve(sys.argv.pop())
 except KeyboardInterrupt:
     sys.exit(130)
 `;

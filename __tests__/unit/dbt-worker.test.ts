@@ -14,6 +14,8 @@ interface Logged {
   args: string[]
   manifest: string | null
   pid: number
+  /** sys.argv during the invocation, which dbt records as its invocation command. */
+  argv: string[]
 }
 
 let dir: string
@@ -75,6 +77,7 @@ describe('DbtWorker', () => {
     ])
     expect(new Set(calls.map((c) => c.pid)).size).toBe(1)
     expect(calls[2]!.args).toEqual(['run', ...COMMON, '--threads', '4'])
+    expect(calls.map((c) => c.argv)).toEqual(calls.map((c) => ['dbt', ...c.args]))
   })
 
   it('lets an invocation that changes the parse parse by itself, and drops the kept manifest', async () => {

@@ -25,7 +25,8 @@ class dbtRunner:
     def invoke(self, args):
         global parses
         with open(os.environ["FAKE_DBT_LOG"], "a") as log:
-            log.write(json.dumps({"args": args, "manifest": self.manifest, "pid": os.getpid()}) + "\n")
+            entry = {"args": args, "manifest": self.manifest, "pid": os.getpid(), "argv": sys.argv}
+            log.write(json.dumps(entry) + "\n")
         print(f"fake dbt {' '.join(args)}")
         if "--vars" in args and "broken" in args[args.index("--vars") + 1]:
             print("Parsing Error: broken vars")
