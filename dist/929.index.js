@@ -5400,7 +5400,7 @@ class BlueGreenRun {
     cutover;
     /** Green against production, when "diff" is on. */
     diff;
-    /** A drop the impact guard refused: the phase finishes its bookkeeping, then the run fails with it. */
+    /** A drop the impact guard refused, or one that failed: the phase finishes its bookkeeping, then the run fails with it. */
     blockedDrop;
     /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
     sections = [];
@@ -6863,6 +6863,7 @@ async function stageGreen(run) {
 
 
 
+
 async function ensureReady(run) {
     const { blueGreen } = run.inputs;
     const readiness = await checkReadiness(await run.warehouse(), run.config.clusters.map(green), run.config.schemas, {
@@ -6997,14 +6998,36 @@ async function verifyCutover(run, sides) {
             ? `, and each sink reads its new production object (${planned.map((s) => `${s.sink} from ${s.from}`).join(', ')}).`
             : '.'));
 }
-async function keepPrevious(run, staged) {
+/** Records the previous production under the *_dbt_deploy names: the next deploy drops it. */
+async function recordPrevious(run, staged) {
     const previous = {
         sha: staged.previousSha,
         replacedBy: staged.sha,
         keptAt: new Date().toISOString()
     };
     await writeRecord(run.clients.store, run.keys.previous, previous);
+}
+async function keepPrevious(run, staged) {
+    await recordPrevious(run, staged);
     run.notes.push(`The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`);
+}
+/**
+ * Production is the new release by now. A drop that fails part way (a lost connection, a
+ * timeout) leaves what is left of the previous production recorded, so that the next deploy or
+ * "phase: cleanup" drops it; the run publishes the manifest, then fails with the cause.
+ */
+async function dropPrevious(run, staged) {
+    try {
+        await run.step('Drop previous production', () => run.dropGreen());
+    }
+    catch (error) {
+        if (cancelled.aborted)
+            throw error;
+        await recordPrevious(run, staged);
+        const names = [...run.config.schemas, ...run.config.clusters].map(green).join(', ');
+        run.blockedDrop = new errors/* ActionError */.lZ(`Promoted: production runs the new release. Dropping the previous production failed: ${(0,errors/* errorMessage */.gJ)(error)}. ` +
+            `What is left of it (${names}) is recorded as the previous production; the next deploy drops it, "phase: cleanup" does so now.`);
+    }
 }
 /**
  * Drops the previous production unless "keep-previous" keeps it or the drop would take objects
@@ -7015,7 +7038,7 @@ async function keepOrDropPrevious(run, staged) {
         const blocking = await run.step('Check what the drop takes', () => blockingDependents(run));
         if (blocking.length === 0) {
             await run.step('Check deploy lock', () => run.verifyLease());
-            return run.step('Drop previous production', () => run.dropGreen());
+            return dropPrevious(run, staged);
         }
         run.blockedDrop = dependentsError(run, blocking, 'the previous production', 'The previous production is kept under those names (so "phase: rollback" can also swap it back).');
     }

@@ -293,6 +293,44 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     }
   )
 
+  emulatorOnly('cuts a connection mid-statement through the control API')(
+    'a connection cut while dropping the previous production: promoted and published, the run fails naming it, the next deploy drops what is left',
+    async () => {
+      const emulator = suite.emulator
+      const sha = suite.ws.commit('Release v-cut-previous', releaseModel('v-cut-previous'))
+      await scriptHydration(suite.warehouse, 0)
+      // The first drop of a *_dbt_deploy schema in a clean run is the previous production's.
+      emulator.control.dropConnectionOnNextQuery(
+        new RegExp(`drop schema if exists "${GREEN_SCHEMA}"`)
+      )
+      let main: ActionRun
+      try {
+        main = await run()
+      } finally {
+        emulator.control.dropConnectionOnNextQuery(undefined)
+      }
+      expectExit(main, 1)
+      expectOutputs(main, { status: 'failed', promoted: 'true' })
+      expect(errorText(main)).toMatch(
+        /Promoted: production runs the new release\. Dropping the previous production failed: .*recorded as the previous production; the next deploy drops it/
+      )
+      expect(await releaseIn(emulator, 'prod')).toBe('v-cut-previous')
+      expect((await getObject(suite.bucket, KEYS.manifest))?.metadata['git-sha']).toBe(sha)
+      expect(await greenLeftovers(emulator)).toContain(`schema ${GREEN_SCHEMA}`)
+      expect(await listKeys(suite.bucket)).not.toContain(KEYS.lock)
+
+      suite.ws.commit('Release v-after-cut', releaseModel('v-after-cut'))
+      await scriptHydration(suite.warehouse, 0)
+      const next = await run()
+      expectExit(next, 0)
+      expect(annotationsOf(next, 'notice')).toContain(
+        'Dropped the previous production kept for rollback'
+      )
+      expect(await releaseIn(emulator, 'prod')).toBe('v-after-cut')
+      expect(await greenLeftovers(emulator)).toEqual([])
+    }
+  )
+
   emulatorOnly('holds green in the hydration wait through the control API')(
     '8. SIGINT during the hydration wait: the action stops waiting, releases the lock and drops green',
     async () => {

@@ -81,7 +81,7 @@ export class BlueGreenRun {
   cutover?: CutoverPlan
   /** Green against production, when "diff" is on. */
   diff?: DiffReport
-  /** A drop the impact guard refused: the phase finishes its bookkeeping, then the run fails with it. */
+  /** A drop the impact guard refused, or one that failed: the phase finishes its bookkeeping, then the run fails with it. */
   blockedDrop?: ActionError
   /** Markdown sections a phase adds to the summary, e.g. the state `phase: status` reports. */
   readonly sections: string[] = []

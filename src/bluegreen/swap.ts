@@ -3,6 +3,7 @@
 // dropping (or keeping) the previous production and publishing state.
 import * as core from '@actions/core'
 import { ActionError, errorMessage } from '../errors.js'
+import { cancelled } from '../cancel.js'
 import { forgetCreated, recordCreated } from '../state.js'
 import { manifestKey } from '../store/layout.js'
 import { publishManifest } from '../store/publish.js'
@@ -201,16 +202,40 @@ async function verifyCutover(run: BlueGreenRun, sides: SwapSides): Promise<void>
   )
 }
 
-async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+/** Records the previous production under the *_dbt_deploy names: the next deploy drops it. */
+async function recordPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
   const previous: PreviousProduction = {
     sha: staged.previousSha,
     replacedBy: staged.sha,
     keptAt: new Date().toISOString()
   }
   await writeRecord(run.clients.store, run.keys.previous, previous)
+}
+
+async function keepPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  await recordPrevious(run, staged)
   run.notes.push(
     `The previous production is kept under ${run.config.schemas.map(green).join(', ')} for "phase: rollback".`
   )
+}
+
+/**
+ * Production is the new release by now. A drop that fails part way (a lost connection, a
+ * timeout) leaves what is left of the previous production recorded, so that the next deploy or
+ * "phase: cleanup" drops it; the run publishes the manifest, then fails with the cause.
+ */
+async function dropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promise<void> {
+  try {
+    await run.step('Drop previous production', () => run.dropGreen())
+  } catch (error) {
+    if (cancelled.aborted) throw error
+    await recordPrevious(run, staged)
+    const names = [...run.config.schemas, ...run.config.clusters].map(green).join(', ')
+    run.blockedDrop = new ActionError(
+      `Promoted: production runs the new release. Dropping the previous production failed: ${errorMessage(error)}. ` +
+        `What is left of it (${names}) is recorded as the previous production; the next deploy drops it, "phase: cleanup" does so now.`
+    )
+  }
 }
 
 /**
@@ -222,7 +247,7 @@ async function keepOrDropPrevious(run: BlueGreenRun, staged: StagedDeployment): 
     const blocking = await run.step('Check what the drop takes', () => blockingDependents(run))
     if (blocking.length === 0) {
       await run.step('Check deploy lock', () => run.verifyLease())
-      return run.step('Drop previous production', () => run.dropGreen())
+      return dropPrevious(run, staged)
     }
     run.blockedDrop = dependentsError(
       run,
