@@ -186,6 +186,10 @@ function serverArgs(dataDir: string, port: number, base: string, options: Postgr
     synchronous_commit: 'off',
     full_page_writes: 'off',
     max_connections: '200',
+    // Materialize drops a schema or cluster of any size in one statement; PostgreSQL locks
+    // each object the cascade takes, and its default lock table (64 per connection) runs out
+    // at about 10,000 objects ("out of shared memory"). 512 × 200 connections is about 28 MB.
+    max_locks_per_transaction: '512',
     ...options.settings
   }
   const args = ['-D', dataDir, '-p', String(port)]
