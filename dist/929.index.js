@@ -704,18 +704,36 @@ const waitUnref = (ms) => new Promise((resolve) => {
 const TAIL_LINES = 30;
 const running = new Set();
 let stopping = false;
-class Tail {
-    lines = [];
+/** Calls back once per complete line of a stream that arrives in chunks. */
+class LineSplitter {
+    onLine;
+    /** The line begun but not yet ended. */
     partial = '';
+    constructor(onLine) {
+        this.onLine = onLine;
+    }
     push(chunk) {
         const parts = (this.partial + chunk).split('\n');
         this.partial = parts.pop() ?? '';
-        this.lines.push(...parts);
+        parts.forEach((line) => this.onLine(line));
+    }
+    /** Ends the stream: a last line without a newline is a line too. */
+    flush() {
+        if (this.partial !== '')
+            this.onLine(this.partial);
+        this.partial = '';
+    }
+}
+class Tail {
+    lines = [];
+    splitter = new LineSplitter((line) => this.lines.push(line));
+    push(chunk) {
+        this.splitter.push(chunk);
         if (this.lines.length > TAIL_LINES * 2)
             this.lines = this.lines.slice(-TAIL_LINES);
     }
     text() {
-        return [...this.lines, this.partial]
+        return [...this.lines, this.splitter.partial]
             .filter((l) => l !== '')
             .slice(-TAIL_LINES)
             .join('\n');
@@ -848,17 +866,17 @@ function installedDbtDistributions(executable) {
     }
 }
 /**
- * A distribution's version next to the executable's Python, without a process, e.g. `1.11.7`
- * for `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
+ * A distribution's version in a listing of installedDbtDistributions, e.g. `1.11.7` for
+ * `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
  */
-function installedDistributionVersion(executable, distribution) {
+function distributionVersion(distributions, distribution) {
     const pattern = new RegExp(`^${distribution}-(.+)\\.dist-info$`);
-    const found = installedDbtDistributions(executable).flatMap((name) => pattern.exec(name)?.[1] ?? []);
+    const found = distributions.flatMap((name) => pattern.exec(name)?.[1] ?? []);
     return found.length === 1 ? found[0] : undefined;
 }
 /** dbt-core's version from its distribution next to the executable's Python, without a process. */
 function installedCoreVersion(executable) {
-    return installedDistributionVersion(executable, 'dbt_core');
+    return distributionVersion(installedDbtDistributions(executable), 'dbt_core');
 }
 /** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */
 async function askDbt(executable, cwd, env, pythonQuery) {
@@ -1075,8 +1093,9 @@ function parseDbtVersionOutput(output) {
  * Python when both are there, else asked of dbt (see askDbt); undefined when it cannot tell.
  */
 async function queryInstalledVersions(executable, cwd, env) {
-    const core = installedDistributionVersion(executable, 'dbt_core');
-    const materialize = installedDistributionVersion(executable, 'dbt_materialize');
+    const distributions = installedDbtDistributions(executable);
+    const core = distributionVersion(distributions, 'dbt_core');
+    const materialize = distributionVersion(distributions, 'dbt_materialize');
     if (core !== undefined && materialize !== undefined)
         return { 'dbt-core': core, 'dbt-materialize': materialize };
     const answer = await askDbt(executable, cwd, env, known_versions_PYTHON_QUERY);
@@ -1225,6 +1244,7 @@ class DbtWorker {
         const worker = { ...started, marker };
         keepAlive(worker, false);
         const { child } = started;
+        // The marker must be matched on whole lines.
         const lines = new LineSplitter((line) => this.onLine(worker, line));
         child.stdout?.on('data', (chunk) => lines.push(chunk.toString('utf8')));
         child.stderr?.on('data', (chunk) => this.echo(worker, chunk.toString('utf8'), false));
@@ -1287,24 +1307,6 @@ function keepAlive({ child }, on) {
             handle?.ref();
         else
             handle?.unref();
-    }
-}
-/** Calls back once per complete line; the marker must be matched on whole lines. */
-class LineSplitter {
-    onLine;
-    partial = '';
-    constructor(onLine) {
-        this.onLine = onLine;
-    }
-    push(chunk) {
-        const parts = (this.partial + chunk).split('\n');
-        this.partial = parts.pop() ?? '';
-        parts.forEach(this.onLine);
-    }
-    flush() {
-        if (this.partial !== '')
-            this.onLine(this.partial);
-        this.partial = '';
     }
 }
 
@@ -7024,7 +7026,8 @@ async function dropPrevious(run, staged) {
         if (cancelled.aborted)
             throw error;
         await recordPrevious(run, staged);
-        const names = [...run.config.schemas, ...run.config.clusters].map(green).join(', ');
+        const { schemas, clusters } = greenNames(run.config);
+        const names = [...schemas, ...clusters].join(', ');
         run.blockedDrop = new errors/* ActionError */.lZ(`Promoted: production runs the new release. Dropping the previous production failed: ${(0,errors/* errorMessage */.gJ)(error)}. ` +
             `What is left of it (${names}) is recorded as the previous production; the next deploy drops it, "phase: cleanup" does so now.`);
     }

@@ -9,7 +9,7 @@ import { manifestKey } from '../store/layout.js'
 import { publishManifest } from '../store/publish.js'
 import { commitHistory } from '../store/ancestry.js'
 import { green } from './config.js'
-import { productionFingerprint } from './catalog.js'
+import { greenNames, productionFingerprint } from './catalog.js'
 import { checkReadiness, describeReadiness } from './readiness.js'
 import { awaitHydration } from './stage.js'
 import { blockingDependents, dependentsError, planCutover } from './guard.js'
@@ -230,7 +230,8 @@ async function dropPrevious(run: BlueGreenRun, staged: StagedDeployment): Promis
   } catch (error) {
     if (cancelled.aborted) throw error
     await recordPrevious(run, staged)
-    const names = [...run.config.schemas, ...run.config.clusters].map(green).join(', ')
+    const { schemas, clusters } = greenNames(run.config)
+    const names = [...schemas, ...clusters].join(', ')
     run.blockedDrop = new ActionError(
       `Promoted: production runs the new release. Dropping the previous production failed: ${errorMessage(error)}. ` +
         `What is left of it (${names}) is recorded as the previous production; the next deploy drops it, "phase: cleanup" does so now.`

@@ -44,23 +44,21 @@ export function installedDbtDistributions(executable: string): string[] {
   }
 }
 /**
- * A distribution's version next to the executable's Python, without a process, e.g. `1.11.7`
- * for `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
+ * A distribution's version in a listing of installedDbtDistributions, e.g. `1.11.7` for
+ * `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).
  */
-export function installedDistributionVersion(
-  executable: string,
+export function distributionVersion(
+  distributions: string[],
   distribution: 'dbt_core' | 'dbt_materialize'
 ): string | undefined {
   const pattern = new RegExp(`^${distribution}-(.+)\\.dist-info$`)
-  const found = installedDbtDistributions(executable).flatMap(
-    (name) => pattern.exec(name)?.[1] ?? []
-  )
+  const found = distributions.flatMap((name) => pattern.exec(name)?.[1] ?? [])
   return found.length === 1 ? found[0] : undefined
 }
 
 /** dbt-core's version from its distribution next to the executable's Python, without a process. */
 export function installedCoreVersion(executable: string): string | undefined {
-  return installedDistributionVersion(executable, 'dbt_core')
+  return distributionVersion(installedDbtDistributions(executable), 'dbt_core')
 }
 
 /** Runs `pythonQuery` in dbt's Python, or `dbt --version`; undefined when neither answers. */

@@ -1,6 +1,6 @@
 // The dbt-core and dbt-materialize releases blue/green can run on: floors and known-bad
 // releases, each with the upstream link that explains it. Keep every entry here.
-import { askDbt, installedDistributionVersion } from './ask.js'
+import { askDbt, distributionVersion, installedDbtDistributions } from './ask.js'
 
 export type DbtPackage = 'dbt-core' | 'dbt-materialize'
 
@@ -135,8 +135,9 @@ export async function queryInstalledVersions(
   cwd: string,
   env: Record<string, string>
 ): Promise<InstalledVersions | undefined> {
-  const core = installedDistributionVersion(executable, 'dbt_core')
-  const materialize = installedDistributionVersion(executable, 'dbt_materialize')
+  const distributions = installedDbtDistributions(executable)
+  const core = distributionVersion(distributions, 'dbt_core')
+  const materialize = distributionVersion(distributions, 'dbt_materialize')
   if (core !== undefined && materialize !== undefined)
     return { 'dbt-core': core, 'dbt-materialize': materialize }
   const answer = await askDbt(executable, cwd, env, PYTHON_QUERY)

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import {
   exitCodeOf,
+  LineSplitter,
   startChild,
   stopGroup,
   STOP_SCHEDULE,
@@ -167,6 +168,7 @@ export class DbtWorker {
     const worker: Worker = { ...started, marker }
     keepAlive(worker, false)
     const { child } = started
+    // The marker must be matched on whole lines.
     const lines = new LineSplitter((line) => this.onLine(worker, line))
     child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')))
     child.stderr?.on('data', (chunk: Buffer) => this.echo(worker, chunk.toString('utf8'), false))
@@ -189,7 +191,7 @@ export class DbtWorker {
     if (this.process === worker) this.process = undefined
   }
 
-  private onLine(worker: { marker: string; pending?: Pending }, line: string): void {
+  private onLine(worker: Worker, line: string): void {
     const pending = worker.pending
     if (pending && line.startsWith(worker.marker)) {
       const { exit } = JSON.parse(line.slice(worker.marker.length)) as { exit: number }
@@ -199,7 +201,7 @@ export class DbtWorker {
     this.echo(worker, `${line}\n`, true)
   }
 
-  private echo(worker: { pending?: Pending }, text: string, isStdout: boolean): void {
+  private echo(worker: Worker, text: string, isStdout: boolean): void {
     const pending = worker.pending
     if (!pending?.options.quiet) process.stdout.write(text)
     pending?.tail.push(text)
@@ -228,23 +230,5 @@ function keepAlive({ child }: StartedChild, on: boolean): void {
   for (const handle of handles) {
     if (on) handle?.ref()
     else handle?.unref()
-  }
-}
-
-/** Calls back once per complete line; the marker must be matched on whole lines. */
-class LineSplitter {
-  private partial = ''
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  push(chunk: string): void {
-    const parts = (this.partial + chunk).split('\n')
-    this.partial = parts.pop() ?? ''
-    parts.forEach(this.onLine)
-  }
-
-  flush(): void {
-    if (this.partial !== '') this.onLine(this.partial)
-    this.partial = ''
   }
 }

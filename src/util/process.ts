@@ -62,19 +62,37 @@ const TAIL_LINES = 30
 const running = new Set<ProcessGroup>()
 let stopping = false
 
-export class Tail {
-  private lines: string[] = []
-  private partial = ''
+/** Calls back once per complete line of a stream that arrives in chunks. */
+export class LineSplitter {
+  /** The line begun but not yet ended. */
+  partial = ''
+
+  constructor(private readonly onLine: (line: string) => void) {}
 
   push(chunk: string): void {
     const parts = (this.partial + chunk).split('\n')
     this.partial = parts.pop() ?? ''
-    this.lines.push(...parts)
+    parts.forEach((line) => this.onLine(line))
+  }
+
+  /** Ends the stream: a last line without a newline is a line too. */
+  flush(): void {
+    if (this.partial !== '') this.onLine(this.partial)
+    this.partial = ''
+  }
+}
+
+export class Tail {
+  private lines: string[] = []
+  private readonly splitter = new LineSplitter((line) => this.lines.push(line))
+
+  push(chunk: string): void {
+    this.splitter.push(chunk)
     if (this.lines.length > TAIL_LINES * 2) this.lines = this.lines.slice(-TAIL_LINES)
   }
 
   text(): string {
-    return [...this.lines, this.partial]
+    return [...this.lines, this.splitter.partial]
       .filter((l) => l !== '')
       .slice(-TAIL_LINES)
       .join('\n')
