@@ -4264,23 +4264,21 @@ async function build_slimBuild(inputs, context, deps = realDependencies) {
     checkSelector(inputs.selection, project);
     const dbt = await deps.dbt(inputs, environment);
     const store = deps.store(inputs);
-    const deployment = await startPrDeployment(inputs, context, environment);
     try {
         await buildWithState(inputs, context, { dbt, store, connect: deps.connect }, project, environment);
-        await deployment?.succeed(environment, { environmentUrl: inputs.report.environmentUrl });
-    }
-    catch (error) {
-        await deployment?.status('failure', { description: redact((0,errors/* errorMessage */.gJ)(error)) });
-        throw error;
     }
     finally {
         store.close();
     }
 }
-/** A pull request's environment as a transient GitHub deployment, which teardown retires. */
-async function startPrDeployment(inputs, context, environment) {
+/**
+ * Runs `build` as a transient GitHub deployment of the pull request's environment, which
+ * teardown retires. A run that skips dbt deploys nothing, so it records none (and spends none
+ * of the write quota GitHub spaces a second apart).
+ */
+async function asPrDeployment(inputs, context, environment, build) {
     if (!environment || !context.pullRequest)
-        return undefined;
+        return build();
     const deployment = deploymentRecord(inputs.report.githubToken, context);
     await deployment.start({
         sha: context.pullRequest.headSha || context.sha,
@@ -4289,7 +4287,14 @@ async function startPrDeployment(inputs, context, environment) {
         description: `dbt slim build of pull request #${context.pullRequest.number}`,
         payload: { environment }
     });
-    return deployment;
+    try {
+        await build();
+        await deployment.succeed(environment, { environmentUrl: inputs.report.environmentUrl });
+    }
+    catch (error) {
+        await deployment.status('failure', { description: redact((0,errors/* errorMessage */.gJ)(error)) });
+        throw error;
+    }
 }
 /** On a PR's successful build against production's state, with "diff" on: the data diff. */
 async function diffIfWanted(inputs, project, environment, state, build, connect) {
@@ -4306,6 +4311,9 @@ async function buildWithState(inputs, context, { dbt, store, connect }, project,
         await reportSkipped(inputs, context, skippedFacts(context, environment, located));
         return;
     }
+    await asPrDeployment(inputs, context, environment, () => buildAndReport(inputs, context, { dbt, store, connect }, project, environment, located, started));
+}
+async function buildAndReport(inputs, context, { dbt, store, connect }, project, environment, located, started) {
     const fetched = located.kind === 'present'
         ? await lib_core/* group */.Os('Production manifest', () => fetchProductionState(store, inputs.state, inputs.onStateError))
         : located;

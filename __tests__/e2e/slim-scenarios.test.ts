@@ -97,6 +97,7 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
     })
 
   const prComments = (n: number) => stub.comments().filter((c) => c.issueNumber === n)
+  const prDeployments = (n: number) => stub.deployments().filter((d) => d.environment === `pr_${n}`)
   /** Requests to the comment endpoints (the PR's deployment records have their own). */
   const commentRequests = (method: string) =>
     stub.requests.filter((r) => r.method === method && r.path.includes('/issues/'))
@@ -262,6 +263,9 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
     expect(JSON.parse(result.outputs.selected ?? 'null')).toEqual([])
     expect(dbtRanIn(docsBranch.dir)).toBe(false)
     expect(await warehouse.relationsIn(`pr_${DOCS_PR}`)).toEqual([])
+    // Nothing was deployed, so no deployment is recorded, and its one write is the comment.
+    expect(prDeployments(DOCS_PR)).toEqual([])
+    expect(prComments(DOCS_PR)).toHaveLength(1)
     expectCanaryHidden(result, prComments(DOCS_PR))
   })
 
@@ -274,7 +278,10 @@ describe.each(slimBackends())('slim mode scenarios on %s', (_label, backend) => 
     expect(JSON.parse(result.outputs.selected ?? 'null')).toEqual([])
     expect(dbtRanIn(docsBranch.dir)).toBe(true)
     expect(await warehouse.relationsIn(`pr_${DOCS_PR}`)).toEqual([])
-    expect(prComments(DOCS_PR).length).toBeLessThanOrEqual(1)
+    expect(prComments(DOCS_PR)).toHaveLength(1)
+    expect(prDeployments(DOCS_PR).map((d) => d.statuses.map((s) => s.state))).toEqual([
+      ['in_progress', 'success']
+    ])
     expectCanaryHidden(result, prComments(DOCS_PR))
   })
 

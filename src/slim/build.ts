@@ -28,12 +28,13 @@ import {
   locateProductionState,
   publishCondition,
   readableState,
+  type LocatedState,
   type ManifestSupportQuery,
   type ProductionState,
   type StateHead
 } from './state.js'
 import { reportRun } from '../report/index.js'
-import { deploymentRecord, type DeploymentRecord } from '../github/deployments.js'
+import { deploymentRecord } from '../github/deployments.js'
 import { redact } from '../secrets.js'
 import { setSelectionOutputs } from './outputs.js'
 import { throwIfCancelled } from '../cancel.js'
@@ -82,7 +83,6 @@ export async function slimBuild(
   checkSelector(inputs.selection, project)
   const dbt = await deps.dbt(inputs, environment)
   const store = deps.store(inputs)
-  const deployment = await startPrDeployment(inputs, context, environment)
   try {
     await buildWithState(
       inputs,
@@ -91,22 +91,23 @@ export async function slimBuild(
       project,
       environment
     )
-    await deployment?.succeed(environment!, { environmentUrl: inputs.report.environmentUrl })
-  } catch (error) {
-    await deployment?.status('failure', { description: redact(errorMessage(error)) })
-    throw error
   } finally {
     store.close()
   }
 }
 
-/** A pull request's environment as a transient GitHub deployment, which teardown retires. */
-async function startPrDeployment(
+/**
+ * Runs `build` as a transient GitHub deployment of the pull request's environment, which
+ * teardown retires. A run that skips dbt deploys nothing, so it records none (and spends none
+ * of the write quota GitHub spaces a second apart).
+ */
+async function asPrDeployment(
   inputs: SlimBuildInputs,
   context: RunContext,
-  environment: string | undefined
-): Promise<DeploymentRecord | undefined> {
-  if (!environment || !context.pullRequest) return undefined
+  environment: string | undefined,
+  build: () => Promise<void>
+): Promise<void> {
+  if (!environment || !context.pullRequest) return build()
   const deployment = deploymentRecord(inputs.report.githubToken, context)
   await deployment.start({
     sha: context.pullRequest.headSha || context.sha,
@@ -115,7 +116,13 @@ async function startPrDeployment(
     description: `dbt slim build of pull request #${context.pullRequest.number}`,
     payload: { environment }
   })
-  return deployment
+  try {
+    await build()
+    await deployment.succeed(environment, { environmentUrl: inputs.report.environmentUrl })
+  } catch (error) {
+    await deployment.status('failure', { description: redact(errorMessage(error)) })
+    throw error
+  }
 }
 
 interface SlimClients {
@@ -157,6 +164,20 @@ async function buildWithState(
     await reportSkipped(inputs, context, skippedFacts(context, environment, located))
     return
   }
+  await asPrDeployment(inputs, context, environment, () =>
+    buildAndReport(inputs, context, { dbt, store, connect }, project, environment, located, started)
+  )
+}
+
+async function buildAndReport(
+  inputs: SlimBuildInputs,
+  context: RunContext,
+  { dbt, store, connect }: SlimClients,
+  project: DbtProject,
+  environment: string | undefined,
+  located: LocatedState,
+  started: number
+): Promise<void> {
   const fetched =
     located.kind === 'present'
       ? await core.group('Production manifest', () =>

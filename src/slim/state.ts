@@ -53,6 +53,9 @@ export interface StateHead {
   dbtVersion?: string
 }
 
+/** Production state before the download: present, or already final. */
+export type LocatedState = StateHead | Exclude<ProductionState, { kind: 'found' }>
+
 /**
  * Looks the production manifest up without downloading it. A missing or unreadable one is
  * final here; a present one is downloaded by `fetchProductionState` only when dbt runs.
@@ -61,7 +64,7 @@ export async function locateProductionState(
   store: ObjectStore,
   location: StateLocation,
   onError: StateErrorPolicy
-): Promise<StateHead | Exclude<ProductionState, { kind: 'found' }>> {
+): Promise<LocatedState> {
   let head
   try {
     head = await store.head(manifestKey(location))
