@@ -6796,7 +6796,6 @@ async function seedGreen(run, plan) {
         return;
     await run.step('dbt seed (green)', () => run.dbtOk(run.greenDbt, 'seed', ['--select', ...plan.seeds], 'dbt seed into green'));
 }
-/** Stages a validated green environment; the lock must be held. */
 /** The deployment record of this staging, in progress until the promote. */
 async function startDeployment(run, sha) {
     await run.deployment.start({
@@ -6807,6 +6806,7 @@ async function startDeployment(run, sha) {
         payload: { green: greenNames(run.config), manifestKey: manifestKey(run.inputs.state) }
     });
 }
+/** Stages a validated green environment; the lock must be held. */
 async function stageGreen(run) {
     const { blueGreen } = run.inputs;
     const sha = (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha;
@@ -6839,7 +6839,6 @@ async function stageGreen(run) {
     const productionBody = await run.step('Production manifest', parsed);
     if (run.inputs.diff.mode !== 'off')
         await run.step('Data diff', () => diffGreen(run, productionBody, manifest?.body));
-    await saveParseState(parseState);
     lib_core/* setOutput */.uH('deployed', 'true');
     const staged = {
         sha,
@@ -6852,7 +6851,7 @@ async function stageGreen(run) {
         stagedAt: new Date().toISOString(),
         runUrl: run.context.runUrl
     };
-    return { staged, manifest: productionBody };
+    return { staged, manifest: productionBody, parseState };
 }
 
 ;// CONCATENATED MODULE: ./src/bluegreen/swap.ts
@@ -7088,13 +7087,16 @@ async function swapBack(run) {
 // phase: all — deploy and promote in one run, under one lock.
 
 
+
 async function allPhase(run) {
     await run.step('Check production', () => run.requireProduction());
     await run.step('Acquire deploy lock', () => run.lock());
-    const { staged, manifest } = await stageGreen(run);
+    const { staged, manifest, parseState } = await stageGreen(run);
     await promoteGreen(run, staged, manifest);
     await run.unlock();
     await run.recordPromoted();
+    // After the swap: an upload must not stand between readiness and the promote.
+    await saveParseState(parseState);
     return 'promoted';
 }
 
@@ -7125,10 +7127,11 @@ async function cleanupPhase(run) {
 
 
 
+
 async function deployPhase(run) {
     await run.step('Check production', () => run.requireProduction());
     await run.step('Acquire deploy lock', () => run.lock());
-    const { staged, manifest } = await stageGreen(run);
+    const { staged, manifest, parseState } = await stageGreen(run);
     await run.step('Cutover plan', () => planCutover(run, manifest));
     await run.step('Store staged deploy', async () => {
         await run.clients.store.put(run.keys.stagedManifest, manifest);
@@ -7140,6 +7143,7 @@ async function deployPhase(run) {
     forgetCreated('green');
     await run.unlock();
     await run.deployment.status('queued', { description: 'Staged: waiting for phase: promote.' });
+    await saveParseState(parseState);
     run.notes.push(`Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`, 'The cutover plan below is what the promote would run against production as it is now; the promote plans again before it swaps.');
     return 'staged';
 }

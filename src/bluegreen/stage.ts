@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { recordCreated } from '../state.js'
 import { GIT_SHA, manifestKey } from '../store/layout.js'
-import { parseScope, restoreParseState, saveParseState } from '../dbt/parse-cache.js'
+import { parseScope, restoreParseState, type ParseCacheEntry } from '../dbt/parse-cache.js'
 import { headSha } from '../util/git.js'
 import { cancelled, sleep } from '../cancel.js'
 import { greenNames, productionFingerprint } from './catalog.js'
@@ -126,6 +126,8 @@ export interface StagedGreen {
   staged: StagedDeployment
   /** The manifest of production after a promote of this green. */
   manifest: string
+  /** dbt's parse state, for the phase to save once it is done (never before the swap). */
+  parseState?: ParseCacheEntry
 }
 
 /** Seeds of the deployment schemas, into green, so that the swap moves them along. */
@@ -136,7 +138,6 @@ async function seedGreen(run: BlueGreenRun, plan: GreenBuildPlan): Promise<void>
   )
 }
 
-/** Stages a validated green environment; the lock must be held. */
 /** The deployment record of this staging, in progress until the promote. */
 async function startDeployment(run: BlueGreenRun, sha: string): Promise<void> {
   await run.deployment.start({
@@ -148,6 +149,7 @@ async function startDeployment(run: BlueGreenRun, sha: string): Promise<void> {
   })
 }
 
+/** Stages a validated green environment; the lock must be held. */
 export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const { blueGreen } = run.inputs
   const sha = (await headSha(run.inputs.dbt.projectDir)) ?? run.context.sha
@@ -192,7 +194,6 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
   const productionBody = await run.step('Production manifest', parsed)
   if (run.inputs.diff.mode !== 'off')
     await run.step('Data diff', () => diffGreen(run, productionBody, manifest?.body))
-  await saveParseState(parseState)
   core.setOutput('deployed', 'true')
   const staged: StagedDeployment = {
     sha,
@@ -205,5 +206,5 @@ export async function stageGreen(run: BlueGreenRun): Promise<StagedGreen> {
     stagedAt: new Date().toISOString(),
     runUrl: run.context.runUrl
   }
-  return { staged, manifest: productionBody }
+  return { staged, manifest: productionBody, parseState }
 }

@@ -4,13 +4,14 @@ import { forgetCreated } from '../../state.js'
 import { writeRecord } from '../../store/records.js'
 import { planCutover } from '../guard.js'
 import { stageGreen } from '../stage.js'
+import { saveParseState } from '../../dbt/parse-cache.js'
 import type { BlueGreenRun } from '../run.js'
 import { diffResult } from '../../diff/render.js'
 
 export async function deployPhase(run: BlueGreenRun): Promise<string> {
   await run.step('Check production', () => run.requireProduction())
   await run.step('Acquire deploy lock', () => run.lock())
-  const { staged, manifest } = await stageGreen(run)
+  const { staged, manifest, parseState } = await stageGreen(run)
   await run.step('Cutover plan', () => planCutover(run, manifest))
   await run.step('Store staged deploy', async () => {
     await run.clients.store.put(run.keys.stagedManifest, manifest)
@@ -21,6 +22,7 @@ export async function deployPhase(run: BlueGreenRun): Promise<string> {
   forgetCreated('green')
   await run.unlock()
   await run.deployment.status('queued', { description: 'Staged: waiting for phase: promote.' })
+  await saveParseState(parseState)
   run.notes.push(
     `Staged at ${run.inputs.state.uri}/staged/: promote it with "phase: promote".`,
     'The cutover plan below is what the promote would run against production as it is now; the promote plans again before it swaps.'
