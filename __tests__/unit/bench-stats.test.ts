@@ -9,7 +9,9 @@ import {
   rounded,
   type CostFigures,
   type SizeFigures,
-  type StubFigures
+  type StubFigures,
+  WARM_P1,
+  WARM_P4
 } from '../../dev/bench/stats.js'
 import { failedTargets, renderReport } from '../../dev/bench/report.js'
 import { parseProcStat } from '../../dev/bench/cpu.js'
@@ -168,6 +170,21 @@ describe('evaluateTargets', () => {
       'action 40.0 s wall / 20.0 s CPU (node 1.0 + children 19.0); per phase (wall/CPU s): dbt 32.0/18.0',
       'sequence 60.0 s wall / 40.0 s CPU; per phase (wall/CPU s): dbt 48.0/36.0'
     ])
+  })
+
+  it("judges the next CI run's P1 and P4 (parse cache) against the same recipes and limits", () => {
+    const warm = figures(1000, { p1Warm: cost(6, 9.9, 0.5), p4Warm: cost(40, 20, 1) })
+    const verdicts = Object.fromEntries(
+      evaluateTargets(warm)
+        .filter((t) => t.figure === WARM_P1 || t.figure === WARM_P4)
+        .map((t) => [t.figure, [t.verdict, t.measured]])
+    )
+    expect(verdicts).toEqual({
+      [WARM_P1]: ['PASS', 'CPU 1.010× (9.9 s vs 9.8 s); wall 0.600×'],
+      [WARM_P4]: ['FAIL', 'wall 0.667× (40.0 s vs 60.0 s); CPU 0.500× (20.0 s vs 40.0 s)']
+    })
+    // Results from before the warm runs have neither figure.
+    expect(evaluateTargets(figures(1000)).map((t) => t.figure)).not.toContain(WARM_P4)
   })
 
   it('judges P1 on CPU only, whatever the wall ratio', () => {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from '../demo/services.js'
+import { startCacheStub, type CacheStub } from '../cache-stub.js'
 import { paletteFor } from '../demo/terminal.js'
 import { measurePollCost } from './poll.js'
 import { pollMarkdown, renderReport } from './report.js'
@@ -122,13 +123,15 @@ async function main(): Promise<number> {
   const abort = abortOnSignals((signal) => log(`bench: interrupted (${signal}); stopping servers…`))
   const load = sampleLoad(LOAD_INTERVAL_SECONDS)
   let services: Services | undefined
+  let cache: CacheStub | undefined
   const started = Date.now()
   try {
     log(
       `bench: sizes ${options.sizes.join(', ')}, P6 at ${options.stubNodes} nodes, ${options.reps} repetition(s), temp dir ${root}`
     )
     services = await startServices()
-    const ctx: BenchContext = { services, root, reps: options.reps, log, abort }
+    cache = await startCacheStub()
+    const ctx: BenchContext = { services, cache, root, reps: options.reps, log, abort }
     const save = (measured: Measured): void =>
       writeJson(options.out, options, load.samples, measured)
     const measured = await measureAll(ctx, options, save)
@@ -152,6 +155,7 @@ async function main(): Promise<number> {
     return 1
   } finally {
     load.stop()
+    await cache?.stop()
     await services?.stop()
     if (!options.keep) rmSync(root, { recursive: true, force: true, maxRetries: 5 })
   }

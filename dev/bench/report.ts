@@ -41,17 +41,24 @@ function diffRow(f: SizeFigures): string {
   return `| ${f.size} | ${label} | ${num(diff.wall)} | ${num(greenRun.wall)} | ${times(ratio(diff.wall, greenRun.wall))} | ${num(diff.cpu)} | ${num(greenRun.cpu)} | ${times(ratio(diff.cpu, greenRun.cpu))} |`
 }
 
+/** An action-only figure against another figure's recipe; none for results from before it. */
+function warmRow(size: number, name: string, action: CostFigures | undefined, recipe: CostFigures) {
+  return action ? [comparisonRow(size, name, action, recipe)] : []
+}
+
 function figureRows(f: SizeFigures): string[] {
   const { p1, p2, p2Shallow, p3, p4, p5 } = f
   const shallow = `P2 shallow checkout, ${p2Shallow.status ?? 'n/a'} (recipe: P2's)`
   return [
     comparisonRow(f.size, 'P1 slim PR, one model changed', p1.action, p1.recipe),
+    ...warmRow(f.size, "P1 as the PR's next push, parse cache (recipe: P1's)", f.p1Warm, p1.recipe),
     comparisonRow(f.size, 'P2 slim PR, README change', p2.action, p2.recipe),
     comparisonRow(f.size, shallow, p2Shallow.action, p2.recipe),
     latencyRow(f.size, 'P3 hydrated → deploy_promote starts', p3.action, p3.recipe),
     latencyRow(f.size, 'P3, deploy_await poll_interval=1', p3.action, p3.recipePoll1),
     comparisonRow(f.size, 'P4 full blue/green', p4.action, p4.recipe),
     comparisonRow(f.size, 'P4, deploy_await poll_interval=1', p4.action, p4.recipePoll1),
+    ...warmRow(f.size, 'P4 as the next deploy, parse cache (recipe: P4’s)', f.p4Warm, p4.recipe),
     `| ${f.size} | P5 peak RSS of the action, P1 / P4 (MB) | ${num(p5.peakRssMbP1, 0)} / ${num(p5.peakRssMbP4, 0)} | – | – | – | – | – |`,
     `| ${f.size} | P5 first log line (ms) | ${num(p5.firstLineMs, 0)} | – | – | – | – | – |`,
     diffRow(f)

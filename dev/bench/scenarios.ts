@@ -2,11 +2,14 @@
 // also in a shallow clone), then P4 (blue/green: action vs the dbt sequence, the latter with
 // deploy_await's default poll and with poll_interval=1) with P3 read from the same runs. The
 // runs of a repetition take turns going first, and every run starts from a cold target/ like a
-// fresh checkout in CI.
+// fresh checkout in CI. The action's runs use a local Actions cache that starts empty, as a
+// first CI run's does; P1 and P4 are measured once more as the next CI run, which restores the
+// parse state the one before saved and has one model changed since (the "warm" figures).
 import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { pullRequestEvent, pushEvent, venvBin, type GitHubEvent } from '../runner.js'
 import type { Services } from '../demo/services.js'
+import type { CacheStub } from '../cache-stub.js'
 import type { GitWorkspace } from '../demo/workspace.js'
 import { createBenchWorkspace, ONE_MODEL_BRANCH, README_BRANCH, shallowClone } from './project.js'
 import { measureAction, type ActionMeasurement, type GroupSpan } from './measure.js'
@@ -29,6 +32,8 @@ import {
 
 export interface BenchContext {
   services: Services
+  /** The Actions cache of the action's runs. */
+  cache: CacheStub
   root: string
   reps: number
   log(line: string): void
@@ -49,6 +54,8 @@ interface SizeRun {
 /** Raw samples of one size, kept in the JSON next to the medians. */
 export interface SizeSamples {
   p1: { action: RunSample[]; recipe: RunSample[]; selected: string[] }
+  /** The PR's next push, one model changed since the push whose parse state it restores. */
+  p1Warm: { action: RunSample[] }
   p2: { action: RunSample[]; recipe: RunSample[]; status: string[] }
   /** The action in the shallow clone; `gitCompared` false when it said git cannot compare. */
   p2Shallow: { action: RunSample[]; status: string[]; gitCompared: boolean[] }
@@ -62,6 +69,8 @@ export interface SizeSamples {
     recipePoll1Wait: number[]
   }
   p4: { action: RunSample[]; recipe: RunSample[]; recipePoll1: RunSample[] }
+  /** The next deploy, one model changed since the deploy whose parse state it restores. */
+  p4Warm: { action: RunSample[] }
   p5: { peakRssMbP1: number[]; peakRssMbP4: number[]; firstLineMs: number[] }
   p8: DiffSample[]
 }
@@ -111,6 +120,11 @@ function coldStart(dir: string): void {
   rmSync(path.join(dir, 'target'), { recursive: true, force: true })
 }
 
+/** A first CI run: nothing in the Actions cache. */
+function emptyCache(run: SizeRun): void {
+  run.ctx.cache.entries.splice(0)
+}
+
 async function action(
   run: SizeRun,
   event: GitHubEvent,
@@ -119,12 +133,12 @@ async function action(
 ): Promise<ActionMeasurement> {
   coldStart(workspace)
   const runDir = path.join(run.ctx.root, `size-${run.size}`, 'runs', String(++run.runCount))
-  const { services } = run.ctx
+  const { services, cache } = run.ctx
   const result = await measureAction({
     workspace,
     event,
     inputs,
-    env: services.env,
+    env: { ...services.env, ...cache.env },
     apiUrl: services.github.url,
     runDir,
     abort: run.ctx.abort
@@ -139,6 +153,14 @@ function expectStatus(result: ActionMeasurement, allowed: string[]): string {
   const status = result.outputs.status ?? ''
   if (!allowed.includes(status)) throw new Error(`unexpected action status "${status}"`)
   return status
+}
+
+/** A warm figure must come from a run that restored the parse state and parsed only changes. */
+function expectWarm(result: ActionMeasurement): void {
+  if (!result.log.includes("dbt's parse state restored from the cache"))
+    throw new Error('the warm run restored no parse state: update the bench')
+  if (/Unable to do partial parsing/.test(result.log))
+    throw new Error('the warm run parsed the whole project: dbt refused the restored state')
 }
 
 export function sampleOf(measured: ActionMeasurement): RunSample {
@@ -214,6 +236,7 @@ async function slimCase(
   await inTurn(rep, [
     async () => {
       await dropPrSchema()
+      emptyCache(run)
       measured = await action(run, event, slimInputs(run, { defer: 'true' }))
       expectStatus(measured, slim.expected)
     },
@@ -231,6 +254,30 @@ async function slimCase(
   // blue/green impact guard would refuse to drop the previous production under them.
   await dropPrSchema()
   return { action: measured!, recipe: recipe! }
+}
+
+/**
+ * P1 warm: the PR's push before this one, at the base (no model changed yet, so dbt selects
+ * nothing but parses and saves), then this push, which restores that parse state.
+ */
+async function warmSlimCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasurement> {
+  const { services } = run.ctx
+  const dropPrSchema = () => services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+  emptyCache(run)
+  run.workspace.checkout('main')
+  const first = await action(
+    run,
+    prEvent(run, slim),
+    slimInputs(run, { defer: 'true', 'skip-unchanged': 'false' })
+  )
+  expectStatus(first, ['nothing-selected'])
+  run.workspace.checkout(slim.branch)
+  await dropPrSchema()
+  const measured = await action(run, prEvent(run, slim), slimInputs(run, { defer: 'true' }))
+  expectStatus(measured, slim.expected)
+  expectWarm(measured)
+  await dropPrSchema()
+  return measured
 }
 
 /** P2 in the shallow clone: git cannot compare, so the action leaves it to dbt. */
@@ -275,11 +322,21 @@ interface Latency {
 
 interface BlueGreenSample {
   action: ActionMeasurement
+  /** The next deploy, with one model changed and the parse state of `action` restored. */
+  warm: ActionMeasurement
   actionLatency: Latency
   recipe: RecipeResult
   recipeLatency: Latency
   recipePoll1: RecipeResult
   recipePoll1Latency: Latency
+}
+
+/** Blue/green, phase all, of the workspace's HEAD. */
+async function deployAction(run: SizeRun): Promise<ActionMeasurement> {
+  const event = pushEvent({ sha: run.workspace.head() })
+  const measured = await action(run, event, slimInputs(run, { mode: 'blue-green', phase: 'all' }))
+  expectStatus(measured, ['promoted'])
+  return measured
 }
 
 async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<BlueGreenSample> {
@@ -301,18 +358,18 @@ async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<
   await inTurn(rep, [
     async () => {
       await control.setDefaultHydration({ delaySeconds: delay })
-      const event = pushEvent({ sha: run.workspace.head() })
-      const measured = await action(
-        run,
-        event,
-        slimInputs(run, { mode: 'blue-green', phase: 'all' })
-      )
-      expectStatus(measured, ['promoted'])
+      emptyCache(run)
+      const measured = await deployAction(run)
       sample.action = measured
       sample.actionLatency = await since({
         wait: group(measured.groups, AWAIT_GROUP).endedAt,
         swap: group(measured.groups, SWAP_GROUP).startedAt
       })
+      run.workspace.checkout(ONE_MODEL_BRANCH)
+      await control.setDefaultHydration({ delaySeconds: delay })
+      sample.warm = await deployAction(run)
+      expectWarm(sample.warm)
+      run.workspace.checkout('main')
     },
     async () => {
       const { result, latency } = await recipeRun()
@@ -331,6 +388,7 @@ async function blueGreenCase(run: SizeRun, rep: number, delay: number): Promise<
 function emptySamples(): SizeSamples {
   return {
     p1: { action: [], recipe: [], selected: [] },
+    p1Warm: { action: [] },
     p2: { action: [], recipe: [], status: [] },
     p2Shallow: { action: [], status: [], gitCompared: [] },
     p3: {
@@ -343,6 +401,7 @@ function emptySamples(): SizeSamples {
       recipePoll1Wait: []
     },
     p4: { action: [], recipe: [], recipePoll1: [] },
+    p4Warm: { action: [] },
     p5: { peakRssMbP1: [], peakRssMbP4: [], firstLineMs: [] },
     p8: []
   }
@@ -367,6 +426,12 @@ async function measureSlim(run: SizeRun, samples: SizeSamples): Promise<void> {
     samples.p1.recipe.push(one.recipe)
     samples.p1.selected.push(one.action.outputs['selected-count'] ?? '')
     recordP5(samples, one.action, samples.p5.peakRssMbP1)
+    const warm = await warmSlimCase(run, {
+      pr: PR_ONE_MODEL,
+      branch: ONE_MODEL_BRANCH,
+      expected: ['success']
+    })
+    samples.p1Warm.action.push(sampleOf(warm))
     const none = await slimCase(
       run,
       { ...readme, expected: ['skipped-unchanged', 'nothing-selected'] },
@@ -381,7 +446,7 @@ async function measureSlim(run: SizeRun, samples: SizeSamples): Promise<void> {
     samples.p2Shallow.status.push(shallow.outputs.status ?? '')
     samples.p2Shallow.gitCompared.push(!shallow.log.includes('git cannot compare'))
     run.ctx.log(
-      `  rep ${rep + 1}: P1 action ${s(one.action.seconds)} (CPU ${s(one.action.cpu)}) / recipe ${s(one.recipe.wall)} (CPU ${s(one.recipe.cpu)}); ` +
+      `  rep ${rep + 1}: P1 action ${s(one.action.seconds)} (CPU ${s(one.action.cpu)}), warm ${s(warm.seconds)} (CPU ${s(warm.cpu)}) / recipe ${s(one.recipe.wall)} (CPU ${s(one.recipe.cpu)}); ` +
         `P2 action ${s(none.action.seconds)} / recipe ${s(none.recipe.wall)}; ` +
         `P2 shallow action ${s(shallow.seconds)} (${shallow.outputs.status})`
     )
@@ -404,9 +469,10 @@ async function measureBlueGreen(run: SizeRun, samples: SizeSamples): Promise<voi
     p4.action.push(sampleOf(sample.action))
     p4.recipe.push(sample.recipe)
     p4.recipePoll1.push(sample.recipePoll1)
+    samples.p4Warm.action.push(sampleOf(sample.warm))
     recordP5(samples, sample.action, samples.p5.peakRssMbP4)
     run.ctx.log(
-      `  rep ${rep + 1} (hydration ${delays[rep]!.toFixed(1)} s): P4 action ${s(sample.action.seconds)} (CPU ${s(sample.action.cpu)}) / ` +
+      `  rep ${rep + 1} (hydration ${delays[rep]!.toFixed(1)} s): P4 action ${s(sample.action.seconds)} (CPU ${s(sample.action.cpu)}), warm ${s(sample.warm.seconds)} (CPU ${s(sample.warm.cpu)}) / ` +
         `sequence ${s(sample.recipe.wall)} (CPU ${s(sample.recipe.cpu)}), at poll_interval=1 ${s(sample.recipePoll1.wall)}; ` +
         `P3 action ${sample.actionLatency.swap.toFixed(2)} s / sequence ${sample.recipeLatency.swap.toFixed(2)} s, ` +
         `at poll_interval=1 ${sample.recipePoll1Latency.swap.toFixed(2)} s`
@@ -451,6 +517,7 @@ export function figuresOf(size: number, s: SizeSamples): SizeFigures {
   return {
     size,
     p1: { action: costFigures(s.p1.action), recipe: costFigures(s.p1.recipe) },
+    p1Warm: costFigures(s.p1Warm.action),
     p2: { action: costFigures(s.p2.action), recipe: costFigures(s.p2.recipe) },
     p2Shallow: { action: costFigures(s.p2Shallow.action), status: statusOf(s.p2Shallow.status) },
     p3: {
@@ -466,6 +533,7 @@ export function figuresOf(size: number, s: SizeSamples): SizeFigures {
       recipe: costFigures(s.p4.recipe),
       recipePoll1: costFigures(s.p4.recipePoll1)
     },
+    p4Warm: costFigures(s.p4Warm.action),
     p5: {
       peakRssMbP1: maxOf(s.p5.peakRssMbP1),
       peakRssMbP4: maxOf(s.p5.peakRssMbP4),
