@@ -221,6 +221,7 @@ export function renderBenchBlock(results: BenchResults): string {
   ].join('\n')
 }
 
-export function updatedBenchReadme(readme: string, results: BenchResults): string {
-  return replaceBlock(readme, 'bench', renderBenchBlock(results))
+/** One block per results file, e.g. a long run of the big size beside the usual one. */
+export function updatedBenchReadme(readme: string, results: BenchResults[]): string {
+  return replaceBlock(readme, 'bench', results.map(renderBenchBlock).join('\n\n'))
 }
