@@ -37,6 +37,11 @@ describe('the README benchmark block (npm run bench:readme)', () => {
     )
   })
 
+  it('names the commit the run measured, when the results record it', () => {
+    const [provenance] = renderBenchBlock({ ...fixture(), commit: 'abc1234' }).split('\n')
+    expect(provenance).toContain('run on 2000-01-02 (commit abc1234) on a 2-core machine')
+  })
+
   it('puts CPU and wall ratios and the verdicts in the table, and every failure below it', () => {
     const block = renderBenchBlock(fixture())
     expect(block).toContain('| Figure | Target | 5 models | 1,000 models |')

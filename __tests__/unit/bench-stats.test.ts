@@ -15,6 +15,11 @@ import {
 } from '../../dev/bench/stats.js'
 import { failedTargets, renderReport } from '../../dev/bench/report.js'
 import { parseProcStat } from '../../dev/bench/cpu.js'
+import { checkoutCommit } from '../../dev/bench/results.js'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { groupsOf, phasesOf } from '../../dev/bench/measure.js'
 import { generatedModel, generatedSchema } from '../../dev/bench/project.js'
 import { plainStyle } from '../../dev/demo/markdown.js'
@@ -284,5 +289,34 @@ describe('generated bench models', () => {
   it('tests every 10th generated model', () => {
     expect(generatedSchema(25).match(/- name: gen_/g)).toHaveLength(2)
     expect(generatedSchema(3)).toContain('models:\n  []')
+  })
+})
+
+describe('checkoutCommit', () => {
+  it('names the commit, says when tracked files differ from it, and is undefined outside git', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-commit-'))
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+          cwd: dir,
+          stdio: 'ignore'
+        })
+      expect(checkoutCommit(dir)).toBeUndefined()
+      git('init', '-q')
+      writeFileSync(path.join(dir, 'a.txt'), 'one\n')
+      git('add', 'a.txt')
+      git('commit', '-qm', 'one')
+      const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+        cwd: dir,
+        encoding: 'utf8'
+      })
+      expect(checkoutCommit(dir)).toBe(sha.trim())
+      writeFileSync(path.join(dir, 'untracked.txt'), 'ignored\n')
+      expect(checkoutCommit(dir)).toBe(sha.trim())
+      writeFileSync(path.join(dir, 'a.txt'), 'two\n')
+      expect(checkoutCommit(dir)).toBe(`${sha.trim()} with uncommitted changes`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

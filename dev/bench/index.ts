@@ -14,10 +14,12 @@ import path from 'node:path'
 import { abortOnSignals, INTERRUPTED_EXIT_CODE } from '../interrupt.js'
 import { startServices, type Services } from '../demo/services.js'
 import { startCacheStub, type CacheStub } from '../cache-stub.js'
+import { repoRoot } from '../runner.js'
 import { paletteFor } from '../demo/terminal.js'
 import { measurePollCost } from './poll.js'
 import { pollMarkdown, renderReport } from './report.js'
 import {
+  checkoutCommit,
   machine,
   sampleLoad,
   UNITS,
@@ -84,10 +86,18 @@ const log = (line: string): void => {
 /** What the run measured so far; written after every stage, so partial results survive. */
 type Measured = Pick<BenchResults, 'sizes' | 'stubCost' | 'pollCost'>
 
-function writeJson(file: string, options: Options, load: LoadSample[], measured: Measured): void {
+/** Where the run was started from: the commit, the options, the load samples so far. */
+interface RunInfo {
+  commit?: string
+  options: Options
+  load: LoadSample[]
+}
+
+function writeJson(file: string, { commit, options, load }: RunInfo, measured: Measured): void {
   const { reps, sizes, stubNodes, pollObjects } = options
   const json: BenchResults = {
     generatedAt: new Date().toISOString(),
+    commit,
     machine: machine(),
     options: { reps, sizes, stubNodes, pollObjects },
     load: { intervalSeconds: LOAD_INTERVAL_SECONDS, samples: load },
@@ -132,8 +142,8 @@ async function main(): Promise<number> {
     services = await startServices()
     cache = await startCacheStub()
     const ctx: BenchContext = { services, cache, root, reps: options.reps, log, abort }
-    const save = (measured: Measured): void =>
-      writeJson(options.out, options, load.samples, measured)
+    const info = { commit: checkoutCommit(repoRoot), options, load: load.samples }
+    const save = (measured: Measured): void => writeJson(options.out, info, measured)
     const measured = await measureAll(ctx, options, save)
     load.stop()
     save(measured)

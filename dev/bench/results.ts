@@ -1,6 +1,7 @@
 // The bench's JSON (bench-results.json): medians, targets and raw samples per size, P6 and P7,
 // the options it ran with, the machine, and the load average sampled while it ran (wall times
 // on a loaded machine are noisy; CPU times much less so). tools/bench-readme.ts reads it.
+import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, totalmem } from 'node:os'
 import type { PollCost } from './poll.js'
 import type { SizeSamples } from './scenarios.js'
@@ -32,6 +33,8 @@ export interface Machine {
 
 export interface BenchResults {
   generatedAt: string
+  /** The commit whose dist/ was measured; absent in results from before it was recorded. */
+  commit?: string
   machine: Machine
   options: BenchOptions
   load: { intervalSeconds: number; samples: LoadSample[] }
@@ -46,6 +49,20 @@ export interface BenchResults {
   stubCost?: { figures: StubFigures; targets: TargetResult[]; samples: StubSamples }
   /** P7. */
   pollCost?: PollCost
+}
+
+/** The checkout's commit, marked when tracked files differ from it (what ran is then unknown). */
+export function checkoutCommit(cwd: string): string | undefined {
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  try {
+    const sha = git('rev-parse', '--short', 'HEAD')
+    return git('status', '--porcelain', '--untracked-files=no')
+      ? `${sha} with uncommitted changes`
+      : sha
+  } catch {
+    return undefined // not a git checkout
+  }
 }
 
 export function machine(): Machine {
