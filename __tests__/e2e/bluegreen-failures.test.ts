@@ -58,6 +58,17 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
     }
   }
 
+  /** A run whose first drop of green's schema loses its connection mid-statement. */
+  async function runCuttingGreenDrop(): Promise<ActionRun> {
+    const { control } = suite.emulator
+    control.dropConnectionOnNextQuery(new RegExp(`drop schema if exists "${GREEN_SCHEMA}"`))
+    try {
+      return await run()
+    } finally {
+      control.dropConnectionOnNextQuery(undefined)
+    }
+  }
+
   /** The run promoted `release` on a connection it had to open again. */
   async function expectPromotedAfterReconnect(result: ActionRun, release: string): Promise<void> {
     expectExit(result, 0)
@@ -270,15 +281,7 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
       const before = await production(emulator)
       suite.ws.commit('Release v-cut-drop', brokenReleaseModel('v-cut-drop'))
       await scriptHydration(suite.warehouse, 0)
-      emulator.control.dropConnectionOnNextQuery(
-        new RegExp(`drop schema if exists "${GREEN_SCHEMA}"`)
-      )
-      let main: ActionRun
-      try {
-        main = await run()
-      } finally {
-        emulator.control.dropConnectionOnNextQuery(undefined)
-      }
+      const main = await runCuttingGreenDrop()
       expectExit(main, 1) // the failing dbt test
       expect(annotationsOf(main, 'warning')).toMatch(/Could not undo green/)
       expect(await greenLeftovers(emulator)).toContain(`schema ${GREEN_SCHEMA}`)
@@ -300,15 +303,7 @@ describe(`blue/green failures on ${blueGreenTarget()}`, () => {
       const sha = suite.ws.commit('Release v-cut-previous', releaseModel('v-cut-previous'))
       await scriptHydration(suite.warehouse, 0)
       // The first drop of a *_dbt_deploy schema in a clean run is the previous production's.
-      emulator.control.dropConnectionOnNextQuery(
-        new RegExp(`drop schema if exists "${GREEN_SCHEMA}"`)
-      )
-      let main: ActionRun
-      try {
-        main = await run()
-      } finally {
-        emulator.control.dropConnectionOnNextQuery(undefined)
-      }
+      const main = await runCuttingGreenDrop()
       expectExit(main, 1)
       expectOutputs(main, { status: 'failed', promoted: 'true' })
       expect(errorText(main)).toMatch(

@@ -12,12 +12,11 @@ import {
   useBlueGreenSuite
 } from './support/bluegreen.js'
 import type { ActionRun } from './support/runner.js'
-import { expectExit } from './support/slim.js'
+import { expectExit, FULL_PARSE } from './support/slim.js'
 import type { Workspace } from './support/workspace.js'
 
 jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
-const FULL_PARSE = /Unable to do partial parsing|saved manifest not found/
 const SAVED = "dbt's parse state saved to the cache"
 
 describe(`dbt's parse state in the Actions cache, blue/green on ${blueGreenTarget()}`, () => {

@@ -7,13 +7,18 @@ import { startCacheStub, type CacheStub } from '../../dev/cache-stub.js'
 import { postgres } from './support/warehouse.js'
 import { pullRequestEvent, runAction, type ActionRun } from './support/runner.js'
 import { createBucket } from './support/s3.js'
-import { calendarWith, expectCanaryHidden, expectExit, slimInputs } from './support/slim.js'
+import {
+  calendarWith,
+  expectCanaryHidden,
+  expectExit,
+  FULL_PARSE,
+  slimInputs
+} from './support/slim.js'
 import { createWorkspace, type Workspace } from './support/workspace.js'
 
 jest.setTimeout(900_000) // a bound for hung tests only: runs take minutes on a loaded machine
 
 const PR = 181
-const FULL_PARSE = /Unable to do partial parsing|saved manifest not found/
 
 describe("dbt's parse state in the Actions cache", () => {
   let cache: CacheStub

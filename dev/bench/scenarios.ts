@@ -120,6 +120,11 @@ function coldStart(dir: string): void {
   rmSync(path.join(dir, 'target'), { recursive: true, force: true })
 }
 
+/** The PR's environment goes before and after each of its measured runs. */
+function dropPrSchema(run: SizeRun, slim: SlimCase): Promise<void> {
+  return run.ctx.services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+}
+
 /** A first CI run: nothing in the Actions cache. */
 function emptyCache(run: SizeRun): void {
   run.ctx.cache.entries.splice(0)
@@ -232,16 +237,15 @@ async function slimCase(
   const event = prEvent(run, slim)
   let measured: ActionMeasurement | undefined
   let recipe: RecipeResult | undefined
-  const dropPrSchema = () => services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
   await inTurn(rep, [
     async () => {
-      await dropPrSchema()
+      await dropPrSchema(run, slim)
       emptyCache(run)
       measured = await action(run, event, slimInputs(run, { defer: 'true' }))
       expectStatus(measured, slim.expected)
     },
     async () => {
-      await dropPrSchema()
+      await dropPrSchema(run, slim)
       coldStart(run.workspace.dir)
       recipe = await slimRecipe(recipeEnv(run, { DBT_PR_ENVIRONMENT: `pr_${slim.pr}` }), {
         s3Endpoint: services.moto.endpoint,
@@ -252,7 +256,7 @@ async function slimCase(
   ])
   // The PR closes before the next deploy: its deferred views read production, and the
   // blue/green impact guard would refuse to drop the previous production under them.
-  await dropPrSchema()
+  await dropPrSchema(run, slim)
   return { action: measured!, recipe: recipe! }
 }
 
@@ -261,8 +265,6 @@ async function slimCase(
  * nothing but parses and saves), then this push, which restores that parse state.
  */
 async function warmSlimCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasurement> {
-  const { services } = run.ctx
-  const dropPrSchema = () => services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
   emptyCache(run)
   run.workspace.checkout('main')
   const first = await action(
@@ -272,19 +274,18 @@ async function warmSlimCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasure
   )
   expectStatus(first, ['nothing-selected'])
   run.workspace.checkout(slim.branch)
-  await dropPrSchema()
+  await dropPrSchema(run, slim)
   const measured = await action(run, prEvent(run, slim), slimInputs(run, { defer: 'true' }))
   expectStatus(measured, slim.expected)
   expectWarm(measured)
-  await dropPrSchema()
+  await dropPrSchema(run, slim)
   return measured
 }
 
 /** P2 in the shallow clone: git cannot compare, so the action leaves it to dbt. */
 async function shallowCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasurement> {
-  const { services } = run.ctx
   run.workspace.checkout(slim.branch)
-  await services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+  await dropPrSchema(run, slim)
   const measured = await action(
     run,
     prEvent(run, slim),
@@ -292,7 +293,7 @@ async function shallowCase(run: SizeRun, slim: SlimCase): Promise<ActionMeasurem
     run.shallow
   )
   expectStatus(measured, slim.expected)
-  await services.sql(`DROP SCHEMA IF EXISTS pr_${slim.pr} CASCADE`)
+  await dropPrSchema(run, slim)
   return measured
 }
 

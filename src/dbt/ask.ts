@@ -43,6 +43,7 @@ export function installedDbtDistributions(executable: string): string[] {
     return []
   }
 }
+
 /**
  * A distribution's version in a listing of installedDbtDistributions, e.g. `1.11.7` for
  * `dbt_core`. Undefined when it is not there, or there twice (a broken upgrade).

@@ -13,6 +13,9 @@ import type { Workspace } from './workspace.js'
 export const TOKEN = 'ghs_e2eWorkflowToken1111111111111111'
 export const MARKER = '<!-- dbt-materialize-deploy:slim -->'
 
+/** What dbt prints when it parses the whole project instead of only what changed. */
+export const FULL_PARSE = /Unable to do partial parsing|saved manifest not found/
+
 export const ALL_MODELS = ['calendar', 'customers', 'orders', 'stg_customers', 'stg_orders']
 export const ALL_RELATIONS = [...ALL_MODELS, 'raw_customers', 'raw_orders'].sort()
 
