@@ -107,11 +107,20 @@ const bothGot = (name: string, signal: NodeJS.Signals): Promise<unknown> =>
     new RegExp(`^${name} grandchild got ${signal}\n`, 'm')
   )
 
-/** A zombie still has a /proc entry, but it is gone for our purposes. */
+/** The kernel's PF_EXITING flag (include/linux/sched.h): the process is in exit. */
+const PF_EXITING = 0x4
+
+/**
+ * A zombie still has a /proc entry, and so has a process that is already exiting: the kernel
+ * closes its files (the pipes runProcess waits on) before the exit ends. Both are gone for our
+ * purposes; a process that is not exiting is alive.
+ */
 function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+    // Fields after "pid (comm) ": state is field 3, flags field 9.
+    const [state, , , , , , flags] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return state !== 'Z' && (Number(flags) & PF_EXITING) === 0
   } catch {
     return false
   }
