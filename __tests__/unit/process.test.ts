@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
-import { readFileSync } from 'node:fs'
 import { CANCEL_BUDGET_MS } from '../../src/cancel.js'
 import {
   STOP_SCHEDULE,
@@ -8,6 +7,7 @@ import {
   stopRunningProcesses,
   type ProcessGroup
 } from '../../src/util/process.js'
+import { isAlive } from '../e2e/support/processes.js'
 
 /** A process group that records the signals it gets and closes on the ones listed. */
 function fakeGroup(closesOn: NodeJS.Signals[] = []): ProcessGroup & { signals: string[] } {
@@ -106,25 +106,6 @@ const bothGot = (name: string, signal: NodeJS.Signals): Promise<unknown> =>
     new RegExp(`^${name} child got ${signal}\n`, 'm'),
     new RegExp(`^${name} grandchild got ${signal}\n`, 'm')
   )
-
-/** The kernel's PF_EXITING flag (include/linux/sched.h): the process is in exit. */
-const PF_EXITING = 0x4
-
-/**
- * A zombie still has a /proc entry, and so has a process that is already exiting: the kernel
- * closes its files (the pipes runProcess waits on) before the exit ends. Both are gone for our
- * purposes; a process that is not exiting is alive.
- */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after "pid (comm) ": state is field 3, flags field 9.
-    const [state, , , , , , flags] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return state !== 'Z' && (Number(flags) & PF_EXITING) === 0
-  } catch {
-    return false
-  }
-}
 
 /** Starts a tree and waits until both its processes are ready; returns their pids and the result. */
 async function startTree(name: string, polite: boolean, timeoutMs?: number) {

@@ -118,10 +118,18 @@ export function uidOf(pid: number): number {
   return Number(/^Uid:\s+(\d+)/m.exec(status)![1])
 }
 
-/** A zombie still has a /proc entry; it is gone for our purposes once its state is Z. */
+/** The kernel's PF_EXITING flag (include/linux/sched.h): the process is in exit. */
+const PF_EXITING = 0x4
+
+/**
+ * A zombie still has a /proc entry, and so has a process that is already exiting: the kernel
+ * closes its files (the pipes a parent waits on) before the exit ends. Both are gone for our
+ * purposes; a process that is not exiting is alive.
+ */
 export function isAlive(pid: number): boolean {
-  const state = statFields(pid)?.[0]
-  return state !== undefined && state !== 'Z'
+  // Fields after "pid (comm) ": state is field 3, flags field 9.
+  const [state, , , , , , flags] = statFields(pid) ?? []
+  return state !== undefined && state !== 'Z' && (Number(flags) & PF_EXITING) === 0
 }
 
 /** The process group of a live process. */
